@@ -1,0 +1,45 @@
+/* ISA-independent parts of the kernel library: names, weight packing, Adam's constants. */
+#include "specbias/kernels.h"
+
+#include <math.h>
+
+const char *sb_kernel_name(enum sb_kernel_id id)
+{
+    static const char *const names[] = {
+#define SB_KERNEL(name, type, cost) #name,
+#include "specbias/kernel_list.inc"
+#undef SB_KERNEL
+    };
+    return (unsigned)id < SB_KERNEL_COUNT ? names[id] : "?";
+}
+
+void sb_pack_wt(size_t in, size_t out, const float *restrict w, size_t ldw,
+                float *restrict wt, size_t ldwt)
+{
+    for (size_t j = 0; j < out; j++)
+        for (size_t k = 0; k < in; k++) wt[k * ldwt + j] = w[j * ldw + k];
+}
+
+struct sb_adam_step sb_adam_step_make(double lr, double beta1, double beta2, double eps,
+                                      uint64_t t)
+{
+    /* beta^t by binary exponentiation: a fixed sequence of correctly rounded products. */
+    double p1 = 1.0, p2 = 1.0, b1 = beta1, b2 = beta2;
+    for (uint64_t e = t; e; e >>= 1) {
+        if (e & 1) {
+            p1 *= b1;
+            p2 *= b2;
+        }
+        b1 *= b1;
+        b2 *= b2;
+    }
+    struct sb_adam_step s;
+    s.beta1 = (float)beta1;
+    s.one_minus_beta1 = (float)(1.0 - beta1);
+    s.beta2 = (float)beta2;
+    s.one_minus_beta2 = (float)(1.0 - beta2);
+    s.neg_step_size = (float)(-lr / (1.0 - p1));
+    s.bc2_sqrt = (float)sqrt(1.0 - p2);
+    s.eps = (float)eps;
+    return s;
+}

@@ -1,0 +1,43 @@
+/* Helpers shared by the kernel sources of every ISA (not part of the public interface). */
+#ifndef SPECBIAS_KERNELS_INTERNAL_H
+#define SPECBIAS_KERNELS_INTERNAL_H
+
+#include "specbias/kernels.h"
+
+/* The gradient of unit j of row n after the ReLU mask: dy where the unit was active, else 0. */
+static inline float sb_masked_grad(const float *dy, size_t lddy, const uint64_t *mask,
+                                   size_t ldm, size_t n, size_t j)
+{
+    const float g = dy[n * lddy + j];
+    if (!mask) return g;
+    return (mask[n * ldm + j / 64] >> (j % 64)) & 1u ? g : 0.0f;
+}
+
+/* Lanes of the fixed MSE reduction layout (kernels.h, mse_loss_grad). */
+#define SB_MSE_LANES 16
+
+/* Constants of pattern_hash (kernels.h). */
+#define SB_HASH_LANES 8
+#define SB_HASH_SEED32 0x9E3779B9u
+#define SB_HASH_MUL32 0x01000193u
+#define SB_HASH_SHIFT 15
+#define SB_HASH_BASIS64 UINT64_C(0xCBF29CE484222325)
+#define SB_HASH_MUL64 UINT64_C(0x100000001B3)
+
+/* The final, scalar step of pattern_hash shared by every ISA: fold the 8 lane states. */
+static inline uint64_t sb_hash_fold(const uint32_t s[SB_HASH_LANES])
+{
+    uint64_t h = SB_HASH_BASIS64;
+    for (int l = 0; l < SB_HASH_LANES; l++) h = (h ^ s[l]) * SB_HASH_MUL64;
+    return h;
+}
+
+/* The final, scalar step of mse_loss_grad shared by every ISA. */
+static inline float sb_mse_fold(const float lane[SB_MSE_LANES])
+{
+    float sum = lane[0];
+    for (int l = 1; l < SB_MSE_LANES; l++) sum = sum + lane[l];
+    return sum;
+}
+
+#endif
