@@ -154,23 +154,23 @@ enum sb_isa sb_isa_auto(void)
 
 const struct sb_kernels *sb_select(const char *request, char *err, size_t errlen)
 {
-    const char *source = "requested";
+    const char *source = "";
     if (!request) {
         request = getenv("SPECBIAS_ISA");
-        source = "SPECBIAS_ISA";
+        source = " (from SPECBIAS_ISA)";
         if (!request || !*request) request = "auto";
     }
     enum sb_isa isa;
     if (strcmp(request, "auto") == 0) {
         isa = sb_isa_auto();
     } else if (sb_isa_parse(request, &isa) != 0) {
-        snprintf(err, errlen, "%s ISA '%s' is unknown (choose auto, scalar, avx2, avx512 or neon)",
-                 source, request);
+        snprintf(err, errlen, "ISA '%s'%s is unknown (choose auto, scalar, avx2, avx512 or neon)",
+                 request, source);
         return NULL;
     }
     const char *why = NULL;
     if (!sb_isa_supported(isa, &why)) {
-        snprintf(err, errlen, "%s ISA '%s' cannot run here: %s", source, request, why);
+        snprintf(err, errlen, "ISA '%s'%s cannot run here: %s", request, source, why);
         return NULL;
     }
     return sb_kernels_for(isa);

@@ -1,0 +1,87 @@
+/* specbias info [--json] [--isa ISA]: what this machine and this build can run. */
+#include "harness/cli.h"
+#include "specbias/kernels.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static void info_usage(FILE *f) { fprintf(f, "usage: specbias info [--json] [--isa ISA]\n"); }
+
+int sb_cmd_info(int argc, char **argv)
+{
+    int as_json = 0;
+    const char *isa_request = NULL; /* NULL: $SPECBIAS_ISA, else auto */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            as_json = 1;
+        } else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
+            isa_request = argv[++i];
+        } else if (strncmp(argv[i], "--isa=", 6) == 0) {
+            isa_request = argv[i] + 6;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            info_usage(stdout);
+            return SB_EXIT_OK;
+        } else {
+            fprintf(stderr, "specbias info: unknown or incomplete option '%s'\n", argv[i]);
+            info_usage(stderr);
+            return SB_EXIT_USAGE;
+        }
+    }
+
+    char err[256];
+    const struct sb_kernels *k = sb_select(isa_request, err, sizeof err);
+    if (!k) {
+        fprintf(stderr, "specbias info: %s\n", err);
+        return SB_EXIT_USAGE;
+    }
+
+    const struct sb_build_info *b = sb_build_info();
+    if (as_json) {
+        json_t *avail = json_array(), *unavail = json_object(), *kernels = json_array();
+        for (int i = 0; i < SB_ISA_COUNT; i++) {
+            const char *why = NULL;
+            if (sb_isa_supported((enum sb_isa)i, &why))
+                json_array_append_new(avail, json_string(sb_isa_name((enum sb_isa)i)));
+            else
+                json_object_set_new(unavail, sb_isa_name((enum sb_isa)i), json_string(why));
+        }
+        for (int i = 0; i < SB_KERNEL_COUNT; i++) {
+            char name[128];
+            snprintf(name, sizeof name, "%s__%s", sb_kernel_name((enum sb_kernel_id)i), k->isa_name);
+            json_array_append_new(kernels, json_string(name));
+        }
+        json_t *root = json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:{s:s, s:s, s:s, s:s, s:s}}",
+                                 "schema", "specbias-info/1", "cpu_model", sb_cpu_model(),
+                                 "isa_available", avail, "isa_unavailable", unavail,
+                                 "isa_auto", sb_isa_name(sb_isa_auto()), "isa_chosen",
+                                 k->isa_name, "kernels", kernels, "build", "version",
+                                 b->version, "git_commit", b->git_commit, "compiler",
+                                 b->compiler, "build_type", b->build_type, "flags", b->flags);
+        if (!root || json_dumpf(root, stdout, JSON_INDENT(2)) != 0) {
+            fprintf(stderr, "specbias info: could not write JSON\n");
+            json_decref(root);
+            return SB_EXIT_FAILED;
+        }
+        putchar('\n');
+        json_decref(root);
+        return SB_EXIT_OK;
+    }
+
+    printf("cpu:        %s\n", sb_cpu_model());
+    printf("isa:\n");
+    for (int i = 0; i < SB_ISA_COUNT; i++) {
+        const char *why = NULL;
+        const int ok = sb_isa_supported((enum sb_isa)i, &why);
+        printf("  %-8s %s%s%s\n", sb_isa_name((enum sb_isa)i), ok ? "available" : "unavailable: ",
+               ok ? "" : why, (enum sb_isa)i == k->isa ? "  <- chosen" : "");
+    }
+    printf("auto picks: %s\n", sb_isa_name(sb_isa_auto()));
+    printf("kernels:   ");
+    for (int i = 0; i < SB_KERNEL_COUNT; i++)
+        printf(" %s__%s", sb_kernel_name((enum sb_kernel_id)i), k->isa_name);
+    printf("\nbuild:      specbias %s, commit %s, %s, %s\n", b->version, b->git_commit,
+           b->compiler, b->build_type);
+    printf("flags:      %s\n", b->flags);
+    return SB_EXIT_OK;
+}

@@ -1,0 +1,50 @@
+/* specbias: the command-line entry point. Each command lives in harness/cmd_<name>.c. */
+#include "harness/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef SB_VERSION
+#define SB_VERSION "0.0.0"
+#endif
+
+const struct sb_build_info *sb_build_info(void)
+{
+    static const struct sb_build_info info = {SB_VERSION, SB_GIT_COMMIT, SB_COMPILER,
+                                              SB_BUILD_TYPE, SB_BUILD_FLAGS};
+    return &info;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: specbias <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  info [--json] [--isa ISA]   CPU model, ISAs available and chosen, kernels, build\n"
+            "\n"
+            "ISA selection: --isa or the environment variable SPECBIAS_ISA\n"
+            "(auto, scalar, avx2, avx512, neon; default auto).\n"
+            "exit codes: 0 ok, 1 regression (compare), 2 bad usage or input, 3 run failed\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return SB_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "info") == 0) return sb_cmd_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return SB_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("specbias %s (%s)\n", sb_build_info()->version, sb_build_info()->git_commit);
+        return SB_EXIT_OK;
+    }
+    fprintf(stderr, "specbias: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return SB_EXIT_USAGE;
+}

@@ -1,0 +1,58 @@
+# Shared by scripts/test and scripts/bench: dependency installation and the build.
+# Sourced, not executed.
+
+SB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+sb_log() { printf '[specbias] %s\n' "$*" >&2; }
+
+# Packages the build and the x86-64 tests need (Debian 12 names).
+SB_PACKAGES_BUILD=(gcc g++ make cmake pkg-config libjansson-dev)
+SB_PACKAGES_TEST=(libcmocka-dev libsimde-dev python3)
+# The NEON cross build: compiler, emulator, and cmocka for arm64 (Debian multiarch).
+SB_PACKAGES_NEON=(gcc-aarch64-linux-gnu qemu-user libcmocka-dev:arm64)
+
+sb_missing() {
+  local p missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  printf '%s\n' "${missing[@]}"
+}
+
+SB_APT_UPDATED=0
+# sb_install PKG...: installs what is missing when root; otherwise says what to run.
+# Returns non-zero if anything is still missing afterwards.
+sb_install() {
+  local missing
+  mapfile -t missing < <(sb_missing "$@" | sed '/^$/d')
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    sb_log "missing packages: ${missing[*]}"
+    sb_log "run as root, or: sudo apt-get install ${missing[*]}"
+    return 1
+  fi
+  local p
+  for p in "${missing[@]}"; do
+    if [[ $p == *:arm64 ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+      sb_log "enabling the arm64 architecture for ${p%%:*} (multiarch)"
+      dpkg --add-architecture arm64 && SB_APT_UPDATED=0
+    fi
+  done
+  if [ "$SB_APT_UPDATED" -eq 0 ]; then
+    sb_log "apt-get update"
+    apt-get update -qq || sb_log "apt-get update failed"
+    SB_APT_UPDATED=1
+  fi
+  sb_log "installing: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+    || sb_log "apt-get install failed for: ${missing[*]}"
+  [ -z "$(sb_missing "$@" | sed '/^$/d')" ]
+}
+
+# sb_build DIR BUILD_TYPE [cmake args...]
+sb_build() {
+  local dir=$1 type=$2
+  shift 2
+  cmake -S "$SB_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null \
+    && cmake --build "$dir" -j"$(nproc)"
+}
