@@ -43,31 +43,26 @@ static inline size_t sb_mask_words(size_t units) { return (units + 63) / 64; }
  *   relu(acc) = acc > 0 ? acc : +0   (so NaN -> 0 and -0 -> +0, the same on every ISA)
  * `mask` may be NULL (no mask written); otherwise all sb_mask_words(out) words of each row
  * are written. */
-typedef void sb_dense_relu_fwd_fn(size_t rows, size_t in, size_t out,
-                                     const float *SB_RESTRICT x, size_t ldx,
-                                     const float *SB_RESTRICT wt, size_t ldwt,
-                                     const float *SB_RESTRICT b,
-                                     float *SB_RESTRICT y, size_t ldy,
-                                     uint64_t *SB_RESTRICT mask, size_t ldm);
+typedef void sb_dense_relu_fwd_fn(size_t rows, size_t in, size_t out, const float *SB_RESTRICT x,
+                                  size_t ldx, const float *SB_RESTRICT wt, size_t ldwt,
+                                  const float *SB_RESTRICT b, float *SB_RESTRICT y, size_t ldy,
+                                  uint64_t *SB_RESTRICT mask, size_t ldm);
 
 /* The output layer: the same accumulation as dense_relu_fwd, then
  *   dense_linear_fwd:  Y[n][j] = acc
  *   dense_sigmoid_fwd: Y[n][j] = 1 / (1 + exp_u15(-acc)), exp_u15 as in sb_exp_u15_ref(). */
-typedef void sb_dense_fwd_fn(size_t rows, size_t in, size_t out,
-                                const float *SB_RESTRICT x, size_t ldx,
-                                const float *SB_RESTRICT wt, size_t ldwt,
-                                const float *SB_RESTRICT b,
-                                float *SB_RESTRICT y, size_t ldy);
+typedef void sb_dense_fwd_fn(size_t rows, size_t in, size_t out, const float *SB_RESTRICT x,
+                             size_t ldx, const float *SB_RESTRICT wt, size_t ldwt,
+                             const float *SB_RESTRICT b, float *SB_RESTRICT y, size_t ldy);
 
 /* dX = (dY masked by the activation bits) W, overwriting dX:
  *   g(n, j) = bit(n, j) ? dy[n][j] : 0       (mask NULL: g = dy)
  *   dx[n][k] = acc, acc = 0; for j = 0 .. out-1: acc = fmaf(g(n, j), w[j][k], acc)
  * w is W[out][in] with leading dimension ldw. */
-typedef void sb_dense_bwd_data_fn(size_t rows, size_t in, size_t out,
-                                     const float *SB_RESTRICT dy, size_t lddy,
-                                     const uint64_t *SB_RESTRICT mask, size_t ldm,
-                                     const float *SB_RESTRICT w, size_t ldw,
-                                     float *SB_RESTRICT dx, size_t lddx);
+typedef void sb_dense_bwd_data_fn(size_t rows, size_t in, size_t out, const float *SB_RESTRICT dy,
+                                  size_t lddy, const uint64_t *SB_RESTRICT mask, size_t ldm,
+                                  const float *SB_RESTRICT w, size_t ldw, float *SB_RESTRICT dx,
+                                  size_t lddx);
 
 /* Adds one batch tile's weight and bias gradients:
  *   acc = 0; for n = 0 .. rows-1: acc = fmaf(g(n, j), x[n][k], acc);  dw[j][k] = dw[j][k] + acc
@@ -76,41 +71,38 @@ typedef void sb_dense_bwd_data_fn(size_t rows, size_t in, size_t out,
  * batch into fixed tiles and adds the tiles' partials in a fixed order gets the same bits for
  * any number of threads (DESIGN.md, Determinism). `db` may be NULL. */
 typedef void sb_dense_bwd_weights_fn(size_t rows, size_t in, size_t out,
-                                        const float *SB_RESTRICT dy, size_t lddy,
-                                        const uint64_t *SB_RESTRICT mask, size_t ldm,
-                                        const float *SB_RESTRICT x, size_t ldx,
-                                        float *SB_RESTRICT dw, size_t lddw,
-                                        float *SB_RESTRICT db);
+                                     const float *SB_RESTRICT dy, size_t lddy,
+                                     const uint64_t *SB_RESTRICT mask, size_t ldm,
+                                     const float *SB_RESTRICT x, size_t ldx, float *SB_RESTRICT dw,
+                                     size_t lddw, float *SB_RESTRICT db);
 
 /* Through the sigmoid: dz[i] = dy[i] * (y[i] * (1 - y[i])), y the sigmoid's output. */
-typedef void sb_sigmoid_bwd_fn(size_t n, const float *SB_RESTRICT y,
-                                  const float *SB_RESTRICT dy, float *SB_RESTRICT dz);
+typedef void sb_sigmoid_bwd_fn(size_t n, const float *SB_RESTRICT y, const float *SB_RESTRICT dy,
+                               float *SB_RESTRICT dz);
 
 /* ---- sinusoidal encodings ----------------------------------------------------------- */
 
-/* s[i] = sin(pi * y[i]), c[i] = cos(pi * y[i]), each within 1.5 ulp of the exact value (measured max 1.03)
- * (tests/test_kernel_accuracy.c measures it). The algorithm, which every ISA reproduces, is
- * sb_sincospi_u15_ref() in kernels/scalar/transcendental.h. s or c may be NULL. */
-typedef void sb_sincospi_fn(size_t n, const float *SB_RESTRICT y,
-                               float *SB_RESTRICT s, float *SB_RESTRICT c);
+/* s[i] = sin(pi * y[i]), c[i] = cos(pi * y[i]), each within 1.5 ulp of the exact value (measured
+ * max 1.03) (tests/test_kernel_accuracy.c measures it). The algorithm, which every ISA reproduces,
+ * is sb_sincospi_u15_ref() in kernels/scalar/transcendental.h. s or c may be NULL. */
+typedef void sb_sincospi_fn(size_t n, const float *SB_RESTRICT y, float *SB_RESTRICT s,
+                            float *SB_RESTRICT c);
 
 /* NeRF positional encoding over octaves l = l0 .. l1 of each of d input coordinates:
  *   F = (l1 - l0 + 1) * d features; feature f = c * (l1 - l0 + 1) + (l - l0)
  *   out[n][f] = sin(pi * 2^l * x[n][c]),  out[n][F + f] = cos(pi * 2^l * x[n][c])
  * 2^l * x is exact (a power-of-two scale), so the only rounding is in sincospi_u15.
  * Requires -126 <= l0 <= l1 <= 127. */
-typedef void sb_posenc_fwd_fn(size_t rows, size_t d, int l0, int l1,
-                                 const float *SB_RESTRICT x, size_t ldx,
-                                 float *SB_RESTRICT out, size_t ldo);
+typedef void sb_posenc_fwd_fn(size_t rows, size_t d, int l0, int l1, const float *SB_RESTRICT x,
+                              size_t ldx, float *SB_RESTRICT out, size_t ldo);
 
 /* Fourier features sin/cos(2 pi B x) for B[m][d] (Tancik's Gaussian and positional
  * encodings are both this with different B):
  *   z = 0; for c = 0 .. d-1: z = fmaf(B[j][c], x[n][c], z)
  *   out[n][j] = sin(pi * 2z),  out[n][m + j] = cos(pi * 2z)     (2z is exact) */
-typedef void sb_fourier_fwd_fn(size_t rows, size_t d, size_t m,
-                                  const float *SB_RESTRICT x, size_t ldx,
-                                  const float *SB_RESTRICT B,
-                                  float *SB_RESTRICT out, size_t ldo);
+typedef void sb_fourier_fwd_fn(size_t rows, size_t d, size_t m, const float *SB_RESTRICT x,
+                               size_t ldx, const float *SB_RESTRICT B, float *SB_RESTRICT out,
+                               size_t ldo);
 
 /* ---- loss and optimiser ------------------------------------------------------------- */
 
@@ -119,9 +111,8 @@ typedef void sb_fourier_fwd_fn(size_t rows, size_t d, size_t m,
  *   lane[i % 16] = fmaf(e_i, e_i, lane[i % 16])   (16 lanes, each starting at +0)
  *   returns ((lane[0] + lane[1]) + lane[2]) + ... + lane[15]   (the sum, not the mean)
  * The 16-lane layout is fixed so every ISA sums in the same order. */
-typedef float sb_mse_loss_grad_fn(size_t n, const float *SB_RESTRICT y,
-                                     const float *SB_RESTRICT t, float scale,
-                                     float *SB_RESTRICT dy);
+typedef float sb_mse_loss_grad_fn(size_t n, const float *SB_RESTRICT y, const float *SB_RESTRICT t,
+                                  float scale, float *SB_RESTRICT dy);
 
 /* Per-step Adam constants; see sb_adam_step_make(). */
 struct sb_adam_step {
@@ -137,9 +128,9 @@ struct sb_adam_step {
  *   v = fmaf((1-beta2) * g, g, v * beta2)             (exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2))
  *   p = fmaf(neg_step_size, m / (sqrtf(v) / bc2_sqrt + eps), p)
  * sqrt and division are correctly rounded on every ISA, so this is bit-identical too. */
-typedef void sb_adam_update_fn(size_t n, float *SB_RESTRICT p,
-                                  const float *SB_RESTRICT g, float *SB_RESTRICT m,
-                                  float *SB_RESTRICT v, const struct sb_adam_step *step);
+typedef void sb_adam_update_fn(size_t n, float *SB_RESTRICT p, const float *SB_RESTRICT g,
+                               float *SB_RESTRICT m, float *SB_RESTRICT v,
+                               const struct sb_adam_step *step);
 
 /* ---- activation patterns ------------------------------------------------------------ */
 
@@ -157,13 +148,7 @@ typedef uint64_t sb_pattern_hash_fn(size_t words, const uint64_t *p);
 
 /* ---- the kernel table ---------------------------------------------------------------- */
 
-enum sb_isa {
-    SB_ISA_SCALAR,
-    SB_ISA_AVX2,
-    SB_ISA_AVX512,
-    SB_ISA_NEON,
-    SB_ISA_COUNT
-};
+enum sb_isa { SB_ISA_SCALAR, SB_ISA_AVX2, SB_ISA_AVX512, SB_ISA_NEON, SB_ISA_COUNT };
 
 struct sb_kernels {
     enum sb_isa isa;
