@@ -97,14 +97,30 @@ static size_t dense_cases(struct dense_case *c)
     c[n++] = (struct dense_case){2049, 127, 64};
     c[n++] = (struct dense_case){2049, 256, 128};
     c[n++] = (struct dense_case){2049, 3, 256};
+    /* empty shapes: nothing to compute, nothing may be written (out = 0) or only the bias */
+    c[n++] = (struct dense_case){0, 17, 33};
+    c[n++] = (struct dense_case){5, 0, 9};
+    c[n++] = (struct dense_case){5, 9, 0};
     return n;
 }
 
-#define MAX_DENSE_CASES (3 * SB_NWIDTHS * SB_NWIDTHS + 8)
+#define MAX_DENSE_CASES (3 * SB_NWIDTHS * SB_NWIDTHS + 16)
 
 /* Padded leading dimensions and pointer skews vary with the case index. */
 static size_t pad_of(size_t ci, size_t salt) { return ((ci + salt) % 3 == 0) ? 3 : 0; }
 static size_t skew_of(size_t ci, size_t salt) { return 1 + (ci * 7 + salt) % 15; }
+
+/* Every 17th case gets infinities, NaN and signed zeros in a few inputs: NaN and -0 must
+ * come out of ReLU as +0 and mask bit 0 on every ISA. */
+static void plant_specials(size_t ci, float *x, size_t rows, size_t cols, size_t ld)
+{
+    static const float specials[] = {INFINITY, -INFINITY, NAN, -0.0f, 0.0f, 0x1p-140f};
+    if (ci % 17 != 0 || rows == 0 || cols == 0) return;
+    for (size_t i = 0; i < 6; i++) {
+        const size_t n = (i * 7 + ci) % rows, k = (i * 5 + ci) % cols;
+        x[n * ld + k] = specials[i];
+    }
+}
 
 enum fwd_kind { FWD_RELU, FWD_LINEAR, FWD_SIGMOID };
 
@@ -137,6 +153,7 @@ static void run_dense_fwd(enum fwd_kind kind)
         for (size_t n = 0; n < rows; n++) sb_fill_sym(&rng, x.f + n * ldx, in, 1.0f);
         for (size_t k = 0; k < in; k++) sb_fill_sym(&rng, wt.f + k * ldwt, out, wscale);
         sb_fill_sym(&rng, b.f, out, 0.5f);
+        plant_specials(ci, x.f, rows, in, ldx);
         const int with_mask = kind == FWD_RELU && (ci % 5 != 4);
         uint64_t *mk0 = with_mask ? (uint64_t *)(void *)m0.f : NULL;
         uint64_t *mk1 = with_mask ? (uint64_t *)(void *)m1.f : NULL;
@@ -196,6 +213,7 @@ static void run_dense_bwd(int weights)
         struct sb_buf mk = sb_buf_make(2 * rows * ldm, 2 * (ci % 8));
         uint64_t *mask = with_mask ? (uint64_t *)(void *)mk.f : NULL;
         sb_fill_sym(&rng, dy.f, rows * lddy, 1.0f);
+        plant_specials(ci, dy.f, rows, out, lddy);
         if (mask) fill_mask(&rng, mask, rows, out, ldm);
         if (!weights) {
             struct sb_buf w = sb_buf_make(out * ldw, skew_of(ci, 1));
@@ -369,6 +387,24 @@ static void test_fourier_fwd(void **state)
                 hash_floats(SB_K_fourier_fwd, o1.f, rows * ldo);
                 sb_buf_free(&x); sb_buf_free(&B); sb_buf_free(&o0); sb_buf_free(&o1);
             }
+    /* wide inputs (d > 64) and an empty batch */
+    static const size_t wide[][3] = {{33, 100, 17}, {9, 257, 5}, {0, 3, 8}};
+    for (size_t wi = 0; wi < 3; wi++, ci++) {
+        const size_t rows = wide[wi][0], d = wide[wi][1], m = wide[wi][2], ldo = 2 * m;
+        char shape[64];
+        snprintf(shape, sizeof shape, "rows=%zu d=%zu m=%zu", rows, d, m);
+        struct sb_buf x = sb_buf_make(rows * d, skew_of(ci, 0));
+        struct sb_buf B = sb_buf_make(m * d, skew_of(ci, 1));
+        struct sb_buf o0 = sb_buf_make(rows * ldo, skew_of(ci, 2));
+        struct sb_buf o1 = sb_buf_make(rows * ldo, skew_of(ci, 2));
+        sb_fill_sym(&rng, x.f, rows * d, 1.0f);
+        sb_fill_sym(&rng, B.f, m * d, 3.0f);
+        ref->fourier_fwd(rows, d, m, x.f, d, B.f, o0.f, ldo);
+        isa->fourier_fwd(rows, d, m, x.f, d, B.f, o1.f, ldo);
+        expect_same_floats("fourier_fwd", shape, o0.f, o1.f, rows * ldo + SB_GUARD);
+        hash_floats(SB_K_fourier_fwd, o1.f, rows * ldo);
+        sb_buf_free(&x); sb_buf_free(&B); sb_buf_free(&o0); sb_buf_free(&o1);
+    }
 }
 
 static void test_mse_loss_grad(void **state)
