@@ -361,6 +361,26 @@ static void test_posenc_fwd(void **state)
             }
 }
 
+/* One fourier_fwd case: x in [0, 1) (coordinates), B of spread bscale. */
+static void fourier_case(struct sb_rng *rng, size_t ci, size_t rows, size_t d, size_t m,
+                         size_t ldx, size_t ldo, float bscale)
+{
+    char shape[64];
+    snprintf(shape, sizeof shape, "rows=%zu d=%zu m=%zu", rows, d, m);
+    struct sb_buf x = sb_buf_make(rows * ldx, skew_of(ci, 0));
+    struct sb_buf B = sb_buf_make(m * d, skew_of(ci, 1));
+    struct sb_buf o0 = sb_buf_make(rows * ldo, skew_of(ci, 2));
+    struct sb_buf o1 = sb_buf_make(rows * ldo, skew_of(ci, 2));
+    for (size_t n = 0; n < rows; n++)
+        for (size_t c = 0; c < d; c++) x.f[n * ldx + c] = 0.5f + 0.5f * sb_rng_sym(rng);
+    sb_fill_sym(rng, B.f, m * d, bscale);
+    ref->fourier_fwd(rows, d, m, x.f, ldx, B.f, o0.f, ldo);
+    isa->fourier_fwd(rows, d, m, x.f, ldx, B.f, o1.f, ldo);
+    expect_same_floats("fourier_fwd", shape, o0.f, o1.f, rows * ldo + SB_GUARD);
+    hash_floats(SB_K_fourier_fwd, o1.f, rows * ldo);
+    sb_buf_free(&x); sb_buf_free(&B); sb_buf_free(&o0); sb_buf_free(&o1);
+}
+
 static void test_fourier_fwd(void **state)
 {
     (void)state;
@@ -371,40 +391,14 @@ static void test_fourier_fwd(void **state)
             for (size_t mi = 0; mi < SB_NWIDTHS; mi++, ci++) {
                 const size_t rows = SB_TEST_BATCHES[bi], m = SB_TEST_WIDTHS[mi];
                 if (rows == 2049 && m > 64) continue; /* big enough at 2049 x 64 */
-                const size_t ldx = d + pad_of(ci, 0), ldo = 2 * m + pad_of(ci, 1);
-                char shape[64];
-                snprintf(shape, sizeof shape, "rows=%zu d=%zu m=%zu", rows, d, m);
-                struct sb_buf x = sb_buf_make(rows * ldx, skew_of(ci, 0));
-                struct sb_buf B = sb_buf_make(m * d, skew_of(ci, 1));
-                struct sb_buf o0 = sb_buf_make(rows * ldo, skew_of(ci, 2));
-                struct sb_buf o1 = sb_buf_make(rows * ldo, skew_of(ci, 2));
-                for (size_t n = 0; n < rows; n++)
-                    for (size_t c = 0; c < d; c++) x.f[n * ldx + c] = 0.5f + 0.5f * sb_rng_sym(&rng);
-                sb_fill_sym(&rng, B.f, m * d, 30.0f); /* Gaussian sigma 10 reaches ~3 sigma */
-                ref->fourier_fwd(rows, d, m, x.f, ldx, B.f, o0.f, ldo);
-                isa->fourier_fwd(rows, d, m, x.f, ldx, B.f, o1.f, ldo);
-                expect_same_floats("fourier_fwd", shape, o0.f, o1.f, rows * ldo + SB_GUARD);
-                hash_floats(SB_K_fourier_fwd, o1.f, rows * ldo);
-                sb_buf_free(&x); sb_buf_free(&B); sb_buf_free(&o0); sb_buf_free(&o1);
+                /* B spread 30: Gaussian sigma 10 reaches ~3 sigma */
+                fourier_case(&rng, ci, rows, d, m, d + pad_of(ci, 0), 2 * m + pad_of(ci, 1), 30.0f);
             }
     /* wide inputs (d > 64) and an empty batch */
     static const size_t wide[][3] = {{33, 100, 17}, {9, 257, 5}, {0, 3, 8}};
-    for (size_t wi = 0; wi < 3; wi++, ci++) {
-        const size_t rows = wide[wi][0], d = wide[wi][1], m = wide[wi][2], ldo = 2 * m;
-        char shape[64];
-        snprintf(shape, sizeof shape, "rows=%zu d=%zu m=%zu", rows, d, m);
-        struct sb_buf x = sb_buf_make(rows * d, skew_of(ci, 0));
-        struct sb_buf B = sb_buf_make(m * d, skew_of(ci, 1));
-        struct sb_buf o0 = sb_buf_make(rows * ldo, skew_of(ci, 2));
-        struct sb_buf o1 = sb_buf_make(rows * ldo, skew_of(ci, 2));
-        sb_fill_sym(&rng, x.f, rows * d, 1.0f);
-        sb_fill_sym(&rng, B.f, m * d, 3.0f);
-        ref->fourier_fwd(rows, d, m, x.f, d, B.f, o0.f, ldo);
-        isa->fourier_fwd(rows, d, m, x.f, d, B.f, o1.f, ldo);
-        expect_same_floats("fourier_fwd", shape, o0.f, o1.f, rows * ldo + SB_GUARD);
-        hash_floats(SB_K_fourier_fwd, o1.f, rows * ldo);
-        sb_buf_free(&x); sb_buf_free(&B); sb_buf_free(&o0); sb_buf_free(&o1);
-    }
+    for (size_t wi = 0; wi < 3; wi++, ci++)
+        fourier_case(&rng, ci, wide[wi][0], wide[wi][1], wide[wi][2], wide[wi][1],
+                     2 * wide[wi][2], 3.0f);
 }
 
 static void test_mse_loss_grad(void **state)
