@@ -475,7 +475,7 @@ static void test_patterns(void **state)
     for (size_t ci = 0; ci < sizeof sizes / sizeof sizes[0]; ci++) {
         const size_t words = sizes[ci];
         /* uint64_t needs 8-byte alignment; offset by one word from the 64-byte boundary */
-        uint64_t *buf = aligned_alloc(64, (2 * words + 2) * sizeof(uint64_t) + 64);
+        uint64_t *buf = aligned_alloc(64, ((2 * words + 2) * sizeof(uint64_t) + 63) / 64 * 64);
         uint64_t *a = buf + 1, *b = buf + 1 + words;
         for (size_t i = 0; i < words; i++) {
             a[i] = sb_rng_next(&rng);
