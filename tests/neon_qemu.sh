@@ -8,6 +8,7 @@ src=$1
 build=$2
 why=""
 command -v aarch64-linux-gnu-gcc >/dev/null || why="aarch64-linux-gnu-gcc not installed (Debian: gcc-aarch64-linux-gnu)"
+[ -z "$why" ] && [ ! -e /usr/aarch64-linux-gnu/include/stdio.h ] && why="arm64 C library headers not installed (Debian: libc6-dev-arm64-cross)"
 [ -z "$why" ] && ! command -v qemu-aarch64 >/dev/null && why="qemu-aarch64 not installed (Debian: qemu-user)"
 [ -z "$why" ] && [ ! -e /usr/lib/aarch64-linux-gnu/libcmocka.so ] && why="cmocka for arm64 not installed (Debian: libcmocka-dev:arm64)"
 if [ -n "$why" ]; then

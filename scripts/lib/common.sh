@@ -6,10 +6,11 @@ SB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 sb_log() { printf '[specbias] %s\n' "$*" >&2; }
 
 # Packages the build and the x86-64 tests need (Debian 12 names).
-SB_PACKAGES_BUILD=(gcc g++ make cmake pkg-config libjansson-dev)
+SB_PACKAGES_BUILD=(gcc g++ libc6-dev make cmake pkg-config libjansson-dev)
 SB_PACKAGES_TEST=(libcmocka-dev libsimde-dev python3)
 # The NEON cross build: compiler, emulator, and cmocka for arm64 (Debian multiarch).
-SB_PACKAGES_NEON=(gcc-aarch64-linux-gnu qemu-user libcmocka-dev:arm64)
+# libc6-dev-arm64-cross is only a Recommends of the compiler, and we install without those.
+SB_PACKAGES_NEON=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libcmocka-dev:arm64)
 
 sb_missing() {
   local p missing=()
