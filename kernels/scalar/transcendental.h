@@ -5,7 +5,7 @@
  * everywhere appear (fmaf, +, -, *, /, rintf, comparisons, sign-bit logic), so each variant
  * returns the same bits. The constants are the Taylor coefficients rounded to float: on the
  * reduced intervals the truncation error is under 0.05 ulp, so minimax would buy little.
- * tests/test_kernel_accuracy.c measures the resulting error against double-precision libm.
+ * tests/test_kernel_maths.c measures the resulting error against double-precision libm.
  */
 #ifndef SPECBIAS_SCALAR_TRANSCENDENTAL_H
 #define SPECBIAS_SCALAR_TRANSCENDENTAL_H

@@ -10,7 +10,8 @@ SB_PACKAGES_BUILD=(gcc g++ libc6-dev make cmake pkg-config libjansson-dev)
 SB_PACKAGES_TEST=(libcmocka-dev libsimde-dev python3)
 # The NEON cross build: compiler, emulator, and cmocka for arm64 (Debian multiarch).
 # libc6-dev-arm64-cross is only a Recommends of the compiler, and we install without those.
-SB_PACKAGES_NEON=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libcmocka-dev:arm64)
+SB_PACKAGES_NEON_TOOLS=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+SB_PACKAGES_NEON_LIBS=(libcmocka-dev:arm64)
 
 sb_missing() {
   local p missing=()

@@ -83,7 +83,7 @@ typedef void sb_sigmoid_bwd_fn(size_t n, const float *SB_RESTRICT y, const float
 /* ---- sinusoidal encodings ----------------------------------------------------------- */
 
 /* s[i] = sin(pi * y[i]), c[i] = cos(pi * y[i]), each within 1.5 ulp of the exact value (measured
- * max 1.03) (tests/test_kernel_accuracy.c measures it). The algorithm, which every ISA reproduces,
+ * max 1.03) (tests/test_kernel_maths.c measures it). The algorithm, which every ISA reproduces,
  * is sb_sincospi_u15_ref() in kernels/scalar/transcendental.h. s or c may be NULL. */
 typedef void sb_sincospi_fn(size_t n, const float *SB_RESTRICT y, float *SB_RESTRICT s,
                             float *SB_RESTRICT c);
