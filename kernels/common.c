@@ -6,7 +6,7 @@
 const char *sb_kernel_name(enum sb_kernel_id id)
 {
     static const char *const names[] = {
-#define SB_KERNEL(name, type, cost) #name,
+#define SB_KERNEL(name, type) #name,
 #include "specbias/kernel_list.inc"
 #undef SB_KERNEL
     };

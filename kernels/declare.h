@@ -8,6 +8,6 @@
 #endif
 #define SB_PASTE_(a, b) a##__##b
 #define SB_PASTE(a, b) SB_PASTE_(a, b)
-#define SB_KERNEL(name, type, cost) type SB_PASTE(name, SB_ISA_SUFFIX);
+#define SB_KERNEL(name, type) type SB_PASTE(name, SB_ISA_SUFFIX);
 #include "specbias/kernel_list.inc"
 #undef SB_KERNEL

@@ -5,7 +5,7 @@
 const struct sb_kernels SB_PASTE(sb_kernels, SB_ISA_SUFFIX) = {
     .isa = SB_ISA_ENUM,
     .isa_name = SB_ISA_NAME,
-#define SB_KERNEL(name, type, cost) .name = SB_PASTE(name, SB_ISA_SUFFIX),
+#define SB_KERNEL(name, type) .name = SB_PASTE(name, SB_ISA_SUFFIX),
 #include "specbias/kernel_list.inc"
 #undef SB_KERNEL
 };

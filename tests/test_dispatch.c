@@ -81,7 +81,7 @@ static void test_tables_complete(void **state)
     for (int i = 0; i < SB_ISA_COUNT; i++) {
         const struct sb_kernels *k = sb_kernels_for((enum sb_isa)i);
         if (!k) continue;
-#define SB_KERNEL(name, type, cost) \
+#define SB_KERNEL(name, type) \
     if (!k->name) fail_msg("%s table lacks %s", k->isa_name, #name);
 #include "specbias/kernel_list.inc"
 #undef SB_KERNEL

@@ -153,14 +153,14 @@ enum sb_isa { SB_ISA_SCALAR, SB_ISA_AVX2, SB_ISA_AVX512, SB_ISA_NEON, SB_ISA_COU
 struct sb_kernels {
     enum sb_isa isa;
     const char *isa_name; /* "scalar", "avx2", ... ; kernel k is named "<k>__<isa_name>" */
-#define SB_KERNEL(name, type, cost) type *name;
+#define SB_KERNEL(name, type) type *name;
 #include "specbias/kernel_list.inc"
 #undef SB_KERNEL
 };
 
 /* Kernel identifiers in list order, for tests, cost tables and reports. */
 enum sb_kernel_id {
-#define SB_KERNEL(name, type, cost) SB_K_##name,
+#define SB_KERNEL(name, type) SB_K_##name,
 #include "specbias/kernel_list.inc"
 #undef SB_KERNEL
     SB_KERNEL_COUNT
@@ -182,22 +182,6 @@ struct sb_shape {
 struct sb_cost {
     double flops;
     double bytes;
-};
-
-enum sb_cost_class {
-    SB_COST_DENSE_RELU_FWD,
-    SB_COST_DENSE_FWD,
-    SB_COST_DENSE_SIGMOID_FWD,
-    SB_COST_DENSE_BWD_DATA,
-    SB_COST_DENSE_BWD_WEIGHTS,
-    SB_COST_SIGMOID_BWD,
-    SB_COST_SINCOSPI,
-    SB_COST_POSENC,
-    SB_COST_FOURIER,
-    SB_COST_MSE,
-    SB_COST_ADAM,
-    SB_COST_HAMMING,
-    SB_COST_HASH
 };
 
 struct sb_cost sb_kernel_cost(enum sb_kernel_id id, struct sb_shape shape);
