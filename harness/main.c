@@ -22,6 +22,10 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  info [--json] [--isa ISA]   CPU model, ISAs available and chosen, kernels, build\n"
+            "  run [--suite NAME|FILE] [--filter REGEX] [--isa ISA] [--threads N]\n"
+            "      [--repetitions R] [--seed S] [--steps N] [--out DIR]\n"
+            "                              train a suite's experiments, write DIR/results.json\n"
+            "                              (specbias run --help for every option)\n"
             "\n"
             "ISA selection: --isa or the environment variable SPECBIAS_ISA\n"
             "(auto, scalar, avx2, avx512, neon; default auto).\n"
@@ -36,6 +40,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "info") == 0) return sb_cmd_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0) return sb_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return SB_EXIT_OK;

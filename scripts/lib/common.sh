@@ -6,7 +6,10 @@ SB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 sb_log() { printf '[specbias] %s\n' "$*" >&2; }
 
 # Packages the build and the x86-64 tests need (Debian 12 names).
-SB_PACKAGES_BUILD=(gcc g++ libc6-dev make cmake pkg-config libjansson-dev)
+# libgomp (OpenMP) comes with gcc. The harness reads suites (jansson), PNG photos (libspng),
+# computes spectra (FFTW) and the topology (hwloc).
+SB_PACKAGES_BUILD=(gcc g++ libc6-dev make cmake pkg-config libjansson-dev libspng-dev
+  libfftw3-dev libhwloc-dev)
 SB_PACKAGES_TEST=(libcmocka-dev libsimde-dev python3)
 # The NEON cross build: compiler, emulator, and cmocka for arm64 (Debian multiarch).
 # libc6-dev-arm64-cross is only a Recommends of the compiler, and we install without those.

@@ -1,0 +1,157 @@
+#define _POSIX_C_SOURCE 200809L
+#include "harness/context.h"
+
+#include "harness/train.h"
+
+#include <hwloc.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
+json_t *sb_topology_json(void)
+{
+    json_t *t = json_object();
+    hwloc_topology_t topo;
+    if (hwloc_topology_init(&topo) || hwloc_topology_load(topo)) {
+        json_object_set_new(t, "source", json_string("none"));
+        json_object_set_new(t, "reason", json_string("hwloc could not load the topology"));
+        return t;
+    }
+    json_object_set_new(t, "source", json_string("hwloc " HWLOC_VERSION));
+    const int cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+    const int pus = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
+    const int packages = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
+    json_object_set_new(t, "cores", cores > 0 ? json_integer(cores) : json_null());
+    json_object_set_new(t, "pus", pus > 0 ? json_integer(pus) : json_null());
+    json_object_set_new(t, "packages", packages > 0 ? json_integer(packages) : json_null());
+    static const struct {
+        hwloc_obj_type_t type;
+        const char *name;
+    } caches[] = {{HWLOC_OBJ_L1CACHE, "l1d_bytes"}, {HWLOC_OBJ_L2CACHE, "l2_bytes"},
+                  {HWLOC_OBJ_L3CACHE, "l3_bytes"}};
+    char missing[128] = "";
+    for (size_t i = 0; i < 3; i++) {
+        hwloc_obj_t o = hwloc_get_obj_by_type(topo, caches[i].type, 0);
+        /* L1 objects may be instruction caches; take the first data or unified one. */
+        for (int j = 1; o && o->attr->cache.type == HWLOC_OBJ_CACHE_INSTRUCTION; j++)
+            o = hwloc_get_obj_by_type(topo, caches[i].type, (unsigned)j);
+        if (o && o->attr->cache.size) {
+            json_object_set_new(t, caches[i].name, json_integer((json_int_t)o->attr->cache.size));
+        } else {
+            json_object_set_new(t, caches[i].name, json_null());
+            strncat(missing, missing[0] ? ", " : "", sizeof missing - strlen(missing) - 1);
+            strncat(missing, caches[i].name, sizeof missing - strlen(missing) - 1);
+        }
+    }
+    if (missing[0]) {
+        char why[192];
+        snprintf(why, sizeof why, "hwloc reports no size for %s", missing);
+        json_object_set_new(t, "reason", json_string(why));
+    }
+    hwloc_topology_destroy(topo);
+    return t;
+}
+
+#define CHAINS 12
+#define PROBE_ITERS 4096
+
+/* Each returns the FLOPs done; the result is kept alive through *sink. */
+static double probe_scalar(float *sink)
+{
+    float acc[CHAINS];
+    for (int i = 0; i < CHAINS; i++) acc[i] = (float)i;
+    const float b = 0.999999f, c = 1e-7f;
+    for (int it = 0; it < PROBE_ITERS; it++)
+        for (int i = 0; i < CHAINS; i++) acc[i] = fmaf(acc[i], b, c);
+    float s = 0;
+    for (int i = 0; i < CHAINS; i++) s += acc[i];
+    *sink += s;
+    return 2.0 * CHAINS * PROBE_ITERS;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static double probe_avx2(float *sink)
+{
+    __m256 acc[CHAINS];
+    for (int i = 0; i < CHAINS; i++) acc[i] = _mm256_set1_ps((float)i);
+    const __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    for (int it = 0; it < PROBE_ITERS; it++)
+        for (int i = 0; i < CHAINS; i++) acc[i] = _mm256_fmadd_ps(acc[i], b, c);
+    __m256 s = acc[0];
+    for (int i = 1; i < CHAINS; i++) s = _mm256_add_ps(s, acc[i]);
+    *sink += _mm256_cvtss_f32(s);
+    return 2.0 * 8 * CHAINS * PROBE_ITERS;
+}
+
+__attribute__((target("avx512f"))) static double probe_avx512(float *sink)
+{
+    __m512 acc[CHAINS];
+    for (int i = 0; i < CHAINS; i++) acc[i] = _mm512_set1_ps((float)i);
+    const __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int it = 0; it < PROBE_ITERS; it++)
+        for (int i = 0; i < CHAINS; i++) acc[i] = _mm512_fmadd_ps(acc[i], b, c);
+    __m512 s = acc[0];
+    for (int i = 1; i < CHAINS; i++) s = _mm512_add_ps(s, acc[i]);
+    *sink += _mm512_reduce_add_ps(s);
+    return 2.0 * 16 * CHAINS * PROBE_ITERS;
+}
+#elif defined(__aarch64__)
+static double probe_neon(float *sink)
+{
+    float32x4_t acc[CHAINS];
+    for (int i = 0; i < CHAINS; i++) acc[i] = vdupq_n_f32((float)i);
+    const float32x4_t b = vdupq_n_f32(0.999999f), c = vdupq_n_f32(1e-7f);
+    for (int it = 0; it < PROBE_ITERS; it++)
+        for (int i = 0; i < CHAINS; i++) acc[i] = vfmaq_f32(c, acc[i], b);
+    float32x4_t s = acc[0];
+    for (int i = 1; i < CHAINS; i++) s = vaddq_f32(s, acc[i]);
+    *sink += vaddvq_f32(s);
+    return 2.0 * 4 * CHAINS * PROBE_ITERS;
+}
+#endif
+
+double sb_peak_gflops(enum sb_isa isa, int threads)
+{
+    if (!sb_isa_supported(isa, NULL)) return 0.0;
+    double (*probe)(float *) = NULL;
+    switch (isa) {
+    case SB_ISA_SCALAR: probe = probe_scalar; break;
+#if defined(__x86_64__)
+    case SB_ISA_AVX2: probe = probe_avx2; break;
+    case SB_ISA_AVX512: probe = probe_avx512; break;
+#elif defined(__aarch64__)
+    case SB_ISA_NEON: probe = probe_neon; break;
+#endif
+    default: return 0.0;
+    }
+    double total = 0.0;
+    volatile float keep = 0.0f;
+#pragma omp parallel num_threads(threads) reduction(+ : total)
+    {
+        float sink = 0.0f;
+        double best = 0.0;
+        probe(&sink); /* warm up: clocks and caches */
+        for (int round = 0; round < 3; round++) {
+            double flops = 0.0;
+            const double t0 = sb_now();
+            double t1;
+            do {
+                flops += probe(&sink);
+                t1 = sb_now();
+            } while (t1 - t0 < 0.02);
+            const double rate = flops / (t1 - t0) / 1e9;
+            if (rate > best) best = rate;
+        }
+        total += best;
+#pragma omp critical
+        keep += sink;
+    }
+    (void)keep;
+    return total;
+}

@@ -1,0 +1,18 @@
+/* The machine a run happened on: results.json's "context" (DESIGN.md, Results file). */
+#ifndef SPECBIAS_HARNESS_CONTEXT_H
+#define SPECBIAS_HARNESS_CONTEXT_H
+
+#include "specbias/kernels.h"
+
+#include <jansson.h>
+
+/* Cores and cache sizes from hwloc; where hwloc cannot tell (some VMs and containers), the
+ * field is null and "reason" says why. */
+json_t *sb_topology_json(void);
+
+/* FMA throughput of `isa` with `threads` threads running at once, in GFLOP/s: each thread
+ * runs independent multiply-add chains (12 vectors wide, more than the latency x throughput
+ * product of any current core) for about 20 ms, best of three. 0 when the ISA cannot run. */
+double sb_peak_gflops(enum sb_isa isa, int threads);
+
+#endif

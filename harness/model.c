@@ -1,0 +1,335 @@
+#include "harness/model.h"
+
+#include "harness/detmath.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t sb_encoding_features(const struct sb_encoding *enc, size_t d)
+{
+    switch (enc->kind) {
+    case SB_ENC_POSENC: return 2 * (size_t)(enc->l1 - enc->l0 + 1) * d;
+    case SB_ENC_FOURIER: return 2 * enc->m;
+    case SB_ENC_NONE: break;
+    }
+    return d;
+}
+
+static void *alloc_floats(size_t n)
+{
+    /* 64-byte aligned rows make the kernels' loads cheaper; nothing depends on it. */
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p) memset(p, 0, bytes ? bytes : 64);
+    return p;
+}
+
+int sb_model_init(struct sb_model *m, const struct sb_model_spec *spec, struct sb_encoding *enc,
+                  uint64_t seed)
+{
+    memset(m, 0, sizeof *m);
+    m->spec = *spec;
+    m->enc = *enc;
+    enc->B = NULL;
+    m->features = sb_encoding_features(&m->enc, spec->d);
+    m->n_layers = spec->depth + 1;
+    m->layers = calloc(m->n_layers, sizeof *m->layers);
+    if (!m->layers) return -1;
+    size_t off = 0;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        struct sb_layer *L = &m->layers[l];
+        L->in = l == 0 ? m->features : spec->width;
+        L->out = l == spec->depth ? spec->out : spec->width;
+        L->w_off = off;
+        off += L->in * L->out;
+        L->b_off = off;
+        off += L->out;
+        L->wt = alloc_floats(L->in * L->out);
+        if (!L->wt) return -1;
+    }
+    m->n_params = off;
+    m->params = alloc_floats(off);
+    if (!m->params) return -1;
+
+    struct sb_rng rng;
+    sb_rng_seed(&rng, seed, SB_STREAM_INIT);
+    for (size_t l = 0; l < m->n_layers; l++) {
+        const struct sb_layer *L = &m->layers[l];
+        const double bound = 1.0 / sqrt((double)L->in);
+        for (size_t i = 0; i < L->in * L->out; i++)
+            m->params[L->w_off + i] = (float)((2.0 * sb_rng_uniform(&rng) - 1.0) * bound);
+        for (size_t i = 0; i < L->out; i++)
+            m->params[L->b_off + i] = (float)((2.0 * sb_rng_uniform(&rng) - 1.0) * bound);
+    }
+    sb_model_pack(m);
+    return 0;
+}
+
+void sb_model_pack(struct sb_model *m)
+{
+    for (size_t l = 0; l < m->n_layers; l++) {
+        const struct sb_layer *L = &m->layers[l];
+        sb_pack_wt(L->in, L->out, m->params + L->w_off, L->in, L->wt, L->out);
+    }
+}
+
+void sb_model_free(struct sb_model *m)
+{
+    if (m->layers)
+        for (size_t l = 0; l < m->n_layers; l++) free(m->layers[l].wt);
+    free(m->layers);
+    free(m->params);
+    free(m->enc.B);
+    memset(m, 0, sizeof *m);
+}
+
+int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, size_t rows)
+{
+    memset(a, 0, sizeof *a);
+    const struct sb_model_spec *s = &m->spec;
+    size_t wmax = s->width > m->features ? s->width : m->features;
+    a->cap = rows;
+    a->mask_words = sb_mask_words(s->width);
+    a->enc = alloc_floats(rows * m->features);
+    a->y = alloc_floats(rows * s->out);
+    a->dy = alloc_floats(rows * s->out);
+    a->dz = alloc_floats(rows * s->out);
+    a->dact[0] = alloc_floats(rows * wmax);
+    a->dact[1] = alloc_floats(rows * wmax);
+    a->act = calloc(s->depth ? s->depth : 1, sizeof *a->act);
+    a->mask = calloc(s->depth ? s->depth : 1, sizeof *a->mask);
+    if (!a->enc || !a->y || !a->dy || !a->dz || !a->dact[0] || !a->dact[1] || !a->act || !a->mask)
+        return -1;
+    for (size_t l = 0; l < s->depth; l++) {
+        a->act[l] = alloc_floats(rows * s->width);
+        a->mask[l] = aligned_alloc(64, (rows * a->mask_words * 8 + 63) / 64 * 64);
+        if (!a->act[l] || !a->mask[l]) return -1;
+    }
+    a->depth = s->depth;
+    return 0;
+}
+
+void sb_activations_free(struct sb_activations *a)
+{
+    for (size_t l = 0; l < a->depth; l++) {
+        free(a->act[l]);
+        free(a->mask[l]);
+    }
+    free(a->act);
+    free(a->mask);
+    free(a->enc);
+    free(a->y);
+    free(a->dy);
+    free(a->dz);
+    free(a->dact[0]);
+    free(a->dact[1]);
+    memset(a, 0, sizeof *a);
+}
+
+static size_t n_tiles(size_t rows) { return (rows + SB_TILE_ROWS - 1) / SB_TILE_ROWS; }
+
+static size_t tile_rows(size_t rows, size_t t)
+{
+    size_t r0 = t * SB_TILE_ROWS;
+    return rows - r0 < SB_TILE_ROWS ? rows - r0 : SB_TILE_ROWS;
+}
+
+/* Input of layer l for rows starting at r0, and its leading dimension. */
+static const float *layer_input(const struct sb_model *m, const struct sb_activations *a,
+                                size_t l, size_t r0, size_t *ld)
+{
+    if (l == 0) {
+        *ld = m->features;
+        return a->enc + r0 * m->features;
+    }
+    *ld = m->spec.width;
+    return a->act[l - 1] + r0 * m->spec.width;
+}
+
+void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                      const float *x, struct sb_activations *a)
+{
+    const struct sb_model_spec *s = &m->spec;
+    const size_t F = m->features, mw = a->mask_words;
+    a->rows = rows;
+#pragma omp parallel for schedule(static)
+    for (size_t t = 0; t < n_tiles(rows); t++) {
+        const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
+        const float *xt = x + r0 * s->d;
+        float *enc = a->enc + r0 * F;
+        switch (m->enc.kind) {
+        case SB_ENC_NONE: memcpy(enc, xt, T * s->d * sizeof *enc); break;
+        case SB_ENC_POSENC: k->posenc_fwd(T, s->d, m->enc.l0, m->enc.l1, xt, s->d, enc, F); break;
+        case SB_ENC_FOURIER: k->fourier_fwd(T, s->d, m->enc.m, xt, s->d, m->enc.B, enc, F); break;
+        }
+        for (size_t l = 0; l < m->n_layers; l++) {
+            const struct sb_layer *L = &m->layers[l];
+            size_t ldin;
+            const float *in = layer_input(m, a, l, r0, &ldin);
+            const float *b = m->params + L->b_off;
+            if (l < s->depth)
+                k->dense_relu_fwd(T, L->in, L->out, in, ldin, L->wt, L->out, b,
+                                  a->act[l] + r0 * s->width, s->width, a->mask[l] + r0 * mw, mw);
+            else if (s->output == SB_OUT_SIGMOID)
+                k->dense_sigmoid_fwd(T, L->in, L->out, in, ldin, L->wt, L->out, b,
+                                     a->y + r0 * s->out, s->out);
+            else
+                k->dense_linear_fwd(T, L->in, L->out, in, ldin, L->wt, L->out, b,
+                                    a->y + r0 * s->out, s->out);
+        }
+    }
+}
+
+float sb_model_loss(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                    const float *t, struct sb_activations *a, int grad)
+{
+    const size_t out = m->spec.out, nt = n_tiles(rows);
+    const float scale = (float)(2.0 / ((double)rows * (double)out));
+    float partial_stack[64], *partial = nt <= 64 ? partial_stack : malloc(nt * sizeof *partial);
+    if (!partial) return NAN;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < nt; i++) {
+        const size_t r0 = i * SB_TILE_ROWS, T = tile_rows(rows, i);
+        partial[i] = k->mse_loss_grad(T * out, a->y + r0 * out, t + r0 * out, scale,
+                                      grad ? a->dy + r0 * out : NULL);
+    }
+    /* Tiles are added in order, so the sum does not depend on the thread count. */
+    float sum = 0.0f;
+    for (size_t i = 0; i < nt; i++) sum += partial[i];
+    if (partial != partial_stack) free(partial);
+    return (float)((double)sum / ((double)rows * (double)out));
+}
+
+/* dW and db of one layer over all tiles. Each work item owns a block of dW (outputs j0..j1,
+ * inputs k0..k1) and walks the tiles in order, so every element is the same sum of the same
+ * per-tile partials in the same order whatever the number of threads. j blocks are multiples
+ * of 64 so the mask pointer stays on a word boundary. */
+#define SB_BLOCK_J 64
+#define SB_BLOCK_K 64
+
+static void layer_weight_grad(const struct sb_kernels *k, size_t rows, size_t in, size_t out,
+                              const float *g, size_t ldg, const uint64_t *mask, size_t ldm,
+                              const float *x, size_t ldx, float *dw, float *db)
+{
+    const size_t nj = (out + SB_BLOCK_J - 1) / SB_BLOCK_J, nk = (in + SB_BLOCK_K - 1) / SB_BLOCK_K;
+#pragma omp parallel for schedule(dynamic)
+    for (size_t item = 0; item < nj * nk; item++) {
+        const size_t j0 = item / nk * SB_BLOCK_J, k0 = item % nk * SB_BLOCK_K;
+        const size_t jn = out - j0 < SB_BLOCK_J ? out - j0 : SB_BLOCK_J;
+        const size_t kn = in - k0 < SB_BLOCK_K ? in - k0 : SB_BLOCK_K;
+        for (size_t t = 0; t < n_tiles(rows); t++) {
+            const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
+            k->dense_bwd_weights(T, kn, jn, g + r0 * ldg + j0, ldg,
+                                 mask ? mask + r0 * ldm + j0 / 64 : NULL, ldm,
+                                 x + r0 * ldx + k0, ldx, dw + j0 * in + k0, in,
+                                 k0 == 0 ? db + j0 : NULL);
+        }
+    }
+}
+
+static void layer_data_grad(const struct sb_kernels *k, size_t rows, size_t in, size_t out,
+                            const float *g, size_t ldg, const uint64_t *mask, size_t ldm,
+                            const float *w, float *dx, size_t lddx)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t t = 0; t < n_tiles(rows); t++) {
+        const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
+        k->dense_bwd_data(T, in, out, g + r0 * ldg, ldg, mask ? mask + r0 * ldm : NULL, ldm, w,
+                          in, dx + r0 * lddx, lddx);
+    }
+}
+
+void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                       struct sb_activations *a, sb_layer_visit_fn *visit, void *ctx)
+{
+    const struct sb_model_spec *s = &m->spec;
+    const size_t out = s->out, W = s->width, mw = a->mask_words;
+    const float *g = a->dy;
+    if (s->output == SB_OUT_SIGMOID) {
+#pragma omp parallel for schedule(static)
+        for (size_t t = 0; t < n_tiles(rows); t++) {
+            const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
+            k->sigmoid_bwd(T * out, a->y + r0 * out, a->dy + r0 * out, a->dz + r0 * out);
+        }
+        g = a->dz;
+    }
+    size_t ldg = out;
+    const uint64_t *mask = NULL;
+    int cur = 0;
+    for (size_t l = m->n_layers; l-- > 0;) {
+        const struct sb_layer *L = &m->layers[l];
+        size_t ldx;
+        const float *x = layer_input(m, a, l, 0, &ldx);
+        visit(ctx, l, g, ldg, mask, mw, x, ldx);
+        if (l == 0) break;
+        /* dL/d(output of layer l-1), masked by that layer's activations on the next round. */
+        layer_data_grad(k, rows, L->in, L->out, g, ldg, mask, mw, m->params + L->w_off,
+                        a->dact[cur], W);
+        g = a->dact[cur];
+        ldg = W;
+        mask = a->mask[l - 1];
+        cur ^= 1;
+    }
+}
+
+struct weight_grad_ctx {
+    const struct sb_kernels *k;
+    const struct sb_model *m;
+    size_t rows;
+    float *grad;
+};
+
+static void visit_weight_grad(void *ctx, size_t l, const float *g, size_t ldg,
+                              const uint64_t *mask, size_t ldm, const float *x, size_t ldx)
+{
+    const struct weight_grad_ctx *c = ctx;
+    const struct sb_layer *L = &c->m->layers[l];
+    layer_weight_grad(c->k, c->rows, L->in, L->out, g, ldg, mask, ldm, x, ldx,
+                      c->grad + L->w_off, c->grad + L->b_off);
+}
+
+void sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                       struct sb_activations *a, float *grad)
+{
+    memset(grad, 0, m->n_params * sizeof *grad);
+    struct weight_grad_ctx c = {k, m, rows, grad};
+    sb_model_backprop(k, m, rows, a, visit_weight_grad, &c);
+}
+
+struct sb_cost sb_model_step_cost(const struct sb_model *m, size_t rows)
+{
+    const struct sb_model_spec *s = &m->spec;
+    struct sb_cost total = {0, 0};
+#define ADD(id, r, i, o)                                                                       \
+    do {                                                                                       \
+        struct sb_cost c_ = sb_kernel_cost(id, (struct sb_shape){(r), (i), (o)});             \
+        total.flops += c_.flops;                                                               \
+        total.bytes += c_.bytes;                                                               \
+    } while (0)
+    for (size_t t = 0; t < n_tiles(rows); t++) {
+        const size_t T = tile_rows(rows, t);
+        if (m->enc.kind == SB_ENC_POSENC)
+            ADD(SB_K_posenc_fwd, T, s->d, (size_t)(m->enc.l1 - m->enc.l0 + 1) * s->d);
+        else if (m->enc.kind == SB_ENC_FOURIER)
+            ADD(SB_K_fourier_fwd, T, s->d, m->enc.m);
+        for (size_t l = 0; l < m->n_layers; l++) {
+            const struct sb_layer *L = &m->layers[l];
+            ADD(l < s->depth ? SB_K_dense_relu_fwd
+                             : s->output == SB_OUT_SIGMOID ? SB_K_dense_sigmoid_fwd
+                                                           : SB_K_dense_linear_fwd,
+                T, L->in, L->out);
+            if (l > 0) ADD(SB_K_dense_bwd_data, T, L->in, L->out);
+        }
+        ADD(SB_K_mse_loss_grad, T * s->out, 0, 0);
+        if (s->output == SB_OUT_SIGMOID) ADD(SB_K_sigmoid_bwd, T * s->out, 0, 0);
+    }
+    /* Weight gradients are called per (block, tile); their cost is additive in the block
+     * sizes, so the whole layer's cost per tile is the same. */
+    for (size_t t = 0; t < n_tiles(rows); t++)
+        for (size_t l = 0; l < m->n_layers; l++)
+            ADD(SB_K_dense_bwd_weights, tile_rows(rows, t), m->layers[l].in, m->layers[l].out);
+    ADD(SB_K_adam_update, m->n_params, 0, 0);
+#undef ADD
+    return total;
+}

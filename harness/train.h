@@ -1,0 +1,41 @@
+/* Runs one experiment: builds its data, trains R repetitions on the selected kernels, measures
+ * and evaluates at checkpoints, and returns the experiment's entry of results.json. */
+#ifndef SPECBIAS_HARNESS_TRAIN_H
+#define SPECBIAS_HARNESS_TRAIN_H
+
+#include "harness/experiment.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sb_run_options {
+    const struct sb_kernels *k;
+    uint64_t seed;            /* added to each experiment's own seed */
+    uint64_t steps;           /* 0 = each experiment's own step count */
+    size_t repetitions;
+    int threads;
+    double peak_gflops;       /* of k's ISA at `threads` threads; 0 = unknown */
+    const char *dump_dir;     /* NULL, or where to write initial weights, data and losses */
+    int progress_bar;         /* stderr is a terminal: redraw a bar; else one line per experiment */
+};
+
+/* Returns the experiment object (never NULL unless out of memory). *status is 0 when every
+ * repetition finished, 2 when the experiment's input was bad (a PNG), 3 when it failed (a
+ * non-finite loss, out of memory, an I/O error writing the dump); err then says why, and the
+ * object records it under "status" and "error". */
+json_t *sb_run_experiment(const struct sb_experiment *e, const struct sb_run_options *o,
+                          size_t index, size_t count, int *status, char *err, size_t errlen);
+
+/* Log-spaced checkpoint steps in [0, steps], always including 0 and steps; returns how many
+ * were written to out (at most max). */
+size_t sb_checkpoint_steps(uint64_t steps, size_t count, uint64_t *out, size_t max);
+
+/* FNV-1a 64 over bytes, continued from h (start with SB_FNV_OFFSET). */
+#define SB_FNV_OFFSET 0xCBF29CE484222325ull
+uint64_t sb_fnv1a64(uint64_t h, const void *p, size_t n);
+
+/* Monotonic seconds. */
+double sb_now(void);
+
+#endif

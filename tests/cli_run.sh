@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# `specbias run`: a smoke run and its results file, and every bad-input path (exit 2 with a
+# message naming the file, field or value) and failed-run path (exit 3).
+set -u
+bin=$1
+src=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# expect RC PATTERN ARGS...: runs specbias, checks the exit code and that stderr matches.
+expect() {
+  local want=$1 pattern=$2
+  shift 2
+  local err rc
+  err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?
+  [ "$rc" -eq "$want" ] || fail "specbias $* exited $rc, want $want; stderr: $err"
+  grep -qE -- "$pattern" <<<"$err" || fail "specbias $*: stderr does not match '$pattern': $err"
+}
+
+suite() { # suite FILE EXPERIMENT-JSON...
+  local f=$1; shift
+  local IFS=,
+  printf '{"schema": "specbias-suite/1", "name": "t", "experiments": [%s]}\n' "$*" >"$f"
+}
+one_d='{"name": "a/raw", "target": {"kind": "sines1d", "n": 256, "frequencies": [3, 7]},
+        "model": {"depth": 2, "width": 16}, "train": {"lr": 0.001, "steps": 6}, "checkpoints": 3,
+        "target_loss": 0.1}'
+two_d='{"name": "b/zone", "target": {"kind": "zoneplate", "size": 16},
+        "encoding": {"kind": "gauss", "features": 8, "sigma": 3},
+        "model": {"depth": 1, "width": 8, "output": "sigmoid"}, "train": {"lr": 0.01, "steps": 4},
+        "checkpoints": 2, "target_psnr": 5}'
+suite "$tmp/ok.json" "$one_d" "$two_d"
+
+# ---- a good run --------------------------------------------------------------------------
+"$bin" run --suite "$tmp/ok.json" --out "$tmp/out" --repetitions 2 --threads 2 >"$tmp/stdout" 2>"$tmp/stderr" \
+  || fail "smoke run exited $?: $(cat "$tmp/stderr")"
+grep -q "a/raw" "$tmp/stdout" || fail "no summary table on stdout: $(cat "$tmp/stdout")"
+grep -q "\[1/2\] a/raw" "$tmp/stderr" || fail "no per-experiment progress line: $(cat "$tmp/stderr")"
+ls -a "$tmp/out" | grep -q '\.tmp' && fail "a temporary file was left in the output folder"
+python3 - "$tmp/out/results.json" <<'PY' || fail "results.json lacks required fields"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["schema"] == "specbias-results/1" and r["complete"] is True
+c = r["context"]
+for k in ["host", "cpu_model", "isa_available", "isa_used", "threads", "compiler", "build_flags",
+          "git_commit", "topology", "peak_gflops", "counters"]:
+    assert k in c, k
+for k in ["cores", "l1d_bytes", "l2_bytes", "l3_bytes"]:
+    assert k in c["topology"], k
+for k in ["status", "reason", "events"]:
+    assert k in c["counters"], k
+assert c["threads"] == 2
+assert [e["name"] for e in r["experiments"]] == ["a/raw", "b/zone"]
+for e in r["experiments"]:
+    assert e["status"] == "ok" and "config" in e and len(e["repetitions"]) == 2
+    for k in ["median", "min", "max", "cv"]:
+        assert k in e["summary"]["train_seconds"], k
+    h = set()
+    for rep in e["repetitions"]:
+        for k in ["steps", "train_seconds", "steps_per_second", "gflops", "peak_fraction",
+                  "final_loss", "final_psnr_db", "time_to_target_s", "convergence_per_second",
+                  "trajectory_hash", "curve", "frequencies", "analysis"]:
+            assert k in rep, k
+        for p in rep["curve"]:
+            for k in ["step", "seconds", "loss", "psnr_db", "spectral_error"]:
+                assert k in p, k
+        for k in ["regions", "dead_units", "hamming_local_mean", "hamming_global_mean",
+                  "confusion_local", "confusion_global"]:
+            assert k in rep["analysis"], k
+        h.add(rep["trajectory_hash"])
+    assert len(h) == 1, "repetitions of one seed must have one trajectory"
+a, b = r["experiments"]
+assert len(a["repetitions"][0]["curve"][-1]["spectral_magnitude"]) == 2
+assert "test_psnr_db" in b["repetitions"][0]["curve"][-1]
+PY
+
+# --steps overrides, --filter selects, --list lists, the seed changes the trajectory
+"$bin" run --suite "$tmp/ok.json" --filter '^a/' --steps 2 --seed 5 --out "$tmp/o2" --quiet >/dev/null 2>&1 \
+  || fail "--filter/--steps/--seed run failed"
+python3 -c "
+import json; r=json.load(open('$tmp/o2/results.json')); e=r['experiments']
+assert len(e)==1 and e[0]['repetitions'][0]['steps']==2, e
+a=json.load(open('$tmp/out/results.json'))['experiments'][0]['repetitions'][0]['trajectory_hash']
+assert e[0]['repetitions'][0]['trajectory_hash'] != a" || fail "--filter/--steps/--seed not honoured"
+[ "$("$bin" run --suite "$tmp/ok.json" --list)" = $'a/raw\nb/zone' ] || fail "--list"
+"$bin" run --suite quick --list | grep -q "lazzari1d/pe0-6" || fail "the quick suite is not found by name"
+
+# ---- bad usage and bad input: exit 2 ---------------------------------------------------------
+expect 2 "unknown option '--bogus'" run --bogus
+expect 2 "--threads needs a whole number.*'0'" run --suite "$tmp/ok.json" --threads 0
+expect 2 "--threads needs a whole number.*'two'" run --suite "$tmp/ok.json" --threads two
+expect 2 "--steps needs a whole number.*'0'" run --suite "$tmp/ok.json" --steps 0
+expect 2 "--repetitions needs a whole number" run --suite "$tmp/ok.json" --repetitions -1
+expect 2 "--out needs a value" run --suite "$tmp/ok.json" --out
+expect 2 "--filter '\(': " run --suite "$tmp/ok.json" --filter '('
+expect 2 "no experiment of .*ok.json matches --filter 'nothing'" run --suite "$tmp/ok.json" --filter nothing
+expect 2 "unknown ISA|not a known ISA|unknown" run --suite "$tmp/ok.json" --isa bogus
+expect 2 "nosuchsuite.json: cannot open suite" run --suite nosuchsuite
+expect 2 "missing.json: cannot open suite" run --suite "$tmp/missing.json"
+
+printf '{"schema": "specbias-suite/1",\n "name": "t",\n "experiments": [ }\n' >"$tmp/syntax.json"
+expect 2 "syntax.json:3:" run --suite "$tmp/syntax.json"
+printf '{"schema": "specbias-suite/9", "name": "t", "experiments": [%s]}' "$one_d" >"$tmp/schema.json"
+expect 2 'schema.json: schema is "specbias-suite/9"' run --suite "$tmp/schema.json"
+suite "$tmp/field.json" '{"name": "x", "target": {"kind": "sines1d", "n": 64, "frequencies": [3]}, "model": {"depth": 1, "widht": 4}, "train": {"lr": 0.1, "steps": 1}}'
+expect 2 "field.json: experiment 'x': unknown field 'model.widht'" run --suite "$tmp/field.json"
+suite "$tmp/width.json" '{"name": "x", "target": {"kind": "sines1d", "n": 64, "frequencies": [3]}, "model": {"depth": 1, "width": 0}, "train": {"lr": 0.1, "steps": 1}}'
+expect 2 "width.json: experiment 'x': 'model.width' = 0 is out of range" run --suite "$tmp/width.json"
+suite "$tmp/freq.json" '{"name": "x", "target": {"kind": "sines1d", "n": 64, "frequencies": [40]}, "model": {"depth": 1, "width": 4}, "train": {"lr": 0.1, "steps": 1}}'
+expect 2 "freq.json: experiment 'x': 'target.frequencies' value 40" run --suite "$tmp/freq.json"
+suite "$tmp/dup.json" "$one_d" "$one_d"
+expect 2 "dup.json: experiment 'a/raw': the name is used twice" run --suite "$tmp/dup.json"
+suite "$tmp/enc.json" '{"name": "x", "target": {"kind": "sines1d", "n": 64, "frequencies": [3]}, "encoding": {"kind": "fancy"}, "model": {"depth": 1, "width": 4}, "train": {"lr": 0.1, "steps": 1}}'
+expect 2 "'encoding.kind' = \"fancy\" is not one of" run --suite "$tmp/enc.json"
+
+img() { # img FILE PATH-IN-SUITE SIZE
+  suite "$1" "{\"name\": \"img\", \"target\": {\"kind\": \"image\", \"path\": \"$2\", \"size\": $3}, \"model\": {\"depth\": 1, \"width\": 4, \"output\": \"sigmoid\"}, \"train\": {\"lr\": 0.01, \"steps\": 1}}"
+}
+img "$tmp/nopng.json" "no-such.png" 64
+expect 2 "no-such.png" run --suite "$tmp/nopng.json"
+echo "not a png" >"$tmp/fake.png"
+img "$tmp/fake.json" "fake.png" 64
+expect 2 "fake.png" run --suite "$tmp/fake.json"
+img "$tmp/small.json" "$src/suites/data/astronaut.png" 1024
+expect 2 "astronaut.png: .*smaller" run --suite "$tmp/small.json"
+head -c 3000 "$src/suites/data/astronaut.png" >"$tmp/cut.png"
+img "$tmp/cut.json" "cut.png" 64
+expect 2 "cut.png" run --suite "$tmp/cut.json"
+
+# ---- failed runs: exit 3 ---------------------------------------------------------------------
+touch "$tmp/afile"
+expect 3 "afile" run --suite "$tmp/ok.json" --out "$tmp/afile/sub"
+diverge='{"name": "c/diverge", "target": {"kind": "sines1d", "n": 256, "frequencies": [3]},
+          "model": {"depth": 2, "width": 16}, "train": {"optimizer": "sgd", "lr": 100000, "steps": 50}}'
+suite "$tmp/div.json" "$one_d" "$diverge"
+expect 3 "c/diverge failed: .*at step [0-9]+ \(diverged\)" run --suite "$tmp/div.json" --out "$tmp/o3"
+python3 -c "
+import json; r=json.load(open('$tmp/o3/results.json')); e=r['experiments']
+assert r['complete'] and e[0]['status']=='ok' and e[1]['status']=='failed' and 'diverged' in e[1]['error'], e" \
+  || fail "a diverged experiment is not recorded as failed beside the finished one"
+echo "cli_run: all checks passed"

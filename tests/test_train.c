@@ -1,0 +1,377 @@
+/* The trainer end to end: the same trajectory on every ISA and thread count, divergence
+ * reported as a failure with its step, the analyses on networks whose answers are known, the
+ * shipped suites, checkpoint spacing and the encodings' conventions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness/analysis.h"
+#include "harness/detmath.h"
+#include "harness/experiment.h"
+#include "harness/train.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef SB_HAVE_AVX512_EMU
+extern const struct sb_kernels sb_kernels__avx512emu;
+#endif
+
+static struct sb_experiment small_1d(const char *name, enum sb_encoding_name enc)
+{
+    struct sb_experiment e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.name, sizeof e.name, "%s", name);
+    e.target = SB_TARGET_SINES1D;
+    e.n = 600; /* 3 tiles, the last one partial */
+    e.domain[1] = 1.0;
+    e.nk = 4;
+    for (size_t i = 0; i < e.nk; i++) {
+        e.freq[i] = 3 + 5 * (int)i;
+        e.amp[i] = 1.0;
+    }
+    e.encoding = enc;
+    e.octaves[0] = 0;
+    e.octaves[1] = 4;
+    e.depth = 2;
+    e.width = 70; /* two mask words, a partial vector */
+    e.output = SB_OUT_LINEAR;
+    e.optimizer = SB_OPT_ADAM;
+    e.lr = 1e-3;
+    e.beta1 = 0.9;
+    e.beta2 = 0.999;
+    e.eps = 1e-8;
+    e.steps = 25;
+    e.checkpoints = 5;
+    e.target_loss = 0.5;
+    e.confusion = SB_CONFUSION_END;
+    e.confusion_bins = 10;
+    e.radial_bands = 4;
+    return e;
+}
+
+static struct sb_experiment small_2d(void)
+{
+    struct sb_experiment e = small_1d("zone/gauss", SB_ENCODING_GAUSS);
+    e.target = SB_TARGET_ZONEPLATE;
+    e.image_size = 40;
+    e.channels = 3;
+    e.count = 24;
+    e.sigma = 4.0;
+    e.output = SB_OUT_SIGMOID;
+    e.target_psnr = 10.0;
+    e.batch = 150; /* fixed minibatches */
+    return e;
+}
+
+static json_t *run(const struct sb_experiment *e, const struct sb_kernels *k, int threads,
+                   int *status, char *err, size_t errlen)
+{
+    omp_set_num_threads(threads);
+    struct sb_run_options o = {k, 0, 0, 1, threads, 0.0, NULL, 0};
+    return sb_run_experiment(e, &o, 0, 1, status, err, errlen);
+}
+
+static const char *hash_of(json_t *je)
+{
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(je, "repetitions"), 0), "trajectory_hash"));
+}
+
+static void test_trajectory_same_everywhere(void **state)
+{
+    (void)state;
+    const struct sb_kernels *tables[SB_ISA_COUNT + 1];
+    const char *labels[SB_ISA_COUNT + 1];
+    size_t nt = 0;
+    for (int i = 0; i < SB_ISA_COUNT; i++)
+        if (sb_isa_supported((enum sb_isa)i, NULL)) {
+            tables[nt] = sb_kernels_for((enum sb_isa)i);
+            labels[nt++] = sb_isa_name((enum sb_isa)i);
+        }
+#ifdef SB_HAVE_AVX512_EMU
+    tables[nt] = &sb_kernels__avx512emu; /* the AVX-512 sources on SIMDe */
+    labels[nt++] = "avx512emu";
+#endif
+    const struct sb_experiment exps[] = {small_1d("1d/raw", SB_ENCODING_NONE),
+                                         small_1d("1d/posenc", SB_ENCODING_POSENC), small_2d()};
+    for (size_t x = 0; x < sizeof exps / sizeof *exps; x++) {
+        char ref[17] = "";
+        for (size_t t = 0; t < nt; t++)
+            for (int threads = 1; threads <= 3; threads++) {
+                int status;
+                char err[512];
+                json_t *je = run(&exps[x], tables[t], threads, &status, err, sizeof err);
+                if (status) fail_msg("%s on %s: %s", exps[x].name, labels[t], err);
+                const char *h = hash_of(je);
+                assert_non_null(h);
+                if (!ref[0]) snprintf(ref, sizeof ref, "%s", h);
+                printf("  %-10s %-9s %d thread%s %s\n", exps[x].name, labels[t], threads,
+                       threads == 1 ? " " : "s", h);
+                if (strcmp(ref, h))
+                    fail_msg("%s: trajectory %s on %s with %d threads, %s on the first", exps[x].name,
+                             h, labels[t], threads, ref);
+                json_decref(je);
+            }
+    }
+}
+
+static void test_divergence_fails_with_step(void **state)
+{
+    (void)state;
+    struct sb_experiment e = small_1d("diverge", SB_ENCODING_POSENC);
+    e.optimizer = SB_OPT_SGD;
+    e.lr = 1e5;
+    int status;
+    char err[512] = "";
+    json_t *je = run(&e, sb_kernels_for(SB_ISA_SCALAR), 1, &status, err, sizeof err);
+    assert_int_equal(status, 3);
+    assert_non_null(strstr(err, "diverged"));
+    assert_non_null(strstr(err, "at step"));
+    assert_string_equal(json_string_value(json_object_get(je, "status")), "failed");
+    json_t *r = json_array_get(json_object_get(je, "repetitions"), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "failed");
+    json_decref(je);
+}
+
+static void test_results_fields(void **state)
+{
+    (void)state;
+    struct sb_experiment e = small_1d("fields", SB_ENCODING_POSENC);
+    int status;
+    char err[512];
+    json_t *je = run(&e, sb_kernels_for(sb_isa_auto()), 2, &status, err, sizeof err);
+    assert_int_equal(status, 0);
+    json_t *r = json_array_get(json_object_get(je, "repetitions"), 0);
+    static const char *const fields[] = {"steps", "train_seconds", "steps_per_second", "gflops",
+                                         "peak_fraction", "final_loss", "final_psnr_db",
+                                         "time_to_target_s", "convergence_per_second",
+                                         "trajectory_hash", "curve", "frequencies", "analysis"};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        if (!json_object_get(r, fields[i])) fail_msg("repetition lacks '%s'", fields[i]);
+    json_t *curve = json_object_get(r, "curve");
+    assert_int_equal(json_array_size(curve), 5);
+    json_t *last = json_array_get(curve, 4);
+    assert_int_equal(json_integer_value(json_object_get(last, "step")), 25);
+    assert_int_equal(json_array_size(json_object_get(last, "spectral_error")), 4);
+    assert_int_equal(json_array_size(json_object_get(last, "spectral_magnitude")), 4);
+    /* final_loss is the training loss after the last step, the curve's last point */
+    assert_true(json_number_value(json_object_get(r, "final_loss")) ==
+                json_number_value(json_object_get(last, "loss")));
+    json_t *an = json_object_get(r, "analysis");
+    static const char *const af[] = {"regions", "dead_units", "hamming_local_mean",
+                                     "hamming_global_mean", "confusion_local", "confusion_global"};
+    for (size_t i = 0; i < sizeof af / sizeof *af; i++)
+        if (!json_object_get(an, af[i])) fail_msg("analysis lacks '%s'", af[i]);
+    json_t *cl = json_object_get(an, "confusion_local");
+    assert_int_equal(json_array_size(json_object_get(cl, "histogram")), 10);
+    size_t total = 0, i;
+    json_t *v;
+    json_array_foreach(json_object_get(cl, "histogram"), i, v) total += (size_t)json_integer_value(v);
+    assert_int_equal(total, (size_t)json_integer_value(json_object_get(cl, "pairs")));
+    assert_true(total > 0);
+    /* train time excludes evaluation; both are recorded */
+    assert_true(json_number_value(json_object_get(r, "eval_seconds")) > 0);
+    json_decref(je);
+}
+
+/* A network whose patterns are known: one hidden layer, weights w_j = 1 and biases -c_j
+ * with distinct c_j in (0, 1), on inputs x in [0, 1): unit j is on iff x > c_j, so the units
+ * split [0, 1) into width + 1 regions, and two inputs differ in the units between them. */
+static void test_analysis_known_network(void **state)
+{
+    (void)state;
+    const size_t W = 10, N = 1000;
+    struct sb_model_spec spec = {1, 1, W, 1, SB_OUT_LINEAR};
+    struct sb_encoding enc = {SB_ENC_NONE, 0, 0, 0, NULL};
+    struct sb_model m;
+    assert_int_equal(sb_model_init(&m, &spec, &enc, 1), 0);
+    for (size_t j = 0; j < W; j++) {
+        m.params[m.layers[0].w_off + j] = 1.0f;
+        m.params[m.layers[0].b_off + j] = -(float)(j + 0.5) / (float)W;
+    }
+    /* two extra always-dead units would need width 12; instead kill unit 9 with a large bias */
+    m.params[m.layers[0].b_off + 9] = -5.0f;
+    sb_model_pack(&m);
+    float *x = malloc(N * sizeof *x), *t = calloc(N, sizeof *t);
+    for (size_t i = 0; i < N; i++) x[i] = (float)i / (float)N;
+    struct sb_activations a;
+    assert_int_equal(sb_activations_alloc(&a, &m, N), 0);
+    const struct sb_kernels *k = sb_kernels_for(SB_ISA_SCALAR);
+    sb_model_forward(k, &m, N, x, &a);
+    struct sb_pairs local = {0}, global = {0};
+    assert_int_equal(sb_pairs_local(1, N, 250, 3, &local), 0);
+    assert_int_equal(sb_pairs_global(1, N, 5000, 3, &global), 0);
+    assert_int_equal(local.n, 25 * 250);
+    struct sb_pattern_stats st;
+    assert_int_equal(sb_pattern_stats(k, &m, &a, N, &local, &global, &st), 0);
+    assert_int_equal(st.regions, W); /* 9 live thresholds -> 10 regions */
+    assert_int_equal(st.dead_units, 1);
+    /* Hamming of a pair = number of thresholds (j + 0.5) / 10, j < 9, between them. */
+    double expect_local = 0, expect_global = 0;
+    for (size_t q = 0; q < local.n; q++) {
+        assert_true(local.i[q] != local.j[q]);
+        assert_true(labs((long)local.i[q] - (long)local.j[q]) < 50);
+        const size_t lo = local.i[q] < local.j[q] ? local.i[q] : local.j[q];
+        const size_t hi = local.i[q] ^ local.j[q] ^ lo;
+        for (size_t j = 0; j < 9; j++) expect_local += lo <= (j * 2 + 1) * 50 && (j * 2 + 1) * 50 < hi;
+    }
+    for (size_t q = 0; q < global.n; q++) {
+        assert_true(global.i[q] < N * 800 / 2048 && global.j[q] >= (N * 1200 + 2047) / 2048);
+        for (size_t j = 0; j < 9; j++)
+            expect_global += global.i[q] <= (j * 2 + 1) * 50 && (j * 2 + 1) * 50 < global.j[q];
+    }
+    assert_true(fabs(st.hamming_local_mean - expect_local / (double)local.n) < 1e-12);
+    assert_true(fabs(st.hamming_global_mean - expect_global / (double)global.n) < 1e-12);
+
+    /* Confusion: a pair of identical inputs has cosine 1; an input and itself, negated
+     * residual, has cosine -1 (every gradient is the residual times the same factors). */
+    struct sb_pairs same = {0};
+    assert_int_equal(sb_pairs_global(1, N, 1, 3, &same), 0);
+    same.i[0] = 700;
+    same.j[0] = 701;
+    for (size_t i = 0; i < N; i++) t[i] = 100.0f;
+    t[701] = -100.0f;
+    x[701] = x[700];
+    sb_model_forward(k, &m, N, x, &a);
+    struct sb_confusion cl, cg;
+    assert_int_equal(sb_confusion(k, &m, &a, N, t, &same, &same, 4, &cl, &cg), 0);
+    assert_int_equal(cl.pairs, 1);
+    assert_true(fabs(cl.mean + 1.0) < 1e-9);
+    assert_int_equal(cl.histogram[0], 1);
+    assert_true(cl.negative_fraction == 1.0);
+    sb_confusion_free(&cl);
+    sb_confusion_free(&cg);
+    t[701] = 100.0f;
+    assert_int_equal(sb_confusion(k, &m, &a, N, t, &same, &same, 4, &cl, &cg), 0);
+    assert_true(fabs(cl.mean - 1.0) < 1e-9);
+    assert_int_equal(cl.histogram[3], 1);
+    sb_confusion_free(&cl);
+    sb_confusion_free(&cg);
+    sb_pairs_free(&same);
+    sb_pairs_free(&local);
+    sb_pairs_free(&global);
+    sb_activations_free(&a);
+    sb_model_free(&m);
+    free(x);
+    free(t);
+}
+
+static void test_checkpoint_steps(void **state)
+{
+    (void)state;
+    uint64_t s[64];
+    size_t n = sb_checkpoint_steps(500, 16, s, 64);
+    assert_true(n >= 10 && n <= 16);
+    assert_int_equal(s[0], 0);
+    assert_int_equal(s[n - 1], 500);
+    for (size_t i = 1; i < n; i++) assert_true(s[i] > s[i - 1]);
+    /* log spacing: the middle checkpoint is near sqrt(501) */
+    n = sb_checkpoint_steps(10000, 3, s, 64);
+    assert_int_equal(n, 3);
+    assert_int_equal(s[1], 99);
+    n = sb_checkpoint_steps(1, 16, s, 64);
+    assert_int_equal(n, 2);
+}
+
+static void test_encodings_follow_the_conventions(void **state)
+{
+    (void)state;
+    /* NeRF posenc, l = 0..6 of 1 coordinate: 14 features, sin(2^l pi x) then cos. */
+    struct sb_experiment e = small_1d("pe", SB_ENCODING_POSENC);
+    e.octaves[1] = 6;
+    struct sb_data d;
+    struct sb_encoding enc;
+    char err[256];
+    assert_int_equal(sb_data_make(&e, 0, &d, &enc, err, sizeof err), 0);
+    assert_int_equal(sb_encoding_features(&enc, 1), 14);
+    /* the target: sum of A sin(2 pi k t + 2 pi phi) on t = i/n; its mean over a period is 0 */
+    double mean = 0;
+    for (size_t i = 0; i < d.n_train; i++) mean += d.t_train[i];
+    assert_true(fabs(mean / (double)d.n_train) < 1e-6);
+    assert_true(d.x_train[0] == 0.0f && fabs(d.x_train[300] - 0.5f) < 1e-7);
+    sb_data_free(&d);
+    /* raw11: i/1024 - 1 for n = 2048 */
+    e.n = 2048;
+    e.domain[0] = -1;
+    e.domain[1] = 1;
+    e.encoding = SB_ENCODING_NONE;
+    assert_int_equal(sb_data_make(&e, 0, &d, &enc, err, sizeof err), 0);
+    for (size_t i = 0; i < 2048; i += 97) assert_true(d.x_train[i] == (float)i / 1024.0f - 1.0f);
+    sb_data_free(&d);
+    /* Tancik positional: 128 frequencies per axis, b_j = 2^(6 j / 127) - 1, 512 features */
+    struct sb_experiment t = small_2d();
+    t.encoding = SB_ENCODING_TANCIK_POSENC;
+    t.scale = 6;
+    t.count = 128;
+    assert_int_equal(sb_data_make(&t, 0, &d, &enc, err, sizeof err), 0);
+    assert_int_equal(enc.m, 256);
+    assert_int_equal(sb_encoding_features(&enc, 2), 512);
+    assert_true(enc.B[0] == 0.0f && enc.B[1] == 0.0f);                /* b_0 = 0 */
+    assert_true(fabs(enc.B[127 * 2] - 63.0f) < 1e-5 && enc.B[127 * 2 + 1] == 0.0f); /* x axis */
+    assert_true(enc.B[(128 + 127) * 2] == 0.0f && fabs(enc.B[(128 + 127) * 2 + 1] - 63.0f) < 1e-5);
+    assert_true(fabs(enc.B[64 * 2] - (pow(2.0, 6.0 * 64 / 127) - 1)) < 1e-5);
+    free(enc.B);
+    /* Tancik's split: 40 x 40 -> 20 x 20 train and test, coordinates (col, row) / 40 */
+    assert_int_equal(d.n_train, 400);
+    assert_true(d.x_train[2 * 21] == 2.0f / 40 && d.x_train[2 * 21 + 1] == 2.0f / 40);
+    assert_true(d.x_eval[0] == 1.0f / 40 && d.x_eval[1] == 1.0f / 40);
+    sb_data_free(&d);
+    /* Gaussian: m x d entries with standard deviation sigma */
+    t = small_2d();
+    t.count = 4096;
+    t.sigma = 10;
+    assert_int_equal(sb_data_make(&t, 0, &d, &enc, err, sizeof err), 0);
+    double s2 = 0;
+    for (size_t i = 0; i < 2 * 4096; i++) s2 += (double)enc.B[i] * enc.B[i];
+    assert_true(fabs(sqrt(s2 / 8192) - 10.0) < 0.3);
+    free(enc.B);
+    sb_data_free(&d);
+}
+
+static void test_shipped_suites(void **state)
+{
+    (void)state;
+    struct sb_suite s;
+    char err[1024];
+    if (sb_suite_load(SB_SOURCE_DIR "/suites/paper.json", &s, err, sizeof err)) fail_msg("%s", err);
+    static const char *const names[] = {
+        "lazzari1d/raw01", "lazzari1d/raw11", "lazzari1d/pe0-3", "lazzari1d/pe0-6",
+        "rahaman1d/equal", "rahaman1d/rising", "tancik2d/none", "tancik2d/basic",
+        "tancik2d/posenc", "tancik2d/gauss", "tancik2d/zoneplate-gauss"};
+    assert_int_equal(s.n, sizeof names / sizeof *names);
+    for (size_t i = 0; i < s.n; i++) assert_string_equal(s.exp[i].name, names[i]);
+    /* spot checks against EXPERIMENTS.md */
+    assert_int_equal(s.exp[3].octaves[1], 6);
+    assert_int_equal(s.exp[3].n, 2048);
+    assert_int_equal(s.exp[3].nk, 14);
+    assert_int_equal(s.exp[3].steps, 500);
+    assert_true(s.exp[5].amp[0] == 0.1 && s.exp[5].amp[9] == 1.0);
+    assert_int_equal(s.exp[4].steps, 60000);
+    assert_int_equal(s.exp[9].image_size, 512);
+    assert_int_equal(s.exp[9].count, 256);
+    assert_true(s.exp[6].lr == 1e-2 && s.exp[9].lr == 1e-3);
+    sb_suite_free(&s);
+    if (sb_suite_load(SB_SOURCE_DIR "/suites/quick.json", &s, err, sizeof err)) fail_msg("%s", err);
+    assert_true(s.n >= 5);
+    sb_suite_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_checkpoint_steps),
+        cmocka_unit_test(test_encodings_follow_the_conventions),
+        cmocka_unit_test(test_shipped_suites),
+        cmocka_unit_test(test_analysis_known_network),
+        cmocka_unit_test(test_results_fields),
+        cmocka_unit_test(test_divergence_fails_with_step),
+        cmocka_unit_test(test_trajectory_same_everywhere),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
