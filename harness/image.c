@@ -1,6 +1,7 @@
 /* 2D targets: PNG load and write (libspng), crop, channels, zone plate, PSNR. */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/image.h"
+#include "harness/errmsg.h"
 
 #include "harness/detmath.h"
 
@@ -21,14 +22,6 @@
  * example recommends for untrusted files. */
 #define SB_PNG_CHUNK_LIMIT ((size_t)64 * 1024 * 1024)
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void image_clear(struct sb_image *img)
 {
@@ -49,18 +42,18 @@ static void spng_err(char *err, size_t errlen, const char *path, int e)
     switch (e) {
     case SPNG_IO_EOF:
     case SPNG_EOF:
-        set_err(err, errlen, "%s: truncated PNG file (it ends before the image data does)", path);
+        sb_errorf(err, errlen, "%s: truncated PNG file (it ends before the image data does)", path);
         break;
     case SPNG_IO_ERROR:
-    case SPNG_EIO: set_err(err, errlen, "%s: read error", path); break;
-    case SPNG_ESIGNATURE: set_err(err, errlen, "%s: not a PNG file", path); break;
-    case SPNG_EMEM: set_err(err, errlen, "%s: out of memory while decoding", path); break;
+    case SPNG_EIO: sb_errorf(err, errlen, "%s: read error", path); break;
+    case SPNG_ESIGNATURE: sb_errorf(err, errlen, "%s: not a PNG file", path); break;
+    case SPNG_EMEM: sb_errorf(err, errlen, "%s: out of memory while decoding", path); break;
     case SPNG_ECHUNK_LIMITS:
-        set_err(err, errlen, "%s: a chunk exceeds the %zu MiB limit", path,
+        sb_errorf(err, errlen, "%s: a chunk exceeds the %zu MiB limit", path,
                 SB_PNG_CHUNK_LIMIT >> 20);
         break;
     default:
-        set_err(err, errlen, "%s: corrupt or unsupported PNG (libspng: %s)", path,
+        sb_errorf(err, errlen, "%s: corrupt or unsupported PNG (libspng: %s)", path,
                 spng_strerror(e));
         break;
     }
@@ -73,7 +66,7 @@ int sb_image_load_png(const char *path, struct sb_image *img, char *err, size_t 
     image_clear(img);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        sb_errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
 
@@ -82,18 +75,18 @@ int sb_image_load_png(const char *path, struct sb_image *img, char *err, size_t 
     uint8_t sig[8];
     const size_t got = fread(sig, 1, sizeof sig, f);
     if (got < sizeof sig && ferror(f)) {
-        set_err(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        sb_errorf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         fclose(f);
         return -1;
     }
     if (got < sizeof sig || memcmp(sig, png_signature, sizeof sig) != 0) {
-        set_err(err, errlen, got == 0 ? "%s: empty file, not a PNG file" : "%s: not a PNG file",
+        sb_errorf(err, errlen, got == 0 ? "%s: empty file, not a PNG file" : "%s: not a PNG file",
                 path);
         fclose(f);
         return -1;
     }
     if (fseek(f, 0, SEEK_SET) != 0) {
-        set_err(err, errlen, "%s: cannot seek: %s", path, strerror(errno));
+        sb_errorf(err, errlen, "%s: cannot seek: %s", path, strerror(errno));
         fclose(f);
         return -1;
     }
@@ -102,7 +95,7 @@ int sb_image_load_png(const char *path, struct sb_image *img, char *err, size_t 
     uint8_t *buf = NULL;
     spng_ctx *ctx = spng_ctx_new(0);
     if (!ctx) {
-        set_err(err, errlen, "%s: out of memory", path);
+        sb_errorf(err, errlen, "%s: out of memory", path);
         goto done;
     }
     spng_set_chunk_limits(ctx, SB_PNG_CHUNK_LIMIT, SB_PNG_CHUNK_LIMIT);
@@ -114,13 +107,13 @@ int sb_image_load_png(const char *path, struct sb_image *img, char *err, size_t 
         goto done;
     }
     if (ihdr.bit_depth > 8) {
-        set_err(err, errlen, "%s: %u-bit samples are not supported (8-bit gray or RGB only)", path,
+        sb_errorf(err, errlen, "%s: %u-bit samples are not supported (8-bit gray or RGB only)", path,
                 (unsigned)ihdr.bit_depth);
         goto done;
     }
     const uint64_t npix = (uint64_t)ihdr.width * ihdr.height;
     if (npix > SB_PNG_MAX_PIXELS) {
-        set_err(err, errlen, "%s: %u x %u pixels, more than the %llu this program loads", path,
+        sb_errorf(err, errlen, "%s: %u x %u pixels, more than the %llu this program loads", path,
                 (unsigned)ihdr.width, (unsigned)ihdr.height, (unsigned long long)SB_PNG_MAX_PIXELS);
         goto done;
     }
@@ -143,7 +136,7 @@ int sb_image_load_png(const char *path, struct sb_image *img, char *err, size_t 
         goto done;
     }
     if (len != (size_t)npix * stride) { /* libspng and this switch disagree on the layout */
-        set_err(err, errlen, "%s: unexpected decoded size %zu for %u x %u pixels", path, len,
+        sb_errorf(err, errlen, "%s: unexpected decoded size %zu for %u x %u pixels", path, len,
                 (unsigned)ihdr.width, (unsigned)ihdr.height);
         goto done;
     }
@@ -152,7 +145,7 @@ int sb_image_load_png(const char *path, struct sb_image *img, char *err, size_t 
     float *px = malloc((size_t)npix * channels * sizeof *px);
     if (!buf || !px) {
         free(px);
-        set_err(err, errlen, "%s: out of memory for %u x %u pixels", path, (unsigned)ihdr.width,
+        sb_errorf(err, errlen, "%s: out of memory for %u x %u pixels", path, (unsigned)ihdr.width,
                 (unsigned)ihdr.height);
         goto done;
     }
@@ -191,22 +184,22 @@ static uint8_t to_u8(float v)
 int sb_image_write_png(const char *path, const struct sb_image *img, char *err, size_t errlen)
 {
     if (img->channels != 1 && img->channels != 3) {
-        set_err(err, errlen, "%s: cannot write %zu channels (1 or 3 only)", path, img->channels);
+        sb_errorf(err, errlen, "%s: cannot write %zu channels (1 or 3 only)", path, img->channels);
         return -1;
     }
     if (img->width == 0 || img->height == 0 || img->width > INT32_MAX || img->height > INT32_MAX ||
         !img->pixels) {
-        set_err(err, errlen, "%s: cannot write a %zu x %zu image", path, img->width, img->height);
+        sb_errorf(err, errlen, "%s: cannot write a %zu x %zu image", path, img->width, img->height);
         return -1;
     }
     const size_t n = img->width * img->height * img->channels;
     if (n / img->channels / img->width != img->height) {
-        set_err(err, errlen, "%s: image too large to write", path);
+        sb_errorf(err, errlen, "%s: image too large to write", path);
         return -1;
     }
     uint8_t *buf = malloc(n);
     if (!buf) {
-        set_err(err, errlen, "%s: out of memory", path);
+        sb_errorf(err, errlen, "%s: out of memory", path);
         return -1;
     }
     for (size_t i = 0; i < n; i++)
@@ -214,14 +207,14 @@ int sb_image_write_png(const char *path, const struct sb_image *img, char *err, 
 
     FILE *f = fopen(path, "wb");
     if (!f) {
-        set_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+        sb_errorf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
         free(buf);
         return -1;
     }
     int rc = -1;
     spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
     if (!ctx) {
-        set_err(err, errlen, "%s: out of memory", path);
+        sb_errorf(err, errlen, "%s: out of memory", path);
         goto done;
     }
     struct spng_ihdr ihdr = {
@@ -234,7 +227,7 @@ int sb_image_write_png(const char *path, const struct sb_image *img, char *err, 
     if (!e) e = spng_set_ihdr(ctx, &ihdr);
     if (!e) e = spng_encode_image(ctx, buf, n, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
     if (e) {
-        set_err(err, errlen, "%s: cannot write PNG (libspng: %s)", path, spng_strerror(e));
+        sb_errorf(err, errlen, "%s: cannot write PNG (libspng: %s)", path, spng_strerror(e));
         goto done;
     }
     rc = 0;
@@ -243,7 +236,7 @@ done:
     spng_ctx_free(ctx);
     free(buf);
     if (fclose(f) != 0 && rc == 0) {
-        set_err(err, errlen, "%s: write error: %s", path, strerror(errno));
+        sb_errorf(err, errlen, "%s: write error: %s", path, strerror(errno));
         rc = -1;
     }
     if (rc != 0) remove(path); /* no half-written file left behind */
@@ -255,11 +248,11 @@ int sb_image_crop_center(struct sb_image *img, size_t width, size_t height, cons
 {
     if (!what) what = "image";
     if (width == 0 || height == 0) {
-        set_err(err, errlen, "%s: cannot crop to an empty %zu x %zu window", what, width, height);
+        sb_errorf(err, errlen, "%s: cannot crop to an empty %zu x %zu window", what, width, height);
         return -1;
     }
     if (img->width < width || img->height < height) {
-        set_err(err, errlen,
+        sb_errorf(err, errlen,
                 "%s: %zu x %zu pixels, smaller than the %zu x %zu the experiment needs", what,
                 img->width, img->height, width, height);
         return -1;
@@ -282,19 +275,19 @@ int sb_image_crop_center(struct sb_image *img, size_t width, size_t height, cons
 int sb_image_set_channels(struct sb_image *img, size_t channels, char *err, size_t errlen)
 {
     if (channels != 1 && channels != 3) {
-        set_err(err, errlen, "cannot convert an image to %zu channels (1 or 3 only)", channels);
+        sb_errorf(err, errlen, "cannot convert an image to %zu channels (1 or 3 only)", channels);
         return -1;
     }
     if (img->channels == channels) return 0;
     if (img->channels != 1) {
-        set_err(err, errlen, "cannot convert a %zu-channel image to %zu channel%s", img->channels,
+        sb_errorf(err, errlen, "cannot convert a %zu-channel image to %zu channel%s", img->channels,
                 channels, channels == 1 ? "" : "s");
         return -1;
     }
     const size_t n = img->width * img->height;
     float *px = malloc(n * channels * sizeof *px);
     if (!px) {
-        set_err(err, errlen, "out of memory converting a %zu x %zu image to %zu channels",
+        sb_errorf(err, errlen, "out of memory converting a %zu x %zu image to %zu channels",
                 img->width, img->height, channels);
         return -1;
     }

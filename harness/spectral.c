@@ -3,6 +3,7 @@
  * FFTW's planner (plan creation and destruction) is not thread-safe: create and free these
  * objects from one thread at a time. Evaluating distinct objects concurrently is safe. */
 #include "harness/spectral.h"
+#include "harness/errmsg.h"
 
 #include <fftw3.h>
 #include <limits.h>
@@ -13,14 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* |z|^2; |z| is sqrt of it: plain IEEE operations, no libm hypot, so the same digits
  * wherever FFTW's output is the same. */
@@ -56,23 +49,23 @@ struct sb_spectrum1d *sb_spectrum1d_new(size_t n, size_t nk, const int *k, const
                                         const float *target, char *err, size_t errlen)
 {
     if (n == 0 || n > INT_MAX) {
-        set_err(err, errlen, "spectrum: %zu samples (need 1 to %d)", n, INT_MAX);
+        sb_errorf(err, errlen, "spectrum: %zu samples (need 1 to %d)", n, INT_MAX);
         return NULL;
     }
     if (!target || (nk > 0 && (!k || !amp))) {
-        set_err(err, errlen, "spectrum: missing target, frequencies or amplitudes");
+        sb_errorf(err, errlen, "spectrum: missing target, frequencies or amplitudes");
         return NULL;
     }
     for (size_t i = 0; i < nk; i++) {
         /* 0 < k < n/2 in exact arithmetic, also for odd n */
         if (k[i] <= 0 || 2 * (uint64_t)k[i] >= n) {
-            set_err(err, errlen,
+            sb_errorf(err, errlen,
                     "spectrum: target frequency k[%zu] = %d is not in 0 < k < n/2 (n = %zu)", i,
                     k[i], n);
             return NULL;
         }
         if (!(amp[i] != 0.0) || !isfinite(amp[i])) {
-            set_err(err, errlen,
+            sb_errorf(err, errlen,
                     "spectrum: amplitude amp[%zu] = %g of frequency %d must be finite and nonzero",
                     i, amp[i], k[i]);
             return NULL;
@@ -97,7 +90,7 @@ struct sb_spectrum1d *sb_spectrum1d_new(size_t n, size_t nk, const int *k, const
     memcpy(s->target, target, n * sizeof *target);
     s->plan = fftw_plan_dft_r2c_1d((int)n, s->in, s->out, FFTW_ESTIMATE);
     if (!s->plan) {
-        set_err(err, errlen, "spectrum: FFTW could not plan a transform of %zu samples", n);
+        sb_errorf(err, errlen, "spectrum: FFTW could not plan a transform of %zu samples", n);
         sb_spectrum1d_free(s);
         return NULL;
     }
@@ -109,7 +102,7 @@ struct sb_spectrum1d *sb_spectrum1d_new(size_t n, size_t nk, const int *k, const
     return s;
 
 oom:
-    set_err(err, errlen, "spectrum: out of memory for %zu samples", n);
+    sb_errorf(err, errlen, "spectrum: out of memory for %zu samples", n);
     sb_spectrum1d_free(s);
     return NULL;
 }
@@ -242,24 +235,24 @@ struct sb_radial2d *sb_radial2d_new(size_t h, size_t w, size_t channels, size_t 
 {
     /* h w < 2^31 keeps (w h)^2 and the band test in 64-bit integers. */
     if (h == 0 || w == 0 || h > INT_MAX || w > INT_MAX || (uint64_t)h * w >= (uint64_t)1 << 31) {
-        set_err(err, errlen, "radial spectrum: %zu x %zu grid (need 1 to 2^31 - 1 pixels)", h, w);
+        sb_errorf(err, errlen, "radial spectrum: %zu x %zu grid (need 1 to 2^31 - 1 pixels)", h, w);
         return NULL;
     }
     if (channels == 0) {
-        set_err(err, errlen, "radial spectrum: 0 channels");
+        sb_errorf(err, errlen, "radial spectrum: 0 channels");
         return NULL;
     }
     if (nbands == 0 || nbands > 65536) {
-        set_err(err, errlen, "radial spectrum: %zu bands (need 1 to 65536)", nbands);
+        sb_errorf(err, errlen, "radial spectrum: %zu bands (need 1 to 65536)", nbands);
         return NULL;
     }
     if (!target) {
-        set_err(err, errlen, "radial spectrum: missing target");
+        sb_errorf(err, errlen, "radial spectrum: missing target");
         return NULL;
     }
     const size_t wc = w / 2 + 1;
     if (channels > SIZE_MAX / sizeof(float) / (h * w)) {
-        set_err(err, errlen, "radial spectrum: %zu x %zu x %zu too large", h, w, channels);
+        sb_errorf(err, errlen, "radial spectrum: %zu x %zu x %zu too large", h, w, channels);
         return NULL;
     }
 
@@ -276,7 +269,7 @@ struct sb_radial2d *sb_radial2d_new(size_t h, size_t w, size_t channels, size_t 
     memcpy(s->target, target, h * w * channels * sizeof *target);
     s->plan = fftw_plan_dft_r2c_2d((int)h, (int)w, s->in, s->out, FFTW_ESTIMATE);
     if (!s->plan) {
-        set_err(err, errlen, "radial spectrum: FFTW could not plan a %zu x %zu transform", h, w);
+        sb_errorf(err, errlen, "radial spectrum: FFTW could not plan a %zu x %zu transform", h, w);
         sb_radial2d_free(s);
         return NULL;
     }
@@ -295,7 +288,7 @@ struct sb_radial2d *sb_radial2d_new(size_t h, size_t w, size_t channels, size_t 
     return s;
 
 oom:
-    set_err(err, errlen, "radial spectrum: out of memory for a %zu x %zu x %zu grid", h, w,
+    sb_errorf(err, errlen, "radial spectrum: out of memory for a %zu x %zu x %zu grid", h, w,
             channels);
     sb_radial2d_free(s);
     return NULL;

@@ -15,6 +15,8 @@ SB_PACKAGES_TEST=(libcmocka-dev libsimde-dev python3)
 # libc6-dev-arm64-cross is only a Recommends of the compiler, and we install without those.
 SB_PACKAGES_NEON_TOOLS=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 SB_PACKAGES_NEON_LIBS=(libcmocka-dev:arm64)
+# The PyTorch agreement test (tests/torch_agreement.py, run by /usr/bin/python3); optional.
+SB_PACKAGES_TORCH=(python3-torch python3-numpy)
 
 sb_missing() {
   local p missing=()
