@@ -228,7 +228,7 @@ static void fmt_seconds(char *buf, size_t n, json_t *v)
 /* One line per experiment: the README's summary table. */
 static void print_summary(json_t *root, FILE *f)
 {
-    fprintf(f, "\n%-24s %9s %9s %6s %11s %8s %10s %9s\n", "experiment", "steps/s", "GFLOP/s",
+    fprintf(f, "\n%-24s %9s %9s %6s %11s %8s %10s %11s\n", "experiment", "steps/s", "GFLOP/s",
             "%peak", "final loss", "PSNR dB", "to target", "learned");
     size_t i;
     json_t *e;
@@ -255,7 +255,7 @@ static void print_summary(json_t *root, FILE *f)
         json_array_foreach(errs, j, x) ok += json_is_number(x) && json_number_value(x) < 0.1;
         if (n) snprintf(learned, sizeof learned, "%zu/%zu%s", ok, n,
                         json_object_get(last, "test_psnr_db") ? " bands" : "");
-        fprintf(f, "%-24s %9.1f %9.2f %6s %11.3e %8.2f %10s %9s\n", name, MED("steps_per_second"),
+        fprintf(f, "%-24s %9.1f %9.2f %6s %11.3e %8.2f %10s %11s\n", name, MED("steps_per_second"),
                 MED("gflops"), peak, MED("final_loss"), MED("final_psnr_db"), ttt, learned);
 #undef MED
     }
