@@ -192,7 +192,8 @@ static void visit_confusion(void *vctx, size_t l, const float *g, size_t ldg,
             const size_t i = p->i[q], j = p->j[q];
             double gg = 0.0, xx = 0.0;
             for (size_t u = 0; u < L->out; u++)
-                gg += (double)masked(g + i * ldg, mask, i, ldm, u) * masked(g + j * ldg, mask, j, ldm, u);
+                gg += (double)masked(g + i * ldg, mask, i, ldm, u) *
+                      masked(g + j * ldg, mask, j, ldm, u);
             for (size_t v = 0; v < L->in; v++) xx += (double)x[i * ldx + v] * x[j * ldx + v];
             dot[q] += gg * (xx + 1.0);
         }

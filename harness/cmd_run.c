@@ -27,23 +27,23 @@ struct run_args {
 
 static void run_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: specbias run [--suite NAME|FILE] [--filter REGEX] [--isa ISA] [--threads N]\n"
-            "                    [--repetitions R] [--seed S] [--steps N] [--out DIR] [--list]\n"
-            "\n"
-            "  --suite NAME|FILE  suite to run: a name in suites/ (quick, paper) or a JSON file\n"
-            "                     (default quick)\n"
-            "  --filter REGEX     only experiments whose name matches (POSIX extended regex)\n"
-            "  --isa ISA          auto, scalar, avx2, avx512, neon (default $SPECBIAS_ISA or auto)\n"
-            "  --threads N        OpenMP threads (default $OMP_NUM_THREADS or every core)\n"
-            "  --repetitions R    train each experiment R times (default 1); timings get a summary\n"
-            "  --seed S           added to every experiment's seed (default 0)\n"
-            "  --steps N          override every experiment's step count (smoke runs)\n"
-            "  --out DIR          where results.json goes (default out)\n"
-            "  --list             print the selected experiments and exit\n"
-            "  --dump DIR         also write each experiment's data, initial weights and per-step\n"
-            "                     losses there (for tests/torch_agreement.py)\n"
-            "  --quiet            no progress output\n");
+    fprintf(
+        f, "usage: specbias run [--suite NAME|FILE] [--filter REGEX] [--isa ISA] [--threads N]\n"
+           "                    [--repetitions R] [--seed S] [--steps N] [--out DIR] [--list]\n"
+           "\n"
+           "  --suite NAME|FILE  suite to run: a name in suites/ (quick, paper) or a JSON file\n"
+           "                     (default quick)\n"
+           "  --filter REGEX     only experiments whose name matches (POSIX extended regex)\n"
+           "  --isa ISA          auto, scalar, avx2, avx512, neon (default $SPECBIAS_ISA or auto)\n"
+           "  --threads N        OpenMP threads (default $OMP_NUM_THREADS or every core)\n"
+           "  --repetitions R    train each experiment R times (default 1); timings get a summary\n"
+           "  --seed S           added to every experiment's seed (default 0)\n"
+           "  --steps N          override every experiment's step count (smoke runs)\n"
+           "  --out DIR          where results.json goes (default out)\n"
+           "  --list             print the selected experiments and exit\n"
+           "  --dump DIR         also write each experiment's data, initial weights and per-step\n"
+           "                     losses there (for tests/torch_agreement.py)\n"
+           "  --quiet            no progress output\n");
 }
 
 static int parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -208,7 +208,8 @@ static json_t *context_json(const struct sb_kernels *k, int threads, const struc
     json_t *cmd = json_array();
     for (int i = 0; i < argc; i++) json_array_append_new(cmd, json_string(argv[i]));
     return json_pack(
-        "{s:s, s:s, s:s, s:o, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:{s:s, s:s, s:[]}, "
+        "{s:s, s:s, s:s, s:o, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:{s:s, s:s, "
+        "s:[]}, "
         "s:{s:s, s:s, s:s}, s:o}",
         "host", host, "date", date, "cpu_model", sb_cpu_model(), "isa_available", avail, "isa_used",
         k->isa_name, "threads", threads, "compiler", b->compiler, "build_type", b->build_type,
@@ -244,7 +245,8 @@ static void print_summary(json_t *root, FILE *f)
         json_t *sum = json_object_get(e, "summary");
 #define MED(field) json_number_value(json_object_get(json_object_get(sum, field), "median"))
         char ttt[32], learned[48] = "-", peak[32] = "-";
-        fmt_seconds(ttt, sizeof ttt, json_object_get(json_object_get(sum, "time_to_target_s"), "median"));
+        fmt_seconds(ttt, sizeof ttt,
+                    json_object_get(json_object_get(sum, "time_to_target_s"), "median"));
         if (json_is_number(json_object_get(json_object_get(sum, "peak_fraction"), "median")))
             snprintf(peak, sizeof peak, "%.1f", 100.0 * MED("peak_fraction"));
         json_t *curve = json_object_get(r, "curve");
@@ -339,13 +341,21 @@ int sb_cmd_run(int argc, char **argv)
         goto out;
     }
     const struct sb_run_options o = {
-        k, a.seed, a.steps, a.repetitions, threads,
-        json_number_value(json_object_get(json_object_get(json_object_get(root, "context"), "peak_gflops"), k->isa_name)),
-        a.dump, !a.quiet && isatty(STDERR_FILENO)};
+        k,
+        a.seed,
+        a.steps,
+        a.repetitions,
+        threads,
+        json_number_value(json_object_get(
+            json_object_get(json_object_get(root, "context"), "peak_gflops"), k->isa_name)),
+        a.dump,
+        !a.quiet && isatty(STDERR_FILENO)};
     if (!a.quiet)
-        fprintf(stderr, "specbias run: suite %s, %zu experiment%s, ISA %s, %d thread%s -> %s/results.json\n",
-                suite.name, nsel, nsel == 1 ? "" : "s", k->isa_name, threads, threads == 1 ? "" : "s",
-                a.out);
+        fprintf(
+            stderr,
+            "specbias run: suite %s, %zu experiment%s, ISA %s, %d thread%s -> %s/results.json\n",
+            suite.name, nsel, nsel == 1 ? "" : "s", k->isa_name, threads, threads == 1 ? "" : "s",
+            a.out);
     int failed = 0;
     for (size_t i = 0; i < nsel; i++) {
         const struct sb_experiment *e = &suite.exp[sel[i]];
@@ -359,9 +369,12 @@ int sb_cmd_run(int argc, char **argv)
         } else if (!a.quiet) {
             json_t *s = json_object_get(je, "summary");
 #define MED(f) json_number_value(json_object_get(json_object_get(s, f), "median"))
-            fprintf(stderr, "[%zu/%zu] %s: %zu x %llu steps in %.1f s, %.1f steps/s, %.2f GFLOP/s, final loss %.3e\n",
+            fprintf(stderr,
+                    "[%zu/%zu] %s: %zu x %llu steps in %.1f s, %.1f steps/s, %.2f GFLOP/s, final "
+                    "loss %.3e\n",
                     i + 1, nsel, e->name, a.repetitions,
-                    (unsigned long long)json_integer_value(json_object_get(json_array_get(json_object_get(je, "repetitions"), 0), "steps")),
+                    (unsigned long long)json_integer_value(json_object_get(
+                        json_array_get(json_object_get(je, "repetitions"), 0), "steps")),
                     sb_now() - t0, MED("steps_per_second"), MED("gflops"), MED("final_loss"));
 #undef MED
         }

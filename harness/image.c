@@ -107,8 +107,8 @@ int sb_image_load_png(const char *path, struct sb_image *img, char *err, size_t 
         goto done;
     }
     if (ihdr.bit_depth > 8) {
-        sb_errorf(err, errlen, "%s: %u-bit samples are not supported (8-bit gray or RGB only)", path,
-                (unsigned)ihdr.bit_depth);
+        sb_errorf(err, errlen, "%s: %u-bit samples are not supported (8-bit gray or RGB only)",
+                  path, (unsigned)ihdr.bit_depth);
         goto done;
     }
     const uint64_t npix = (uint64_t)ihdr.width * ihdr.height;

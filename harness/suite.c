@@ -207,7 +207,8 @@ static int parse_target(struct ctx *c, json_t *e, struct sb_experiment *x, const
     x->target = choose(c, "target.kind", string(c, t, "target", "kind", "", 1), kinds);
     if (c->failed) return -1;
     if (x->target == SB_TARGET_SINES1D) {
-        static const char *const keys[] = {"kind", "n", "domain", "frequencies", "amplitudes", NULL};
+        static const char *const keys[] = {"kind",        "n",          "domain",
+                                           "frequencies", "amplitudes", NULL};
         if (only_keys(c, t, "target", keys)) return -1;
         x->n = integer(c, t, "target", "n", 0, 1, 4, MAX_N);
         x->domain[0] = 0.0;
@@ -219,8 +220,10 @@ static int parse_target(struct ctx *c, json_t *e, struct sb_experiment *x, const
                 return fail(c, "'target.domain' must be [low, high]");
             x->domain[0] = json_number_value(json_array_get(d, 0));
             x->domain[1] = json_number_value(json_array_get(d, 1));
-            if (!(x->domain[1] > x->domain[0]) || fabs(x->domain[0]) > 1e6 || fabs(x->domain[1]) > 1e6)
-                return fail(c, "'target.domain' must be [low, high] with low < high, |value| <= 1e6");
+            if (!(x->domain[1] > x->domain[0]) || fabs(x->domain[0]) > 1e6 ||
+                fabs(x->domain[1]) > 1e6)
+                return fail(c,
+                            "'target.domain' must be [low, high] with low < high, |value| <= 1e6");
         }
         json_t *f = json_object_get(t, "frequencies");
         if (!f) return fail(c, "missing field 'target.frequencies'");
@@ -229,8 +232,10 @@ static int parse_target(struct ctx *c, json_t *e, struct sb_experiment *x, const
         if (c->failed) return -1;
         for (size_t i = 0; i < x->nk; i++) {
             if (fv[i] != floor(fv[i]) || fv[i] < 1 || fv[i] >= (double)x->n / 2)
-                return fail(c, "'target.frequencies' value %g must be a whole number in [1, n/2) = [1, %zu)",
-                            fv[i], x->n / 2);
+                return fail(
+                    c,
+                    "'target.frequencies' value %g must be a whole number in [1, n/2) = [1, %zu)",
+                    fv[i], x->n / 2);
             x->freq[i] = (int)fv[i];
             for (size_t j = 0; j < i; j++)
                 if (x->freq[j] == x->freq[i])
@@ -339,7 +344,8 @@ static int parse_experiment(struct ctx *c, json_t *e, struct sb_experiment *x, c
     static const char *const tkeys[] = {"optimizer", "lr", "betas", "eps", "batch", "steps", NULL};
     if (only_keys(c, t, "train", tkeys)) return -1;
     static const char *const opts[] = {"adam", "sgd", NULL};
-    x->optimizer = choose(c, "train.optimizer", string(c, t, "train", "optimizer", "adam", 0), opts);
+    x->optimizer =
+        choose(c, "train.optimizer", string(c, t, "train", "optimizer", "adam", 0), opts);
     x->lr = number(c, t, "train", "lr", 0, 1, 1e-12, 1e6);
     x->beta1 = 0.9;
     x->beta2 = 0.999;
@@ -455,7 +461,8 @@ int sb_suite_load(const char *name_or_file, struct sb_suite *suite, char *err, s
     dirname_of(suite->path, dir, sizeof dir);
     int rc = -1;
     json_t *defaults = NULL;
-    static const char *const keys[] = {"schema", "name", "description", "defaults", "experiments", NULL};
+    static const char *const keys[] = {"schema",   "name",        "description",
+                                       "defaults", "experiments", NULL};
     if (!json_is_object(root)) {
         fail(&c, "the top level must be an object");
         goto out;

@@ -74,8 +74,8 @@ static void prepared_free(struct prepared *p)
     sb_pairs_free(&p->conf_global);
 }
 
-static int prepare(struct prepared *p, const struct sb_experiment *e, const struct sb_run_options *o,
-                   char *err, size_t errlen)
+static int prepare(struct prepared *p, const struct sb_experiment *e,
+                   const struct sb_run_options *o, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
     p->e = e;
@@ -118,7 +118,8 @@ static json_t *doubles(const double *v, size_t n)
 static json_t *confusion_json(const struct sb_confusion *c)
 {
     json_t *h = json_array();
-    for (size_t b = 0; b < c->bins; b++) json_array_append_new(h, json_integer((json_int_t)c->histogram[b]));
+    for (size_t b = 0; b < c->bins; b++)
+        json_array_append_new(h, json_integer((json_int_t)c->histogram[b]));
     return json_pack("{s:I, s:o, s:o, s:o, s:o}", "pairs", (json_int_t)c->pairs, "mean",
                      real_or_null(c->mean), "mean_abs", real_or_null(c->mean_abs),
                      "negative_fraction", real_or_null(c->negative_fraction), "histogram", h);
@@ -163,9 +164,11 @@ static void progress(const struct sb_run_options *o, const struct prepared *p, s
     char bar[32];
     for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
     bar[width] = 0;
-    fprintf(stderr, "\r\033[K[%zu/%zu] %-22.22s [%s] rep %zu/%zu step %llu/%llu loss %.3e %5.1fs ETA %4.0fs",
-            index + 1, count, p->e->name, bar, rep + 1, o->repetitions, (unsigned long long)step,
-            (unsigned long long)p->steps, (double)loss, elapsed, eta);
+    fprintf(
+        stderr,
+        "\r\033[K[%zu/%zu] %-22.22s [%s] rep %zu/%zu step %llu/%llu loss %.3e %5.1fs ETA %4.0fs",
+        index + 1, count, p->e->name, bar, rep + 1, o->repetitions, (unsigned long long)step,
+        (unsigned long long)p->steps, (double)loss, elapsed, eta);
     fflush(stderr);
 }
 
@@ -296,14 +299,17 @@ static int dump_initial(const struct sb_run_options *o, struct prepared *p, stru
     for (size_t l = 0; l < m->n_layers; l++)
         json_array_append_new(layers, json_pack("{s:I, s:I}", "in", (json_int_t)m->layers[l].in,
                                                 "out", (json_int_t)m->layers[l].out));
-    json_t *meta = json_pack(
-        "{s:s, s:I, s:I, s:I, s:I, s:o, s:s, s:s, s:f, s:[f,f], s:f, s:I, s:I}", "name", p->e->name,
-        "n", (json_int_t)d->n_train, "d", (json_int_t)d->d, "features", (json_int_t)m->features,
-        "out", (json_int_t)d->out, "layers", layers, "output",
-        m->spec.output == SB_OUT_SIGMOID ? "sigmoid" : "linear", "optimizer",
-        p->e->optimizer == SB_OPT_ADAM ? "adam" : "sgd", "lr", p->e->lr, "betas", p->e->beta1,
-        p->e->beta2, "eps", p->e->eps, "steps", (json_int_t)p->steps, "batch", (json_int_t)p->batch);
-    const char *kind = m->enc.kind == SB_ENC_POSENC ? "posenc" : m->enc.kind == SB_ENC_FOURIER ? "fourier" : "none";
+    json_t *meta =
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:s, s:s, s:f, s:[f,f], s:f, s:I, s:I}", "name",
+                  p->e->name, "n", (json_int_t)d->n_train, "d", (json_int_t)d->d, "features",
+                  (json_int_t)m->features, "out", (json_int_t)d->out, "layers", layers, "output",
+                  m->spec.output == SB_OUT_SIGMOID ? "sigmoid" : "linear", "optimizer",
+                  p->e->optimizer == SB_OPT_ADAM ? "adam" : "sgd", "lr", p->e->lr, "betas",
+                  p->e->beta1, p->e->beta2, "eps", p->e->eps, "steps", (json_int_t)p->steps,
+                  "batch", (json_int_t)p->batch);
+    const char *kind = m->enc.kind == SB_ENC_POSENC    ? "posenc"
+                       : m->enc.kind == SB_ENC_FOURIER ? "fourier"
+                                                       : "none";
     json_object_set_new(meta, "encoding",
                         json_pack("{s:s, s:i, s:i, s:I}", "kind", kind, "l0", m->enc.l0, "l1",
                                   m->enc.l1, "m", (json_int_t)m->enc.m));
@@ -417,7 +423,8 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
         }
         sb_model_backward(k, &r.model, p->batch, &r.act, r.grad);
         if (e->optimizer == SB_OPT_ADAM) {
-            const struct sb_adam_step st = sb_adam_step_make(e->lr, e->beta1, e->beta2, e->eps, step + 1);
+            const struct sb_adam_step st =
+                sb_adam_step_make(e->lr, e->beta1, e->beta2, e->eps, step + 1);
             const size_t chunk = 16384;
 #pragma omp parallel for schedule(static)
             for (size_t c0 = 0; c0 < P; c0 += chunk)
@@ -426,7 +433,8 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
         } else {
             /* SGD: one rounding each for the product and the sum, as torch.optim.SGD. */
             const float neg_lr = (float)-e->lr;
-            for (size_t i = 0; i < P; i++) r.model.params[i] = r.model.params[i] + neg_lr * r.grad[i];
+            for (size_t i = 0; i < P; i++)
+                r.model.params[i] = r.model.params[i] + neg_lr * r.grad[i];
         }
         sb_model_pack(&r.model);
         const double dt = sb_now() - t0;
@@ -471,7 +479,8 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
     }
 
     const double sps = r.train_seconds > 0 ? (double)p->steps / r.train_seconds : 0.0;
-    const double gflops = r.train_seconds > 0 ? cost.flops * (double)p->steps / r.train_seconds / 1e9 : 0.0;
+    const double gflops =
+        r.train_seconds > 0 ? cost.flops * (double)p->steps / r.train_seconds / 1e9 : 0.0;
     json_object_set_new(jr, "status", json_string("ok"));
     json_object_set_new(jr, "steps", json_integer((json_int_t)p->steps));
     json_object_set_new(jr, "train_seconds", json_real(r.train_seconds));
@@ -480,10 +489,12 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
     json_object_set_new(jr, "gflops", json_real(gflops));
     json_object_set_new(jr, "flops_per_step", json_real(cost.flops));
     json_object_set_new(jr, "bytes_per_step", json_real(cost.bytes));
-    json_object_set_new(jr, "peak_fraction", o->peak_gflops > 0 ? json_real(gflops / o->peak_gflops) : json_null());
+    json_object_set_new(jr, "peak_fraction",
+                        o->peak_gflops > 0 ? json_real(gflops / o->peak_gflops) : json_null());
     json_object_set_new(jr, "final_loss", real_or_null(eval_loss));
     json_object_set_new(jr, "final_psnr_db", real_or_null(test_psnr));
-    json_object_set_new(jr, "time_to_target_s", r.time_to_target >= 0 ? json_real(r.time_to_target) : json_null());
+    json_object_set_new(jr, "time_to_target_s",
+                        r.time_to_target >= 0 ? json_real(r.time_to_target) : json_null());
     json_object_set_new(jr, "convergence_per_second",
                         json_real(r.time_to_target > 0 ? 1.0 / r.time_to_target : 0.0));
     json_object_set_new(jr, "trajectory_hash", json_string(hash));
@@ -497,7 +508,8 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
         for (size_t b = 0; b < e->radial_bands; b++)
             json_array_append_new(f, json_real((b + 0.5) / (double)e->radial_bands));
         json_object_set_new(jr, "frequencies", f);
-        json_object_set_new(jr, "frequency_unit", json_string("radial band centre, fraction of Nyquist"));
+        json_object_set_new(jr, "frequency_unit",
+                            json_string("radial band centre, fraction of Nyquist"));
     }
     json_object_set_new(jr, "curve", r.curve);
     r.curve = NULL;
@@ -539,7 +551,8 @@ static json_t *config_json(const struct sb_experiment *e, const struct prepared 
         json_object_set_new(t, "frequencies", f);
         json_object_set_new(t, "amplitudes", a);
     } else {
-        if (e->target == SB_TARGET_IMAGE) json_object_set_new(t, "path", json_string(e->image_path));
+        if (e->target == SB_TARGET_IMAGE)
+            json_object_set_new(t, "path", json_string(e->image_path));
         json_object_set_new(t, "size", json_integer((json_int_t)e->image_size));
         json_object_set_new(t, "channels", json_integer((json_int_t)p->data.out));
         json_object_set_new(t, "train_pixels", json_integer((json_int_t)p->data.n_train));
@@ -560,19 +573,20 @@ static json_t *config_json(const struct sb_experiment *e, const struct prepared 
                               e->optimizer == SB_OPT_ADAM ? "adam" : "sgd", "lr", e->lr, "betas",
                               e->beta1, e->beta2, "eps", e->eps, "batch", (json_int_t)p->batch,
                               "steps", (json_int_t)p->steps);
-    if (o->steps) json_object_set_new(train, "steps_overridden_from", json_integer((json_int_t)e->steps));
+    if (o->steps)
+        json_object_set_new(train, "steps_overridden_from", json_integer((json_int_t)e->steps));
     json_t *ck = json_array();
-    for (size_t i = 0; i < p->nck; i++) json_array_append_new(ck, json_integer((json_int_t)p->ck[i]));
-    return json_pack("{s:o, s:o, s:{s:I, s:I, s:s}, s:o, s:o, s:o, s:o, s:I, s:I, s:{s:s, s:I, s:I}}",
-                     "target", t, "encoding", enc, "model", "depth", (json_int_t)e->depth, "width",
-                     (json_int_t)e->width, "output", e->output == SB_OUT_SIGMOID ? "sigmoid" : "linear",
-                     "train", train, "checkpoints", ck, "target_loss",
-                     e->target_loss > 0 ? json_real(e->target_loss) : json_null(), "target_psnr",
-                     e->target_psnr > 0 ? json_real(e->target_psnr) : json_null(), "seed",
-                     (json_int_t)p->seed, "features",
-                     (json_int_t)sb_encoding_features(&p->enc, p->data.d), "analysis",
-                     "confusion", conf[e->confusion], "confusion_bins", (json_int_t)e->confusion_bins,
-                     "radial_bands", (json_int_t)e->radial_bands);
+    for (size_t i = 0; i < p->nck; i++)
+        json_array_append_new(ck, json_integer((json_int_t)p->ck[i]));
+    return json_pack(
+        "{s:o, s:o, s:{s:I, s:I, s:s}, s:o, s:o, s:o, s:o, s:I, s:I, s:{s:s, s:I, s:I}}", "target",
+        t, "encoding", enc, "model", "depth", (json_int_t)e->depth, "width", (json_int_t)e->width,
+        "output", e->output == SB_OUT_SIGMOID ? "sigmoid" : "linear", "train", train, "checkpoints",
+        ck, "target_loss", e->target_loss > 0 ? json_real(e->target_loss) : json_null(),
+        "target_psnr", e->target_psnr > 0 ? json_real(e->target_psnr) : json_null(), "seed",
+        (json_int_t)p->seed, "features", (json_int_t)sb_encoding_features(&p->enc, p->data.d),
+        "analysis", "confusion", conf[e->confusion], "confusion_bins",
+        (json_int_t)e->confusion_bins, "radial_bands", (json_int_t)e->radial_bands);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -589,7 +603,8 @@ static json_t *field_summary(json_t *reps, const char *field)
     json_t *r;
     json_array_foreach(reps, i, r) {
         json_t *x = json_object_get(r, field);
-        if (n < 1024 && json_is_number(x) && !strcmp(json_string_value(json_object_get(r, "status")), "ok"))
+        if (n < 1024 && json_is_number(x) &&
+            !strcmp(json_string_value(json_object_get(r, "status")), "ok"))
             v[n++] = json_number_value(x);
     }
     if (n == 0) return json_null();
@@ -620,13 +635,18 @@ json_t *sb_run_experiment(const struct sb_experiment *e, const struct sb_run_opt
     }
     json_object_set_new(je, "config", config_json(e, &p, o));
     json_t *kn = json_object();
-    const char *used[] = {"dense_relu_fwd", e->output == SB_OUT_SIGMOID ? "dense_sigmoid_fwd" : "dense_linear_fwd",
-                          "dense_bwd_data", "dense_bwd_weights", "mse_loss_grad",
+    const char *used[] = {"dense_relu_fwd",
+                          e->output == SB_OUT_SIGMOID ? "dense_sigmoid_fwd" : "dense_linear_fwd",
+                          "dense_bwd_data",
+                          "dense_bwd_weights",
+                          "mse_loss_grad",
                           e->optimizer == SB_OPT_ADAM ? "adam_update" : NULL,
                           e->output == SB_OUT_SIGMOID ? "sigmoid_bwd" : NULL,
                           e->encoding == SB_ENCODING_POSENC ? "posenc_fwd"
-                          : e->encoding == SB_ENCODING_NONE ? NULL : "fourier_fwd",
-                          "pattern_hash", "pattern_hamming"};
+                          : e->encoding == SB_ENCODING_NONE ? NULL
+                                                            : "fourier_fwd",
+                          "pattern_hash",
+                          "pattern_hamming"};
     for (size_t i = 0; i < sizeof used / sizeof *used; i++) {
         if (!used[i]) continue;
         char full[96];

@@ -99,7 +99,8 @@ static void check_case(const struct netcase *nc, enum sb_isa isa)
     static float x[MAX_ROWS * 4], t[MAX_ROWS * 4];
     for (size_t i = 0; i < ROWS * nc->d; i++) x[i] = (float)sb_rng_uniform(&rng);
     for (size_t i = 0; i < ROWS * nc->out; i++)
-        t[i] = (float)(nc->output == SB_OUT_SIGMOID ? sb_rng_uniform(&rng) : 2.0 * sb_rng_normal(&rng));
+        t[i] = (float)(nc->output == SB_OUT_SIGMOID ? sb_rng_uniform(&rng)
+                                                    : 2.0 * sb_rng_normal(&rng));
 
     struct sb_activations a;
     assert_int_equal(sb_activations_alloc(&a, &mdl, ROWS), 0);

@@ -114,8 +114,8 @@ static void test_trajectory_same_everywhere(void **state)
                 printf("  %-10s %-9s %d thread%s %s\n", exps[x].name, labels[t], threads,
                        threads == 1 ? " " : "s", h);
                 if (strcmp(ref, h))
-                    fail_msg("%s: trajectory %s on %s with %d threads, %s on the first", exps[x].name,
-                             h, labels[t], threads, ref);
+                    fail_msg("%s: trajectory %s on %s with %d threads, %s on the first",
+                             exps[x].name, h, labels[t], threads, ref);
                 json_decref(je);
             }
     }
@@ -172,7 +172,8 @@ static void test_results_fields(void **state)
     assert_int_equal(json_array_size(json_object_get(cl, "histogram")), 10);
     size_t total = 0, i;
     json_t *v;
-    json_array_foreach(json_object_get(cl, "histogram"), i, v) total += (size_t)json_integer_value(v);
+    json_array_foreach(json_object_get(cl, "histogram"), i, v) total +=
+        (size_t)json_integer_value(v);
     assert_int_equal(total, (size_t)json_integer_value(json_object_get(cl, "pairs")));
     assert_true(total > 0);
     /* train time excludes evaluation; both are recorded */
@@ -219,7 +220,8 @@ static void test_analysis_known_network(void **state)
         assert_true(labs((long)local.i[q] - (long)local.j[q]) < 50);
         const size_t lo = local.i[q] < local.j[q] ? local.i[q] : local.j[q];
         const size_t hi = local.i[q] ^ local.j[q] ^ lo;
-        for (size_t j = 0; j < 9; j++) expect_local += lo <= (j * 2 + 1) * 50 && (j * 2 + 1) * 50 < hi;
+        for (size_t j = 0; j < 9; j++)
+            expect_local += lo <= (j * 2 + 1) * 50 && (j * 2 + 1) * 50 < hi;
     }
     for (size_t q = 0; q < global.n; q++) {
         assert_true(global.i[q] < N * 800 / 2048 && global.j[q] >= (N * 1200 + 2047) / 2048);
