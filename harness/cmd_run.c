@@ -206,18 +206,18 @@ static json_t *context_json(const struct sb_kernels *k, int threads, const struc
         json_object_set_new(peak, sb_isa_name((enum sb_isa)i), g > 0 ? json_real(g) : json_null());
     }
     json_t *cmd = json_array();
-    for (int i = 0; i < argc; i++) json_array_append_new(cmd, json_string(argv[i]));
+    for (int i = 0; i < argc; i++) json_array_append_new(cmd, sb_json_string(argv[i]));
     return json_pack(
-        "{s:s, s:s, s:s, s:o, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:{s:s, s:s, "
-        "s:[]}, "
-        "s:{s:s, s:s, s:s}, s:o}",
-        "host", host, "date", date, "cpu_model", sb_cpu_model(), "isa_available", avail, "isa_used",
-        k->isa_name, "threads", threads, "compiler", b->compiler, "build_type", b->build_type,
-        "build_flags", b->flags, "git_commit", b->git_commit, "version", b->version, "topology",
-        sb_topology_json(), "peak_gflops", peak, "peak_method",
-        "FMA chains per thread, all threads at once, best of 3 x 20 ms", "counters", "status",
-        "not_requested", "reason", "no --counters given", "events", "suite", "name", suite->name,
-        "path", suite->path, "content_hash", suite->content_hash, "command_line", cmd);
+        "{s:o, s:s, s:o, s:o, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, "
+        "s:{s:s, s:s, s:[]}, s:{s:o, s:o, s:s}, s:o}",
+        "host", sb_json_string(host), "date", date, "cpu_model", sb_json_string(sb_cpu_model()),
+        "isa_available", avail, "isa_used", k->isa_name, "threads", threads, "compiler",
+        b->compiler, "build_type", b->build_type, "build_flags", b->flags, "git_commit",
+        b->git_commit, "version", b->version, "topology", sb_topology_json(), "peak_gflops", peak,
+        "peak_method", "FMA chains per thread, all threads at once, best of 3 x 20 ms", "counters",
+        "status", "not_requested", "reason", "no --counters given", "events", "suite", "name",
+        sb_json_string(suite->name), "path", sb_json_string(suite->path), "content_hash",
+        suite->content_hash, "command_line", cmd);
 }
 
 static void fmt_seconds(char *buf, size_t n, json_t *v)
@@ -321,8 +321,18 @@ int sb_cmd_run(int argc, char **argv)
             rc = r == 2 ? SB_EXIT_USAGE : SB_EXIT_FAILED;
             goto out;
         }
+        /* Refuse what cannot fit before allocating it, with the size it needed. */
+        const double need = sb_experiment_bytes(&suite.exp[sel[i]], &d, &enc);
+        const double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
         sb_data_free(&d);
         free(enc.B);
+        if (have > 0 && need > 0.9 * have) {
+            fprintf(stderr,
+                    "specbias run: %s: experiment '%s' needs about %.1f GiB of buffers; this "
+                    "machine has %.1f GiB of memory\n",
+                    suite.path, suite.exp[sel[i]].name, need / 1073741824.0, have / 1073741824.0);
+            goto out;
+        }
     }
     if (make_dirs(a.out, err, sizeof err)) {
         fprintf(stderr, "specbias run: %s\n", err);

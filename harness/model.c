@@ -101,12 +101,12 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     a->mask = calloc(s->depth ? s->depth : 1, sizeof *a->mask);
     if (!a->enc || !a->y || !a->dy || !a->dz || !a->dact[0] || !a->dact[1] || !a->act || !a->mask)
         return -1;
+    a->depth = s->depth; /* before the loop: a partial failure frees what it got */
     for (size_t l = 0; l < s->depth; l++) {
         a->act[l] = alloc_floats(rows * s->width);
         a->mask[l] = aligned_alloc(64, (rows * a->mask_words * 8 + 63) / 64 * 64);
         if (!a->act[l] || !a->mask[l]) return -1;
     }
-    a->depth = s->depth;
     return 0;
 }
 

@@ -62,6 +62,13 @@ static int only_keys(struct ctx *c, json_t *obj, const char *path, const char *c
     return 0;
 }
 
+/* "train.lr", or "target_loss" for a top-level key (path ""). */
+static const char *dotted(char *buf, size_t len, const char *path, const char *key)
+{
+    snprintf(buf, len, "%s%s%s", path, *path ? "." : "", key);
+    return buf;
+}
+
 static json_t *object(struct ctx *c, json_t *parent, const char *key, int required)
 {
     json_t *v = json_object_get(parent, key);
@@ -79,18 +86,20 @@ static json_t *object(struct ctx *c, json_t *parent, const char *key, int requir
 static double number(struct ctx *c, json_t *obj, const char *path, const char *key, double def,
                      int required, double lo, double hi)
 {
+    char full[128];
     json_t *v = json_object_get(obj, key);
     if (!v) {
-        if (required) fail(c, "missing field '%s.%s'", path, key);
+        if (required) fail(c, "missing field '%s'", dotted(full, sizeof full, path, key));
         return def;
     }
     if (!json_is_number(v)) {
-        fail(c, "'%s.%s' must be a number", path, key);
+        fail(c, "'%s' must be a number", dotted(full, sizeof full, path, key));
         return def;
     }
     double x = json_number_value(v);
     if (!(x >= lo && x <= hi)) {
-        fail(c, "'%s.%s' = %g is out of range [%g, %g]", path, key, x, lo, hi);
+        fail(c, "'%s' = %g is out of range [%g, %g]", dotted(full, sizeof full, path, key), x, lo,
+             hi);
         return def;
     }
     return x;
@@ -99,18 +108,20 @@ static double number(struct ctx *c, json_t *obj, const char *path, const char *k
 static uint64_t integer(struct ctx *c, json_t *obj, const char *path, const char *key,
                        uint64_t def, int required, uint64_t lo, uint64_t hi)
 {
+    char full[128];
     json_t *v = json_object_get(obj, key);
     if (!v) {
-        if (required) fail(c, "missing field '%s.%s'", path, key);
+        if (required) fail(c, "missing field '%s'", dotted(full, sizeof full, path, key));
         return def;
     }
     if (!json_is_integer(v)) {
-        fail(c, "'%s.%s' must be an integer", path, key);
+        fail(c, "'%s' must be an integer", dotted(full, sizeof full, path, key));
         return def;
     }
     json_int_t x = json_integer_value(v);
     if (x < 0 || (uint64_t)x < lo || (uint64_t)x > hi) {
-        fail(c, "'%s.%s' = %lld is out of range [%llu, %llu]", path, key, (long long)x,
+        fail(c, "'%s' = %lld is out of range [%llu, %llu]", dotted(full, sizeof full, path, key),
+             (long long)x,
              (unsigned long long)lo, (unsigned long long)hi);
         return def;
     }
@@ -120,13 +131,14 @@ static uint64_t integer(struct ctx *c, json_t *obj, const char *path, const char
 static const char *string(struct ctx *c, json_t *obj, const char *path, const char *key,
                           const char *def, int required)
 {
+    char full[128];
     json_t *v = json_object_get(obj, key);
     if (!v) {
-        if (required) fail(c, "missing field '%s.%s'", path, key);
+        if (required) fail(c, "missing field '%s'", dotted(full, sizeof full, path, key));
         return def;
     }
     if (!json_is_string(v)) {
-        fail(c, "'%s.%s' must be a string", path, key);
+        fail(c, "'%s' must be a string", dotted(full, sizeof full, path, key));
         return def;
     }
     return json_string_value(v);
@@ -177,10 +189,14 @@ static size_t series(struct ctx *c, json_t *v, const char *path, double *out, si
     return fail(c, "'%s' must be a list of numbers or {\"from\", \"to\", \"step\"}", path), 0;
 }
 
-/* Objects merge key by key, recursively; anything else in `over` replaces `base`. */
+/* Objects merge key by key, recursively; anything else in `over` replaces `base`. An object
+ * whose "kind" differs from the default's replaces it whole (a posenc default's "octaves"
+ * must not follow an experiment that says "kind": "none"). */
 static json_t *merge(json_t *base, json_t *over)
 {
     if (!json_is_object(base) || !json_is_object(over)) return json_deep_copy(over);
+    json_t *kb = json_object_get(base, "kind"), *ko = json_object_get(over, "kind");
+    if (kb && ko && !json_equal(kb, ko)) return json_deep_copy(over);
     json_t *r = json_deep_copy(base);
     const char *key;
     json_t *v;
@@ -310,8 +326,8 @@ static int parse_encoding(struct ctx *c, json_t *e, struct sb_experiment *x)
     case SB_ENCODING_TANCIK_POSENC:
         if (only_keys(c, t, "encoding", keys_tp)) return -1;
         x->scale = number(c, t, "encoding", "scale", 6.0, 0, 0.0, 20.0);
-        x->count = integer(c, t, "encoding", "count", 128, 0, 1, MAX_FEATURES / 2);
-        return c->failed ? -1 : 0;
+        x->count = integer(c, t, "encoding", "count", 128, 0, 1, MAX_FEATURES / 4);
+        return c->failed ? -1 : 0; /* x 2 axes x sin, cos <= MAX_FEATURES */
     case SB_ENCODING_GAUSS:
         if (only_keys(c, t, "encoding", keys_g)) return -1;
         x->count = integer(c, t, "encoding", "features", 256, 0, 1, MAX_FEATURES / 2);
@@ -387,6 +403,10 @@ static int parse_experiment(struct ctx *c, json_t *e, struct sb_experiment *x, c
         x->radial_bands = integer(c, an, "analysis", "radial_bands", 8, 0, 1, 64);
     }
     if (c->failed) return -1;
+    if (x->target == SB_TARGET_SINES1D && json_object_get(e, "target_psnr"))
+        return fail(c, "'target_psnr' is for 2D targets; a 1D target takes 'target_loss'");
+    if (x->target != SB_TARGET_SINES1D && json_object_get(e, "target_loss"))
+        return fail(c, "'target_loss' is for 1D targets; a 2D target takes 'target_psnr' (dB)");
     if (x->target == SB_TARGET_SINES1D && x->batch > x->n)
         return fail(c, "'train.batch' = %zu is larger than the %zu samples", x->batch, x->n);
     return 0;
@@ -475,6 +495,7 @@ int sb_suite_load(const char *name_or_file, struct sb_suite *suite, char *err, s
         goto out;
     }
     snprintf(suite->name, sizeof suite->name, "%s", string(&c, root, "", "name", "", 1));
+    if (c.failed) goto out;
     defaults = json_object_get(root, "defaults");
     if (defaults && !json_is_object(defaults)) {
         fail(&c, "'defaults' must be an object");

@@ -32,6 +32,36 @@ uint64_t sb_fnv1a64(uint64_t h, const void *p, size_t n)
     return h;
 }
 
+json_t *sb_json_string(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j) return j;
+    char *copy = strdup(s);
+    if (!copy) return json_string("?");
+    /* Keep ASCII, replace every other byte: crude, but always valid. */
+    for (char *c = copy; *c; c++)
+        if ((unsigned char)*c >= 0x80) *c = '?';
+    j = json_string(copy);
+    free(copy);
+    return j ? j : json_string("?");
+}
+
+double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *d,
+                           const struct sb_encoding *enc)
+{
+    const double rows = (double)(d->n_train > d->n_eval ? d->n_train : d->n_eval);
+    const double F = (double)sb_encoding_features(enc, d->d), W = (double)e->width;
+    const double depth = (double)e->depth, out = (double)d->out;
+    const double wmax = W > F ? W : F;
+    const double params = (F + 1) * W + (depth - 1) * (W + 1) * W + (W + 1) * out;
+    /* activations: encoded input, hidden outputs, masks, y/dy/dz, two gradient buffers;
+     * parameters: weights, packed copy, gradient, Adam m and v; plus the data itself */
+    const double act = rows * (F + depth * W + 3 * out + 2 * wmax) * 4 +
+                       rows * depth * (double)sb_mask_words(e->width) * 8;
+    const double data = (double)(d->n_train + d->n_eval) * (double)(d->d + d->out) * 4;
+    return act + params * 5 * 4 + data;
+}
+
 size_t sb_checkpoint_steps(uint64_t steps, size_t count, uint64_t *out, size_t max)
 {
     size_t n = 0;
@@ -362,8 +392,9 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
     r.grad = calloc(P, sizeof(float));
     r.m = calloc(P, sizeof(float));
     r.v = calloc(P, sizeof(float));
-    r.losses = calloc(p->steps, sizeof(float));
-    if (!r.grad || !r.m || !r.v || !r.losses) goto oom;
+    /* Per-step losses are kept only for --dump (tests/torch_agreement.py). */
+    r.losses = o->dump_dir && rep == 0 ? calloc(p->steps, sizeof(float)) : NULL;
+    if (!r.grad || !r.m || !r.v || (o->dump_dir && rep == 0 && !r.losses)) goto oom;
     const int minibatch = p->batch < d->n_train;
     if (minibatch) {
         r.xb = malloc(p->batch * d->d * sizeof(float));
@@ -439,7 +470,7 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
         sb_model_pack(&r.model);
         const double dt = sb_now() - t0;
         r.train_seconds += dt;
-        r.losses[step] = loss;
+        if (r.losses) r.losses[step] = loss;
         /* The loss of the parameters after `step` updates, which existed at the end of the
          * previous step: the earliest moment the target was met (1D, full batch). */
         if (r.time_to_target < 0 && e->target == SB_TARGET_SINES1D && !minibatch &&
@@ -463,7 +494,11 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
                                  "dead_units", (json_int_t)stats.dead_units, "hamming_local_mean",
                                  real_or_null(stats.hamming_local_mean), "hamming_global_mean",
                                  real_or_null(stats.hamming_global_mean));
-    if (e->confusion != SB_CONFUSION_OFF) {
+    if (e->confusion == SB_CONFUSION_OFF) {
+        /* present and null, so readers find every field DESIGN.md lists */
+        json_object_set_new(analysis, "confusion_local", json_null());
+        json_object_set_new(analysis, "confusion_global", json_null());
+    } else {
         const double t0 = sb_now();
         struct sb_confusion cl, cg;
         if (sb_confusion(k, &r.model, &r.act, d->n_eval, d->t_eval, &p->conf_local,
@@ -495,8 +530,12 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
     json_object_set_new(jr, "final_psnr_db", real_or_null(test_psnr));
     json_object_set_new(jr, "time_to_target_s",
                         r.time_to_target >= 0 ? json_real(r.time_to_target) : json_null());
+    /* 1 / time to target, 0 if never reached; null if the initial parameters already met it
+     * (no training time to divide by). */
     json_object_set_new(jr, "convergence_per_second",
-                        json_real(r.time_to_target > 0 ? 1.0 / r.time_to_target : 0.0));
+                        r.time_to_target > 0   ? json_real(1.0 / r.time_to_target)
+                        : r.time_to_target < 0 ? json_real(0.0)
+                                               : json_null());
     json_object_set_new(jr, "trajectory_hash", json_string(hash));
     if (e->target == SB_TARGET_SINES1D) {
         json_t *f = json_array();
@@ -525,7 +564,7 @@ oom:
     snprintf(err, errlen, "%s: out of memory", e->name);
 fail:
     json_object_set_new(jr, "status", json_string("failed"));
-    json_object_set_new(jr, "error", json_string(err));
+    json_object_set_new(jr, "error", sb_json_string(err));
     json_object_set_new(jr, "train_seconds", json_real(r.train_seconds));
     if (r.curve) json_object_set_new(jr, "curve", json_incref(r.curve));
 done:
@@ -629,7 +668,9 @@ json_t *sb_run_experiment(const struct sb_experiment *e, const struct sb_run_opt
     *status = prepare(&p, e, o, err, errlen);
     if (*status) {
         json_object_set_new(je, "status", json_string("failed"));
-        json_object_set_new(je, "error", json_string(err));
+        json_object_set_new(je, "error", sb_json_string(err));
+        json_object_set_new(je, "repetitions", json_array());
+        json_object_set_new(je, "summary", json_object());
         prepared_free(&p);
         return je;
     }
@@ -676,11 +717,13 @@ json_t *sb_run_experiment(const struct sb_experiment *e, const struct sb_run_opt
     }
     json_object_set_new(je, "flops_per_step", json_real(flops_per_step));
     json_object_set_new(je, "status", json_string(*status ? "failed" : "ok"));
-    if (*status) json_object_set_new(je, "error", json_string(err));
+    if (*status) json_object_set_new(je, "error", sb_json_string(err));
     static const char *const fields[] = {"train_seconds", "steps_per_second", "gflops",
                                          "peak_fraction", "time_to_target_s",
                                          "convergence_per_second", "final_loss", "final_psnr_db"};
-    json_t *sum = json_object();
+    /* n in each field's summary counts the repetitions that have a value (for time to target:
+     * those that reached it), out of summary.repetitions. */
+    json_t *sum = json_pack("{s:I}", "repetitions", (json_int_t)json_array_size(reps));
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
         json_object_set_new(sum, fields[i], field_summary(reps, fields[i]));
     json_object_set_new(je, "summary", sum);

@@ -114,6 +114,24 @@ expect 2 "dup.json: experiment 'a/raw': the name is used twice" run --suite "$tm
 suite "$tmp/enc.json" '{"name": "x", "target": {"kind": "sines1d", "n": 64, "frequencies": [3]}, "encoding": {"kind": "fancy"}, "model": {"depth": 1, "width": 4}, "train": {"lr": 0.1, "steps": 1}}'
 expect 2 "'encoding.kind' = \"fancy\" is not one of" run --suite "$tmp/enc.json"
 
+suite "$tmp/both.json" '{"name": "x", "target": {"kind": "sines1d", "n": 64, "frequencies": [3]}, "model": {"depth": 1, "width": 4}, "train": {"lr": 0.1, "steps": 1}, "target_psnr": 20}'
+expect 2 "'target_psnr' is for 2D targets" run --suite "$tmp/both.json"
+printf '{"schema": "specbias-suite/1", "experiments": [%s]}' "$one_d" >"$tmp/noname.json"
+expect 2 "noname.json: missing field 'name'" run --suite "$tmp/noname.json"
+suite "$tmp/huge.json" '{"name": "huge", "target": {"kind": "sines1d", "n": 16000000, "frequencies": [3]}, "model": {"depth": 64, "width": 8192}, "train": {"lr": 0.1, "steps": 1}}'
+expect 2 "experiment 'huge' needs about [0-9.]+ GiB of buffers; this machine has" run --suite "$tmp/huge.json" --out "$tmp/huge"
+[ -e "$tmp/huge/results.json" ] && fail "a refused run wrote a results file"
+# A default's encoding does not leak into an experiment that picks another kind.
+printf '{"schema": "specbias-suite/1", "name": "t", "defaults": {"encoding": {"kind": "posenc", "octaves": [0, 3]}}, "experiments": [%s]}' \
+  '{"name": "x", "target": {"kind": "sines1d", "n": 64, "frequencies": [3]}, "encoding": {"kind": "none"}, "model": {"depth": 1, "width": 4}, "train": {"lr": 0.1, "steps": 1}}' >"$tmp/merge.json"
+"$bin" run --suite "$tmp/merge.json" --list >/dev/null 2>&1 || fail "defaults' posenc octaves leaked into an encoding of kind none"
+# A file name that is not UTF-8 still gives a complete, valid results file.
+latin=$(printf '%s/caf\351.json' "$tmp")
+cp "$tmp/ok.json" "$latin"
+"$bin" run --suite "$latin" --filter '^a/' --out "$tmp/o4" --quiet >/dev/null 2>&1 || fail "a Latin-1 suite file name broke the run"
+python3 -c "import json; r=json.load(open('$tmp/o4/results.json')); assert r['context']['suite']['path'].endswith('caf?.json')" \
+  || fail "the suite path is missing from the results"
+
 img() { # img FILE PATH-IN-SUITE SIZE
   suite "$1" "{\"name\": \"img\", \"target\": {\"kind\": \"image\", \"path\": \"$2\", \"size\": $3}, \"model\": {\"depth\": 1, \"width\": 4, \"output\": \"sigmoid\"}, \"train\": {\"lr\": 0.01, \"steps\": 1}}"
 }

@@ -121,6 +121,24 @@ static void test_trajectory_same_everywhere(void **state)
     }
 }
 
+static void test_confusion_off_is_null(void **state)
+{
+    (void)state;
+    struct sb_experiment e = small_2d();
+    e.confusion = SB_CONFUSION_OFF;
+    e.steps = 3;
+    int status;
+    char err[512];
+    json_t *je = run(&e, sb_kernels_for(SB_ISA_SCALAR), 1, &status, err, sizeof err);
+    assert_int_equal(status, 0);
+    json_t *an = json_object_get(json_array_get(json_object_get(je, "repetitions"), 0), "analysis");
+    assert_true(json_is_null(json_object_get(an, "confusion_local")));
+    assert_true(json_is_null(json_object_get(an, "confusion_global")));
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(je, "summary"), "repetitions")), 1);
+    json_decref(je);
+}
+
 static void test_divergence_fails_with_step(void **state)
 {
     (void)state;
@@ -373,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_analysis_known_network),
         cmocka_unit_test(test_results_fields),
         cmocka_unit_test(test_divergence_fails_with_step),
+        cmocka_unit_test(test_confusion_off_is_null),
         cmocka_unit_test(test_trajectory_same_everywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

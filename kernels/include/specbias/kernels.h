@@ -217,7 +217,7 @@ void sb_pack_wt(size_t in, size_t out, const float *SB_RESTRICT w, size_t ldw,
                 float *SB_RESTRICT wt, size_t ldwt);
 
 /* Adam's per-step constants for step t >= 1, in double then rounded once, with beta^t by
- * repeated multiplication (not pow(), whose last bit may differ between C libraries), so
+ * binary exponentiation in double (not pow(), whose last bit may differ between C libraries), so
  * every machine gets the same floats. */
 struct sb_adam_step sb_adam_step_make(double lr, double beta1, double beta2, double eps,
                                       uint64_t t);
