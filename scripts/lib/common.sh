@@ -56,10 +56,11 @@ sb_install() {
   [ -z "$(sb_missing "$@" | sed '/^$/d')" ]
 }
 
-# sb_build DIR BUILD_TYPE [cmake args...]
+# sb_build DIR BUILD_TYPE [cmake args...]: the build log goes to stderr, so stdout carries only
+# what the command itself reports (scripts/bench: the summary table).
 sb_build() {
   local dir=$1 type=$2
   shift 2
   cmake -S "$SB_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null \
-    && cmake --build "$dir" -j"$(nproc)"
+    && cmake --build "$dir" -j"$(nproc)" >&2
 }
