@@ -25,6 +25,17 @@ static void *alloc_floats(size_t n)
     return p;
 }
 
+size_t sb_model_param_count(const struct sb_model_spec *spec, size_t features)
+{
+    size_t n = 0, in = features;
+    for (size_t l = 0; l <= spec->depth; l++) {
+        const size_t out = l == spec->depth ? spec->out : spec->width;
+        n += (in + 1) * out;
+        in = out;
+    }
+    return n;
+}
+
 int sb_model_init(struct sb_model *m, const struct sb_model_spec *spec, struct sb_encoding *enc,
                   uint64_t seed)
 {

@@ -57,6 +57,9 @@ struct sb_model {
 /* Features produced by an encoding of d coordinates. */
 size_t sb_encoding_features(const struct sb_encoding *enc, size_t d);
 
+/* Weights and biases of a model with `features` encoded inputs (the size of params[]). */
+size_t sb_model_param_count(const struct sb_model_spec *spec, size_t features);
+
 /* Builds the model and initialises it like torch.nn.Linear's default: weights and biases
  * uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn layer by layer (all of W row by row,
  * then b) from the generator (seed, SB_STREAM_INIT). Takes ownership of enc->B. Returns 0,

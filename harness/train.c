@@ -53,7 +53,8 @@ double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *
     const double F = (double)sb_encoding_features(enc, d->d), W = (double)e->width;
     const double depth = (double)e->depth, out = (double)d->out;
     const double wmax = W > F ? W : F;
-    const double params = (F + 1) * W + (depth - 1) * (W + 1) * W + (W + 1) * out;
+    const struct sb_model_spec spec = {d->d, e->depth, e->width, d->out, e->output};
+    const double params = (double)sb_model_param_count(&spec, sb_encoding_features(enc, d->d));
     /* activations: encoded input, hidden outputs, masks, y/dy/dz, two gradient buffers;
      * parameters: weights, packed copy, gradient, Adam m and v; plus the data itself */
     const double act = rows * (F + depth * W + 3 * out + 2 * wmax) * 4 +
@@ -695,16 +696,10 @@ json_t *sb_run_experiment(const struct sb_experiment *e, const struct sb_run_opt
         json_object_set_new(kn, used[i], json_string(full));
     }
     json_object_set_new(je, "kernels", kn);
-    {
-        struct sb_model_spec spec = {p.data.d, e->depth, e->width, p.data.out, e->output};
-        size_t params = 0, in = sb_encoding_features(&p.enc, p.data.d);
-        for (size_t l = 0; l <= spec.depth; l++) {
-            const size_t outl = l == spec.depth ? spec.out : spec.width;
-            params += (in + 1) * outl;
-            in = outl;
-        }
-        json_object_set_new(je, "parameters", json_integer((json_int_t)params));
-    }
+    const struct sb_model_spec spec = {p.data.d, e->depth, e->width, p.data.out, e->output};
+    json_object_set_new(je, "parameters",
+                        json_integer((json_int_t)sb_model_param_count(
+                            &spec, sb_encoding_features(&p.enc, p.data.d))));
     json_t *reps = json_array();
     json_object_set_new(je, "repetitions", reps);
     double flops_per_step = 0.0;

@@ -95,6 +95,7 @@ static void check_case(const struct netcase *nc, enum sb_isa isa)
     struct sb_model_spec spec = {nc->d, nc->depth, nc->width, nc->out, nc->output};
     struct sb_model mdl;
     assert_int_equal(sb_model_init(&mdl, &spec, &enc, 7), 0);
+    assert_int_equal(mdl.n_params, sb_model_param_count(&spec, mdl.features));
     const size_t ROWS = nc->rows;
     static float x[MAX_ROWS * 4], t[MAX_ROWS * 4];
     for (size_t i = 0; i < ROWS * nc->d; i++) x[i] = (float)sb_rng_uniform(&rng);
