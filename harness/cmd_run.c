@@ -22,14 +22,15 @@ struct run_args {
     int threads; /* 0 = OMP_NUM_THREADS or all cores */
     size_t repetitions;
     uint64_t seed, steps;
-    int list, quiet;
+    int list, quiet, no_bind;
 };
 
 static void run_usage(FILE *f)
 {
     fprintf(
         f, "usage: specbias run [--suite NAME|FILE] [--filter REGEX] [--isa ISA] [--threads N]\n"
-           "                    [--repetitions R] [--seed S] [--steps N] [--out DIR] [--list]\n"
+           "                    [--repetitions R] [--seed S] [--steps N] [--out DIR] [--no-bind]\n"
+           "                    [--list]\n"
            "\n"
            "  --suite NAME|FILE  suite to run: a name in suites/ (quick, paper) or a JSON file\n"
            "                     (default quick)\n"
@@ -40,6 +41,8 @@ static void run_usage(FILE *f)
            "  --seed S           added to every experiment's seed (default 0)\n"
            "  --steps N          override every experiment's step count (smoke runs)\n"
            "  --out DIR          where results.json goes (default out)\n"
+           "  --no-bind          leave OpenMP threads unbound (default: thread i on core i; not\n"
+           "                     done either when OMP_PROC_BIND or GOMP_CPU_AFFINITY is set)\n"
            "  --list             print the selected experiments and exit\n"
            "  --dump DIR         also write each experiment's data, initial weights and per-step\n"
            "                     losses there (for tests/torch_agreement.py)\n"
@@ -109,6 +112,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             if (parse_u64(arg, val, 1, 100000000, &a->steps)) return -1;
         } else if (!strcmp(arg, "--list") && !val) a->list = 1;
         else if (!strcmp(arg, "--quiet") && !val) a->quiet = 1;
+        else if (!strcmp(arg, "--no-bind") && !val) a->no_bind = 1;
         else if ((!strcmp(arg, "-h") || !strcmp(arg, "--help")) && !val) {
             run_usage(stdout);
             exit(SB_EXIT_OK);
@@ -340,9 +344,12 @@ int sb_cmd_run(int argc, char **argv)
         goto out;
     }
 
+    /* Bind first, so the peak probe measures the threads as training will use them. */
+    json_t *binding = sb_bind_threads(threads, !a.no_bind);
     root = json_pack("{s:s, s:o, s:b, s:[]}", "schema", "specbias-results/1", "context",
                      context_json(k, threads, &suite, argc + 1, argv - 1), "complete", 0,
                      "experiments");
+    json_object_set_new(json_object_get(root, "context"), "binding", binding);
     json_t *exps = json_object_get(root, "experiments");
     /* An unwritable folder fails now, not after an hour of training. */
     if (write_results(root, a.out, err, sizeof err)) {

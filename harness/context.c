@@ -4,7 +4,9 @@
 #include "harness/train.h"
 
 #include <hwloc.h>
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <omp.h>
 #include <string.h>
 
@@ -56,6 +58,56 @@ json_t *sb_topology_json(void)
     }
     hwloc_topology_destroy(topo);
     return t;
+}
+
+json_t *sb_bind_threads(int threads, int enable)
+{
+    json_t *b = json_pack("{s:b}", "enabled", 0);
+    const char *env = getenv("OMP_PROC_BIND");
+    const char *gomp = getenv("GOMP_CPU_AFFINITY");
+    if (!enable) {
+        json_object_set_new(b, "reason", json_string("--no-bind"));
+        return b;
+    }
+    if ((env && *env) || (gomp && *gomp)) {
+        json_object_set_new(b, "reason", json_string("left to OMP_PROC_BIND / GOMP_CPU_AFFINITY"));
+        return b;
+    }
+    hwloc_topology_t topo;
+    if (hwloc_topology_init(&topo) || hwloc_topology_load(topo)) {
+        json_object_set_new(b, "reason", json_string("hwloc could not load the topology"));
+        return b;
+    }
+    const int cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+    if (cores <= 0) {
+        hwloc_topology_destroy(topo);
+        json_object_set_new(b, "reason", json_string("hwloc reports no cores"));
+        return b;
+    }
+    int failed = 0;
+    char why[160] = "";
+#pragma omp parallel num_threads(threads) reduction(+ : failed)
+    {
+        const int t = omp_get_thread_num();
+        hwloc_obj_t core = hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)(t % cores));
+        if (!core || hwloc_set_cpubind(topo, core->cpuset, HWLOC_CPUBIND_THREAD) != 0) {
+            failed++;
+#pragma omp critical
+            if (!why[0])
+                snprintf(why, sizeof why, "hwloc_set_cpubind failed for thread %d: %s", t,
+                         strerror(errno));
+        }
+    }
+    hwloc_topology_destroy(topo);
+    if (failed) {
+        json_object_set_new(b, "reason", json_string(why));
+        json_object_set_new(b, "threads_unbound", json_integer(failed));
+        return b;
+    }
+    json_object_set_new(b, "enabled", json_true());
+    json_object_set_new(b, "policy", json_string("OpenMP thread i on core i mod cores (hwloc)"));
+    json_object_set_new(b, "cores", json_integer(cores));
+    return b;
 }
 
 #define CHAINS 12

@@ -10,6 +10,12 @@
  * field is null and "reason" says why. */
 json_t *sb_topology_json(void);
 
+/* Binds OpenMP thread i to core i mod cores (hwloc), once, so the pool's threads stay put
+ * across parallel regions and do not share a core while another idles. Not done when
+ * `enable` is 0 (--no-bind) or when OMP_PROC_BIND / GOMP_CPU_AFFINITY already place the
+ * threads. Returns what was done, for results.json's context.binding. */
+json_t *sb_bind_threads(int threads, int enable);
+
 /* FMA throughput of `isa` with `threads` threads running at once, in GFLOP/s: each thread
  * runs independent multiply-add chains (12 vectors wide, more than the latency x throughput
  * product of any current core) for about 20 ms, best of three. 0 when the ISA cannot run. */

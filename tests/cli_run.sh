@@ -84,6 +84,18 @@ assert len(e)==1 and e[0]['repetitions'][0]['steps']==2, e
 a=json.load(open('$tmp/out/results.json'))['experiments'][0]['repetitions'][0]['trajectory_hash']
 assert e[0]['repetitions'][0]['trajectory_hash'] != a" || fail "--filter/--steps/--seed not honoured"
 [ "$("$bin" run --suite "$tmp/ok.json" --list)" = $'a/raw\nb/zone' ] || fail "--list"
+# Thread binding: done (or why not) is recorded; --no-bind and OMP_PROC_BIND turn it off.
+python3 -c "
+import json; b=json.load(open('$tmp/out/results.json'))['context']['binding']
+assert b['enabled'] is True or b.get('reason'), b" || fail "context.binding says neither bound nor why not"
+"$bin" run --suite "$tmp/ok.json" --filter '^a/' --steps 1 --no-bind --out "$tmp/o5" --quiet >/dev/null 2>&1 || fail "--no-bind run failed"
+python3 -c "
+import json; b=json.load(open('$tmp/o5/results.json'))['context']['binding']
+assert b == {'enabled': False, 'reason': '--no-bind'}, b" || fail "--no-bind not recorded"
+OMP_PROC_BIND=close "$bin" run --suite "$tmp/ok.json" --filter '^a/' --steps 1 --out "$tmp/o6" --quiet >/dev/null 2>&1 || fail "OMP_PROC_BIND run failed"
+python3 -c "
+import json; b=json.load(open('$tmp/o6/results.json'))['context']['binding']
+assert not b['enabled'] and 'OMP_PROC_BIND' in b['reason'], b" || fail "OMP_PROC_BIND not respected"
 "$bin" run --suite quick --list | grep -q "lazzari1d/pe0-6" || fail "the quick suite is not found by name"
 
 # ---- bad usage and bad input: exit 2 ---------------------------------------------------------
