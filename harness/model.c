@@ -3,6 +3,7 @@
 #include "harness/detmath.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +147,20 @@ static size_t tile_rows(size_t rows, size_t t)
     return rows - r0 < SB_TILE_ROWS ? rows - r0 : SB_TILE_ROWS;
 }
 
+/* Rows per block for the work that has no reduction across rows (forward, data gradient,
+ * sigmoid): any split gives the same bits, so a batch with fewer tiles than threads (a
+ * 200-row batch is one tile) is cut into one block per thread instead. The loss and the
+ * weight gradients keep the fixed tiles. */
+static size_t row_block(size_t rows)
+{
+    const size_t threads = (size_t)omp_get_max_threads();
+    if (threads <= 1 || n_tiles(rows) >= threads) return SB_TILE_ROWS;
+    const size_t rb = ((rows + threads - 1) / threads + 7) / 8 * 8;
+    return rb ? rb : 8;
+}
+
+static size_t n_blocks(size_t rows, size_t rb) { return (rows + rb - 1) / rb; }
+
 /* Input of layer l for rows starting at r0, and its leading dimension. */
 static const float *layer_input(const struct sb_model *m, const struct sb_activations *a,
                                 size_t l, size_t r0, size_t *ld)
@@ -164,9 +179,10 @@ void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size
     const struct sb_model_spec *s = &m->spec;
     const size_t F = m->features, mw = a->mask_words;
     a->rows = rows;
+    const size_t rb = row_block(rows);
 #pragma omp parallel for schedule(static)
-    for (size_t t = 0; t < n_tiles(rows); t++) {
-        const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
+    for (size_t t = 0; t < n_blocks(rows, rb); t++) {
+        const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
         const float *xt = x + r0 * s->d;
         float *enc = a->enc + r0 * F;
         switch (m->enc.kind) {
@@ -243,9 +259,10 @@ static void layer_data_grad(const struct sb_kernels *k, size_t rows, size_t in, 
                             const float *g, size_t ldg, const uint64_t *mask, size_t ldm,
                             const float *w, float *dx, size_t lddx)
 {
+    const size_t rb = row_block(rows);
 #pragma omp parallel for schedule(static)
-    for (size_t t = 0; t < n_tiles(rows); t++) {
-        const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
+    for (size_t t = 0; t < n_blocks(rows, rb); t++) {
+        const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
         k->dense_bwd_data(T, in, out, g + r0 * ldg, ldg, mask ? mask + r0 * ldm : NULL, ldm, w,
                           in, dx + r0 * lddx, lddx);
     }
@@ -258,9 +275,10 @@ void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, siz
     const size_t out = s->out, W = s->width, mw = a->mask_words;
     const float *g = a->dy;
     if (s->output == SB_OUT_SIGMOID) {
+        const size_t rb = row_block(rows);
 #pragma omp parallel for schedule(static)
-        for (size_t t = 0; t < n_tiles(rows); t++) {
-            const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
+        for (size_t t = 0; t < n_blocks(rows, rb); t++) {
+            const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
             k->sigmoid_bwd(T * out, a->y + r0 * out, a->dy + r0 * out, a->dz + r0 * out);
         }
         g = a->dz;
