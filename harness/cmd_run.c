@@ -10,6 +10,7 @@
 #include <math.h>
 #include <omp.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,19 +159,46 @@ static int make_dirs(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* The temporary results file being written, so a second signal can remove it. */
+static char tmp_path[4200];
+static volatile sig_atomic_t tmp_live = 0;
+
+/* First SIGINT/SIGTERM: ask the trainer to stop between steps; the run then writes what it
+ * has, marked interrupted, and exits 128 + signal. Second: leave at once, removing a
+ * half-written temporary file (results.json itself is only ever replaced by rename). */
+static void on_signal(int sig)
+{
+    if (sb_interrupted) {
+        if (tmp_live) unlink(tmp_path);
+        _exit(128 + sig);
+    }
+    sb_interrupted = sig;
+}
+
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 /* Writes the results to a temporary file in the same folder, flushes it to disk and renames it
  * over DIR/results.json, so a reader sees the old file or the new one, never a mix. */
 static int write_results(json_t *root, const char *dir, char *err, size_t errlen)
 {
-    char tmp[4200], path[4200];
+    char *tmp = tmp_path, path[4200];
     snprintf(path, sizeof path, "%s/results.json", dir);
-    snprintf(tmp, sizeof tmp, "%s/.results.json.%ld.tmp", dir, (long)getpid());
+    snprintf(tmp, sizeof tmp_path, "%s/.results.json.%ld.tmp", dir, (long)getpid());
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
     if (!text) {
         snprintf(err, errlen, "%s: out of memory serialising the results", path);
         return -1;
     }
     const size_t len = strlen(text);
+    tmp_live = 1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     int ok = fd >= 0;
     size_t done = 0;
@@ -188,8 +216,10 @@ static int write_results(json_t *root, const char *dir, char *err, size_t errlen
         snprintf(err, errlen, "%s: cannot write results: %s", ok ? path : tmp,
                  strerror(ok ? errno : saved));
         unlink(tmp);
+        tmp_live = 0;
         return -1;
     }
+    tmp_live = 0;
     return 0;
 }
 
@@ -346,9 +376,9 @@ int sb_cmd_run(int argc, char **argv)
 
     /* Bind first, so the peak probe measures the threads as training will use them. */
     json_t *binding = sb_bind_threads(threads, !a.no_bind);
-    root = json_pack("{s:s, s:o, s:b, s:[]}", "schema", "specbias-results/1", "context",
+    root = json_pack("{s:s, s:o, s:b, s:b, s:[]}", "schema", "specbias-results/1", "context",
                      context_json(k, threads, &suite, argc + 1, argv - 1), "complete", 0,
-                     "experiments");
+                     "interrupted", 0, "experiments");
     json_object_set_new(json_object_get(root, "context"), "binding", binding);
     json_t *exps = json_object_get(root, "experiments");
     /* An unwritable folder fails now, not after an hour of training. */
@@ -374,13 +404,16 @@ int sb_cmd_run(int argc, char **argv)
             suite.name, nsel, nsel == 1 ? "" : "s", k->isa_name, threads, threads == 1 ? "" : "s",
             a.out);
     int failed = 0;
-    for (size_t i = 0; i < nsel; i++) {
+    install_signal_handlers();
+    for (size_t i = 0; i < nsel && !sb_interrupted; i++) {
         const struct sb_experiment *e = &suite.exp[sel[i]];
         int status;
         const double t0 = sb_now();
         json_t *je = sb_run_experiment(e, &o, i, nsel, &status, err, sizeof err);
         json_array_append_new(exps, je);
-        if (status) {
+        if (status == SB_STATUS_INTERRUPTED) {
+            fprintf(stderr, "\nspecbias run: [%zu/%zu] %s\n", i + 1, nsel, err);
+        } else if (status) {
             failed = 1;
             fprintf(stderr, "specbias run: [%zu/%zu] %s failed: %s\n", i + 1, nsel, e->name, err);
         } else if (!a.quiet) {
@@ -395,12 +428,26 @@ int sb_cmd_run(int argc, char **argv)
                     sb_now() - t0, MED("steps_per_second"), MED("gflops"), MED("final_loss"));
 #undef MED
         }
-        if (i + 1 == nsel) json_object_set_new(root, "complete", json_true());
+        if (i + 1 == nsel && !sb_interrupted) json_object_set_new(root, "complete", json_true());
+        if (sb_interrupted) json_object_set_new(root, "interrupted", json_true());
         if (write_results(root, a.out, err, sizeof err)) {
             fprintf(stderr, "specbias run: %s\n", err);
             rc = SB_EXIT_FAILED;
             goto out;
         }
+    }
+    if (sb_interrupted) {
+        /* A signal between experiments: the results written after the last one stand. */
+        if (!json_is_true(json_object_get(root, "interrupted"))) {
+            json_object_set_new(root, "interrupted", json_true());
+            if (write_results(root, a.out, err, sizeof err))
+                fprintf(stderr, "specbias run: %s\n", err);
+        }
+        fprintf(stderr, "specbias run: interrupted; the experiments finished so far are in "
+                        "%s/results.json\n",
+                a.out);
+        rc = 128 + (int)sb_interrupted;
+        goto out;
     }
     if (!a.quiet) print_summary(root, stdout);
     fprintf(stderr, "specbias run: results in %s/results.json\n", a.out);

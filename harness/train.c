@@ -18,6 +18,8 @@
 #define LOCAL_CONFUSION_PAIRS 100
 #define GLOBAL_PAIRS 5000
 
+volatile sig_atomic_t sb_interrupted = 0;
+
 double sb_now(void)
 {
     struct timespec ts;
@@ -437,6 +439,13 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
             }
         }
         if (step == p->steps) break;
+        if (sb_interrupted) {
+            snprintf(err, errlen, "%s: interrupted by signal %d before step %llu of %llu", e->name,
+                     (int)sb_interrupted, (unsigned long long)step + 1,
+                     (unsigned long long)p->steps);
+            rc = SB_STATUS_INTERRUPTED;
+            goto fail;
+        }
 
         const double t0 = sb_now();
         const float *x = d->x_train, *t = d->t_train;
@@ -564,7 +573,8 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
 oom:
     snprintf(err, errlen, "%s: out of memory", e->name);
 fail:
-    json_object_set_new(jr, "status", json_string("failed"));
+    json_object_set_new(jr, "status",
+                        json_string(rc == SB_STATUS_INTERRUPTED ? "interrupted" : "failed"));
     json_object_set_new(jr, "error", sb_json_string(err));
     json_object_set_new(jr, "train_seconds", json_real(r.train_seconds));
     if (r.curve) json_object_set_new(jr, "curve", json_incref(r.curve));
@@ -704,6 +714,12 @@ json_t *sb_run_experiment(const struct sb_experiment *e, const struct sb_run_opt
     json_object_set_new(je, "repetitions", reps);
     double flops_per_step = 0.0;
     for (size_t rep = 0; rep < o->repetitions; rep++) {
+        if (rep > 0 && sb_interrupted) {
+            snprintf(err, errlen, "%s: interrupted by signal %d after %zu of %zu repetitions",
+                     e->name, (int)sb_interrupted, rep, o->repetitions);
+            *status = SB_STATUS_INTERRUPTED;
+            break;
+        }
         json_t *jr = NULL;
         *status = run_repetition(o, &p, index, count, rep, &jr, t_start, err, errlen);
         json_array_append_new(reps, jr);
@@ -711,7 +727,9 @@ json_t *sb_run_experiment(const struct sb_experiment *e, const struct sb_run_opt
         if (rep == 0) flops_per_step = json_number_value(json_object_get(jr, "flops_per_step"));
     }
     json_object_set_new(je, "flops_per_step", json_real(flops_per_step));
-    json_object_set_new(je, "status", json_string(*status ? "failed" : "ok"));
+    json_object_set_new(je, "status", json_string(!*status                          ? "ok"
+                                                  : *status == SB_STATUS_INTERRUPTED ? "interrupted"
+                                                                                     : "failed"));
     if (*status) json_object_set_new(je, "error", sb_json_string(err));
     static const char *const fields[] = {"train_seconds", "steps_per_second", "gflops",
                                          "peak_fraction", "time_to_target_s",

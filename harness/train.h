@@ -20,10 +20,17 @@ struct sb_run_options {
     int progress_bar;         /* stderr is a terminal: redraw a bar; else one line per experiment */
 };
 
+/* Set (to the signal number) by `specbias run`'s SIGINT/SIGTERM handler; the trainer checks
+ * it before every step and stops the repetition cleanly between steps. */
+#include <signal.h>
+extern volatile sig_atomic_t sb_interrupted;
+
 /* Returns the experiment object (never NULL unless out of memory). *status is 0 when every
  * repetition finished, 2 when the experiment's input was bad (a PNG), 3 when it failed (a
- * non-finite loss, out of memory, an I/O error writing the dump); err then says why, and the
- * object records it under "status" and "error". */
+ * non-finite loss, out of memory, an I/O error writing the dump), SB_STATUS_INTERRUPTED
+ * when sb_interrupted stopped it; err then says why, and the object records it under
+ * "status" ("failed" or "interrupted") and "error". */
+#define SB_STATUS_INTERRUPTED 4
 json_t *sb_run_experiment(const struct sb_experiment *e, const struct sb_run_options *o,
                           size_t index, size_t count, int *status, char *err, size_t errlen);
 

@@ -169,4 +169,33 @@ python3 -c "
 import json; r=json.load(open('$tmp/o3/results.json')); e=r['experiments']
 assert r['complete'] and e[0]['status']=='ok' and e[1]['status']=='failed' and 'diverged' in e[1]['error'], e" \
   || fail "a diverged experiment is not recorded as failed beside the finished one"
+
+# ---- interruption: SIGINT / SIGTERM keep what finished, mark the rest, exit 130 / 143 -------
+long='{"name": "b/long", "target": {"kind": "sines1d", "n": 256, "frequencies": [3]},
+       "model": {"depth": 2, "width": 16}, "train": {"lr": 0.001, "steps": 100000000}, "checkpoints": 3}'
+suite "$tmp/sig.json" "$one_d" "$long"
+# interrupt SIGNAL WANT-RC OUT [SIGNALS...]: starts a run, waits for its first experiment to be
+# written, sends the signal(s), checks the exit code and that results.json is whole.
+interrupt() {
+  local sig=$1 want=$2 o=$3 n=${4:-1} pid rc i
+  "$bin" run --suite "$tmp/sig.json" --out "$o" --quiet >/dev/null 2>&1 &
+  pid=$!
+  for i in $(seq 200); do grep -q '"a/raw"' "$o/results.json" 2>/dev/null && break; sleep 0.05; done
+  sleep 0.2
+  for i in $(seq "$n"); do kill -"$sig" $pid; done
+  wait $pid; rc=$?
+  [ $rc -eq "$want" ] || fail "SIG$sig x $n: exit $rc, want $want"
+  ls -a "$o" | grep -q '\.tmp' && fail "SIG$sig x $n left a temporary file"
+  python3 -c "
+import json, sys; r = json.load(open('$o/results.json')); e = r['experiments']
+assert e[0]['name'] == 'a/raw' and e[0]['status'] == 'ok', e
+assert r['complete'] is False, r['complete']
+if $n == 1:
+    assert r['interrupted'] is True and e[1]['status'] == 'interrupted', e
+    assert 'interrupted by signal' in e[1]['error'] and e[1]['repetitions'][0]['curve'], e[1]
+" || fail "SIG$sig x $n: results.json does not keep the finished experiment or mark the interrupted one"
+}
+interrupt INT 130 "$tmp/i1"
+interrupt TERM 143 "$tmp/i2"
+interrupt INT 130 "$tmp/i3" 2   # a second signal exits at once; the file is still whole
 echo "cli_run: all checks passed"
