@@ -9,8 +9,11 @@ sb_log() { printf '[specbias] %s\n' "$*" >&2; }
 # libgomp (OpenMP) comes with gcc. The harness reads suites (jansson), PNG photos (libspng),
 # computes spectra (FFTW) and the topology (hwloc).
 SB_PACKAGES_BUILD=(gcc g++ libc6-dev make cmake pkg-config libjansson-dev libspng-dev
-  libfftw3-dev libhwloc-dev)
-SB_PACKAGES_TEST=(libcmocka-dev libsimde-dev python3)
+  libfftw3-dev libhwloc-dev libbenchmark-dev)
+# libbenchmark-tools ships Google Benchmark's compare.py (tests/cli_kernels.sh), which needs
+# numpy and scipy but does not depend on them.
+SB_PACKAGES_TEST=(libcmocka-dev libsimde-dev python3 libbenchmark-tools python3-numpy
+  python3-scipy)
 # The NEON cross build: compiler, emulator, and cmocka for arm64 (Debian multiarch).
 # libc6-dev-arm64-cross is only a Recommends of the compiler, and we install without those.
 SB_PACKAGES_NEON_TOOLS=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)

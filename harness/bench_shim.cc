@@ -1,0 +1,69 @@
+// The C shim over Google Benchmark declared in harness/bench_shim.h.
+#include "harness/bench_shim.h"
+
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+namespace {
+
+// The benchmark whose buffers are prepared now (see sb_bench_register).
+const sb_bench_spec *g_current = nullptr;
+bool g_current_ok = false;
+
+void release_current()
+{
+    if (g_current && g_current_ok && g_current->teardown) g_current->teardown(g_current->ctx);
+    g_current = nullptr;
+    g_current_ok = false;
+}
+
+bool prepare(const sb_bench_spec *spec)
+{
+    if (g_current == spec) return g_current_ok;
+    release_current();
+    g_current = spec;
+    g_current_ok = !spec->setup || spec->setup(spec->ctx) == 0;
+    return g_current_ok;
+}
+
+} // namespace
+
+extern "C" void sb_bench_register(const struct sb_bench_spec *spec_in)
+{
+    // The spec is copied so the caller may reuse its struct; the copy lives until exit.
+    const sb_bench_spec *spec = new sb_bench_spec(*spec_in);
+    benchmark::RegisterBenchmark(spec->name, [spec](benchmark::State &state) {
+        if (!prepare(spec)) {
+            state.SkipWithError("could not allocate the benchmark's buffers");
+            return;
+        }
+        sb_bench_body *const body = spec->body;
+        void *const ctx = spec->ctx;
+        for (auto _ : state) body(ctx);
+        using C = benchmark::Counter;
+        state.counters["FLOP/s"] = C(spec->flops_per_iter, C::kIsIterationInvariantRate);
+        state.counters["bytes/s"] = C(spec->bytes_per_iter, C::kIsIterationInvariantRate);
+        state.counters["intensity"] =
+            C(spec->bytes_per_iter > 0 ? spec->flops_per_iter / spec->bytes_per_iter : 0.0);
+        state.counters["flops_per_iter"] = C(spec->flops_per_iter);
+        if (spec->peak_gflops > 0)
+            state.counters["peak_fraction"] =
+                C(spec->flops_per_iter / (spec->peak_gflops * 1e9), C::kIsIterationInvariantRate);
+    })->UseRealTime();
+}
+
+extern "C" void sb_bench_add_context(const char *key, const char *value)
+{
+    benchmark::AddCustomContext(key, value);
+}
+
+extern "C" int sb_bench_main(int argc, char **argv)
+{
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+    benchmark::RunSpecifiedBenchmarks();
+    release_current();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -1,0 +1,477 @@
+/* `specbias kernels [--isa ISA|all] [Google Benchmark flags]`: every kernel of the kernel list
+ * x every selected ISA x the shapes of its function type, timed by Google Benchmark through
+ * harness/bench_shim.h. Rates come from the kernels' declared costs (sb_kernel_cost()).
+ *
+ * Registration expands kernel_list.inc: each kernel's function type picks, by _Generic, the
+ * adapter that knows its shapes, buffers and call, so a new kernel of an existing type, or a
+ * new ISA, is benchmarked with no new code here (a new function type fails to compile until
+ * it has an adapter). */
+#include "harness/bench_shim.h"
+#include "harness/cli.h"
+#include "harness/context.h"
+#include "specbias/kernels.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void sb_any_fn(void);
+
+/* One benchmark: a kernel of one ISA at one shape, and its buffers (made by setup). */
+struct kbench {
+    const struct adapter *ad;
+    sb_any_fn *fn; /* the kernel, cast back to its type by the adapter */
+    struct sb_shape shape;
+    int l0, l1;   /* posenc octaves */
+    size_t calls; /* kernel calls per iteration (pattern kernels: one per pattern) */
+    float *f[6];
+    uint64_t *u[2];
+    struct sb_adam_step step;
+};
+
+/* A shape of a function type: the sb_shape for the declared cost, and its name. */
+struct kshape {
+    struct sb_shape shape;
+    int l0, l1;
+    size_t calls;
+    const char *label;
+};
+
+struct adapter {
+    const struct kshape *shapes;
+    size_t nshapes;
+    int (*setup)(struct kbench *b);
+    void (*call)(const struct kbench *b);
+};
+
+static volatile float sink_f;
+static volatile uint64_t sink_u;
+
+/* ---- deterministic buffers ------------------------------------------------------------ */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+static void *alloc64(size_t bytes)
+{
+    const size_t rounded = (bytes + 63) / 64 * 64;
+    return aligned_alloc(64, rounded ? rounded : 64);
+}
+
+/* n floats uniform in [lo, hi). */
+static float *fbuf(size_t n, float lo, float hi, uint64_t seed)
+{
+    float *p = alloc64(n * sizeof *p);
+    if (!p) return NULL;
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < n; i++)
+        p[i] = lo + (hi - lo) * (float)((double)(rng_next(&s) >> 40) / 16777216.0);
+    return p;
+}
+
+static uint64_t *ubuf(size_t n, uint64_t seed)
+{
+    uint64_t *p = alloc64(n * sizeof *p);
+    if (!p) return NULL;
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < n; i++) p[i] = rng_next(&s);
+    return p;
+}
+
+static void kb_free(void *ctx)
+{
+    struct kbench *b = ctx;
+    for (size_t i = 0; i < sizeof b->f / sizeof b->f[0]; i++) free(b->f[i]), b->f[i] = NULL;
+    for (size_t i = 0; i < sizeof b->u / sizeof b->u[0]; i++) free(b->u[i]), b->u[i] = NULL;
+}
+
+static int kb_check(struct kbench *b, size_t nf, size_t nu)
+{
+    for (size_t i = 0; i < nf; i++)
+        if (!b->f[i]) goto fail;
+    for (size_t i = 0; i < nu; i++)
+        if (!b->u[i]) goto fail;
+    return 0;
+fail:
+    kb_free(b);
+    return -1;
+}
+
+/* ---- adapters, one per function type --------------------------------------------------- */
+
+/* Dense shapes from the suites: input layer of a 14-feature encoding, hidden layers of 128 and
+ * 256 units, and a large batch through a wide layer. */
+static const struct kshape dense_shapes[] = {
+    {{2048, 14, 128}, 0, 0, 1, "2048x14x128"},
+    {{2048, 128, 128}, 0, 0, 1, "2048x128x128"},
+    {{4096, 256, 256}, 0, 0, 1, "4096x256x256"},
+    {{65536, 512, 256}, 0, 0, 1, "65536x512x256"},
+};
+
+/* f0 x[rows][in], f1 wt[in][out] (or w[out][in]), f2 b[out], f3 y[rows][out]; u0 mask */
+static int setup_dense(struct kbench *b)
+{
+    const size_t r = b->shape.rows, in = b->shape.in, out = b->shape.out;
+    const float ws = 1.0f / (float)in;
+    b->f[0] = fbuf(r * in, -1.0f, 1.0f, 1);
+    b->f[1] = fbuf(in * out, -ws, ws, 2);
+    b->f[2] = fbuf(out, -0.1f, 0.1f, 3);
+    b->f[3] = fbuf(r * out, -1.0f, 1.0f, 4);
+    b->u[0] = ubuf(r * sb_mask_words(out), 5);
+    return kb_check(b, 4, 1);
+}
+
+static void call_dense_relu_fwd(const struct kbench *b)
+{
+    const size_t r = b->shape.rows, in = b->shape.in, out = b->shape.out;
+    ((sb_dense_relu_fwd_fn *)b->fn)(r, in, out, b->f[0], in, b->f[1], out, b->f[2], b->f[3], out,
+                                    b->u[0], sb_mask_words(out));
+}
+
+static void call_dense_fwd(const struct kbench *b)
+{
+    const size_t r = b->shape.rows, in = b->shape.in, out = b->shape.out;
+    ((sb_dense_fwd_fn *)b->fn)(r, in, out, b->f[0], in, b->f[1], out, b->f[2], b->f[3], out);
+}
+
+/* dy = f3 [rows][out], w = f1 [out][in], dx = f0 [rows][in] */
+static void call_dense_bwd_data(const struct kbench *b)
+{
+    const size_t r = b->shape.rows, in = b->shape.in, out = b->shape.out;
+    ((sb_dense_bwd_data_fn *)b->fn)(r, in, out, b->f[3], out, b->u[0], sb_mask_words(out), b->f[1],
+                                    in, b->f[0], in);
+}
+
+/* dy = f3, x = f0, dw = f1 [out][in], db = f2 */
+static void call_dense_bwd_weights(const struct kbench *b)
+{
+    const size_t r = b->shape.rows, in = b->shape.in, out = b->shape.out;
+    ((sb_dense_bwd_weights_fn *)b->fn)(r, in, out, b->f[3], out, b->u[0], sb_mask_words(out),
+                                       b->f[0], in, b->f[1], in, b->f[2]);
+}
+
+/* Element-wise kernels over the outputs of a 65536-pixel RGB batch. */
+static const struct kshape elem_shapes[] = {{{65536 * 3, 0, 0}, 0, 0, 1, "196608"}};
+
+static int setup_elem(struct kbench *b)
+{
+    const size_t n = b->shape.rows;
+    b->f[0] = fbuf(n, 0.001f, 0.999f, 11); /* y: a sigmoid output, or the sincospi argument */
+    b->f[1] = fbuf(n, -1.0f, 1.0f, 12);
+    b->f[2] = fbuf(n, 0.0f, 1.0f, 13);
+    b->f[3] = fbuf(n, 0.0f, 1.0f, 14);
+    return kb_check(b, 4, 0);
+}
+
+static void call_sigmoid_bwd(const struct kbench *b)
+{
+    ((sb_sigmoid_bwd_fn *)b->fn)(b->shape.rows, b->f[0], b->f[1], b->f[2]);
+}
+
+static void call_sincospi(const struct kbench *b)
+{
+    ((sb_sincospi_fn *)b->fn)(b->shape.rows, b->f[1], b->f[2], b->f[3]);
+}
+
+static void call_mse(const struct kbench *b)
+{
+    const size_t n = b->shape.rows;
+    sink_f = ((sb_mse_loss_grad_fn *)b->fn)(n, b->f[0], b->f[2], 2.0f / (float)n, b->f[3]);
+}
+
+/* NeRF positional encoding of a 1-D signal, octaves 0..6 (F = 7 sin features). */
+static const struct kshape posenc_shapes[] = {{{2048, 1, 7}, 0, 6, 1, "2048x1xoct0-6"}};
+
+static int setup_posenc(struct kbench *b)
+{
+    b->f[0] = fbuf(b->shape.rows * b->shape.in, -1.0f, 1.0f, 21);
+    b->f[1] = fbuf(b->shape.rows * 2 * b->shape.out, 0.0f, 1.0f, 22);
+    return kb_check(b, 2, 0);
+}
+
+static void call_posenc(const struct kbench *b)
+{
+    const size_t r = b->shape.rows, d = b->shape.in, F = b->shape.out;
+    ((sb_posenc_fwd_fn *)b->fn)(r, d, b->l0, b->l1, b->f[0], d, b->f[1], 2 * F);
+}
+
+/* Gaussian Fourier features of a 256x256 image's coordinates, m = 256. */
+static const struct kshape fourier_shapes[] = {{{65536, 2, 256}, 0, 0, 1, "65536x2xm256"}};
+
+static int setup_fourier(struct kbench *b)
+{
+    const size_t r = b->shape.rows, d = b->shape.in, m = b->shape.out;
+    b->f[0] = fbuf(r * d, 0.0f, 1.0f, 31);
+    b->f[1] = fbuf(m * d, -10.0f, 10.0f, 32);
+    b->f[2] = fbuf(r * 2 * m, 0.0f, 1.0f, 33);
+    return kb_check(b, 3, 0);
+}
+
+static void call_fourier(const struct kbench *b)
+{
+    const size_t r = b->shape.rows, d = b->shape.in, m = b->shape.out;
+    ((sb_fourier_fwd_fn *)b->fn)(r, d, m, b->f[0], d, b->f[1], b->f[2], 2 * m);
+}
+
+/* Adam over the parameter counts of the suites' models. */
+static const struct kshape adam_shapes[] = {
+    {{51585, 0, 0}, 0, 0, 1, "51585"},
+    {{263937, 0, 0}, 0, 0, 1, "263937"},
+};
+
+static int setup_adam(struct kbench *b)
+{
+    const size_t n = b->shape.rows;
+    b->f[0] = fbuf(n, -0.1f, 0.1f, 41);   /* p */
+    b->f[1] = fbuf(n, -1e-2f, 1e-2f, 42); /* g */
+    b->f[2] = fbuf(n, -1e-3f, 1e-3f, 43); /* m */
+    b->f[3] = fbuf(n, 0.0f, 1e-5f, 44);   /* v >= 0 */
+    b->step = sb_adam_step_make(1e-3, 0.9, 0.999, 1e-8, 100);
+    return kb_check(b, 4, 0);
+}
+
+static void call_adam(const struct kbench *b)
+{
+    ((sb_adam_update_fn *)b->fn)(b->shape.rows, b->f[0], b->f[1], b->f[2], b->f[3], &b->step);
+}
+
+/* Activation patterns of 4 layers x 128 units (8 words), for 2048 points per iteration. */
+static const struct kshape pattern_shapes[] = {{{8, 0, 0}, 0, 0, 2048, "8wx2048"}};
+
+static int setup_pattern(struct kbench *b)
+{
+    b->u[0] = ubuf(b->shape.rows * b->calls, 51);
+    b->u[1] = ubuf(b->shape.rows * b->calls, 52);
+    return kb_check(b, 0, 2);
+}
+
+static void call_hamming(const struct kbench *b)
+{
+    const size_t w = b->shape.rows;
+    uint64_t acc = 0;
+    for (size_t i = 0; i < b->calls; i++)
+        acc += ((sb_pattern_hamming_fn *)b->fn)(w, b->u[0] + i * w, b->u[1] + i * w);
+    sink_u = acc;
+}
+
+static void call_hash(const struct kbench *b)
+{
+    const size_t w = b->shape.rows;
+    uint64_t acc = 0;
+    for (size_t i = 0; i < b->calls; i++) acc ^= ((sb_pattern_hash_fn *)b->fn)(w, b->u[0] + i * w);
+    sink_u = acc;
+}
+
+#define ADAPTER(shapes, setup, call)                                                               \
+    {                                                                                              \
+        shapes, sizeof shapes / sizeof shapes[0], setup, call                                      \
+    }
+static const struct adapter ad_dense_relu_fwd =
+    ADAPTER(dense_shapes, setup_dense, call_dense_relu_fwd);
+static const struct adapter ad_dense_fwd = ADAPTER(dense_shapes, setup_dense, call_dense_fwd);
+static const struct adapter ad_dense_bwd_data =
+    ADAPTER(dense_shapes, setup_dense, call_dense_bwd_data);
+static const struct adapter ad_dense_bwd_weights =
+    ADAPTER(dense_shapes, setup_dense, call_dense_bwd_weights);
+static const struct adapter ad_sigmoid_bwd = ADAPTER(elem_shapes, setup_elem, call_sigmoid_bwd);
+static const struct adapter ad_sincospi = ADAPTER(elem_shapes, setup_elem, call_sincospi);
+static const struct adapter ad_mse = ADAPTER(elem_shapes, setup_elem, call_mse);
+static const struct adapter ad_posenc = ADAPTER(posenc_shapes, setup_posenc, call_posenc);
+static const struct adapter ad_fourier = ADAPTER(fourier_shapes, setup_fourier, call_fourier);
+static const struct adapter ad_adam = ADAPTER(adam_shapes, setup_adam, call_adam);
+static const struct adapter ad_hamming = ADAPTER(pattern_shapes, setup_pattern, call_hamming);
+static const struct adapter ad_hash = ADAPTER(pattern_shapes, setup_pattern, call_hash);
+
+/* The adapter of a function type. */
+// clang-format off
+#define ADAPTER_OF(type)                                  \
+    _Generic((type *)0,                                   \
+        sb_dense_relu_fwd_fn *: &ad_dense_relu_fwd,       \
+        sb_dense_fwd_fn *: &ad_dense_fwd,                 \
+        sb_dense_bwd_data_fn *: &ad_dense_bwd_data,       \
+        sb_dense_bwd_weights_fn *: &ad_dense_bwd_weights, \
+        sb_sigmoid_bwd_fn *: &ad_sigmoid_bwd,             \
+        sb_sincospi_fn *: &ad_sincospi,                   \
+        sb_mse_loss_grad_fn *: &ad_mse,                   \
+        sb_posenc_fwd_fn *: &ad_posenc,                   \
+        sb_fourier_fwd_fn *: &ad_fourier,                 \
+        sb_adam_update_fn *: &ad_adam,                    \
+        sb_pattern_hamming_fn *: &ad_hamming,             \
+        sb_pattern_hash_fn *: &ad_hash)
+// clang-format on
+
+/* Kernel `id` of table k: its function (as sb_any_fn) and its adapter. */
+static const struct adapter *resolve(enum sb_kernel_id id, const struct sb_kernels *k,
+                                     sb_any_fn **fn)
+{
+    switch (id) {
+#define SB_KERNEL(name, type)                                                                      \
+    case SB_K_##name:                                                                              \
+        *fn = (sb_any_fn *)k->name;                                                                \
+        return ADAPTER_OF(type);
+#include "specbias/kernel_list.inc"
+#undef SB_KERNEL
+    case SB_KERNEL_COUNT: break;
+    }
+    return NULL;
+}
+
+/* ---- the shim callbacks ----------------------------------------------------------------- */
+
+static int kb_setup(void *ctx)
+{
+    struct kbench *b = ctx;
+    return b->ad->setup(b);
+}
+
+static void kb_body(void *ctx)
+{
+    const struct kbench *b = ctx;
+    b->ad->call(b);
+}
+
+/* ---- the command ---------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: specbias kernels [--isa ISA|all] [Google Benchmark flags]\n"
+            "  every kernel x ISA x shape, timed by Google Benchmark; names are\n"
+            "  <kernel>__<isa>/<shape>. --isa (default all) picks one ISA or every one this CPU\n"
+            "  runs. Google Benchmark's flags pass through unchanged: --benchmark_filter=REGEX,\n"
+            "  --benchmark_repetitions=N, --benchmark_min_time=SECONDS,\n"
+            "  --benchmark_format=console|json|csv, --benchmark_out=FILE,\n"
+            "  --benchmark_list_tests (--help lists them all).\n"
+            "  counters: FLOP/s, bytes/s (from the declared costs), intensity (FLOP/byte),\n"
+            "  peak_fraction (of the ISA's 1-thread FMA peak), flops_per_iter.\n");
+}
+
+int sb_cmd_kernels(int argc, char **argv)
+{
+    const char *isa_arg = "all";
+    /* Google Benchmark's argv: ours minus --isa. */
+    char **gb = calloc((size_t)argc + 1, sizeof *gb);
+    if (!gb) return SB_EXIT_FAILED;
+    int gbc = 0;
+    gb[gbc++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--isa") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "specbias kernels: --isa needs a value\n");
+                free(gb);
+                return SB_EXIT_USAGE;
+            }
+            isa_arg = argv[++i];
+        } else if (strncmp(argv[i], "--isa=", 6) == 0) {
+            isa_arg = argv[i] + 6;
+        } else if (strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            free(gb);
+            return SB_EXIT_OK;
+        } else {
+            if (strcmp(argv[i], "--help") == 0) usage(stdout);
+            gb[gbc++] = argv[i];
+        }
+    }
+
+    int selected[SB_ISA_COUNT] = {0};
+    if (strcmp(isa_arg, "all") == 0) {
+        for (int i = 0; i < SB_ISA_COUNT; i++) selected[i] = sb_isa_supported((enum sb_isa)i, NULL);
+    } else {
+        enum sb_isa isa;
+        const char *why = NULL;
+        if (sb_isa_parse(isa_arg, &isa) != 0) {
+            fprintf(stderr,
+                    "specbias kernels: unknown ISA '%s' (all, scalar, avx2, avx512, neon)\n",
+                    isa_arg);
+            free(gb);
+            return SB_EXIT_USAGE;
+        }
+        if (!sb_isa_supported(isa, &why)) {
+            fprintf(stderr, "specbias kernels: ISA '%s' cannot run here: %s\n", isa_arg,
+                    why ? why : "unsupported");
+            free(gb);
+            return SB_EXIT_USAGE;
+        }
+        selected[isa] = 1;
+    }
+
+    size_t cap = 0;
+    for (int i = 0; i < SB_ISA_COUNT; i++) {
+        if (!selected[i]) continue;
+        for (int id = 0; id < SB_KERNEL_COUNT; id++) {
+            sb_any_fn *fn = NULL;
+            const struct adapter *ad =
+                resolve((enum sb_kernel_id)id, sb_kernels_for(SB_ISA_SCALAR), &fn);
+            cap += ad ? ad->nshapes : 0;
+        }
+    }
+    struct kbench *benches = calloc(cap ? cap : 1, sizeof *benches);
+    if (!benches) {
+        free(gb);
+        return SB_EXIT_FAILED;
+    }
+
+    /* --benchmark_list_tests needs no peaks; skip the 80 ms probes there. */
+    int listing = 0;
+    for (int i = 1; i < gbc; i++)
+        if (strncmp(gb[i], "--benchmark_list_tests", 22) == 0 &&
+            strcmp(gb[i], "--benchmark_list_tests=false") != 0)
+            listing = 1;
+
+    size_t nb = 0;
+    for (int i = 0; i < SB_ISA_COUNT; i++) {
+        if (!selected[i]) continue;
+        const struct sb_kernels *k = sb_kernels_for((enum sb_isa)i);
+        const double peak = listing ? 0.0 : sb_peak_gflops((enum sb_isa)i, 1);
+        char key[64], val[64];
+        snprintf(key, sizeof key, "peak_gflops_1thread_%s", k->isa_name);
+        snprintf(val, sizeof val, "%.2f", peak);
+        if (!listing) sb_bench_add_context(key, val);
+        for (int id = 0; id < SB_KERNEL_COUNT; id++) {
+            sb_any_fn *fn = NULL;
+            const struct adapter *ad = resolve((enum sb_kernel_id)id, k, &fn);
+            if (!ad) continue;
+            for (size_t s = 0; s < ad->nshapes; s++) {
+                struct kbench *b = &benches[nb++];
+                const struct kshape *ks = &ad->shapes[s];
+                b->ad = ad;
+                b->fn = fn;
+                b->shape = ks->shape;
+                b->l0 = ks->l0;
+                b->l1 = ks->l1;
+                b->calls = ks->calls;
+                const struct sb_cost c = sb_kernel_cost((enum sb_kernel_id)id, ks->shape);
+                /* The scalar reference is the truth, not a contender: at 0.3-0.6 GFLOP/s one
+                 * iteration of the largest dense shape (17 GFLOP) would take up to a minute. */
+                if (i == SB_ISA_SCALAR && c.flops * (double)ks->calls > 1e10) {
+                    nb--;
+                    continue;
+                }
+                char name[160];
+                snprintf(name, sizeof name, "%s__%s/%s", sb_kernel_name((enum sb_kernel_id)id),
+                         k->isa_name, ks->label);
+                const struct sb_bench_spec spec = {name,
+                                                   kb_setup,
+                                                   kb_body,
+                                                   kb_free,
+                                                   b,
+                                                   c.flops * (double)ks->calls,
+                                                   c.bytes * (double)ks->calls,
+                                                   peak};
+                sb_bench_register(&spec);
+            }
+        }
+    }
+    const int rc = sb_bench_main(gbc, gb);
+    free(benches);
+    free(gb);
+    return rc == 0 ? SB_EXIT_OK : SB_EXIT_USAGE;
+}

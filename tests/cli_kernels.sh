@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# `specbias kernels`: every kernel x ISA x shape registered, Google Benchmark's flags and JSON
+# passed through unchanged, rates from the declared costs, compare.py over two runs, exit 2 for
+# a bad --isa.
+set -u
+bin=$1
+src=$(cd "$(dirname "$0")/.." && pwd)
+fail() { echo "FAIL: $*"; exit 1; }
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# Expected count, independently: shapes per function type x kernels of kernel_list.inc x ISAs
+# that `specbias info --json` reports available.
+nisa=$("$bin" info --json | $py -c 'import json,sys; print(len(json.load(sys.stdin)["isa_available"]))') \
+  || fail "specbias info --json"
+per_isa=$($py - "$src/kernels/include/specbias/kernel_list.inc" <<'PY'
+import re, sys
+shapes = {"sb_dense_relu_fwd_fn": 4, "sb_dense_fwd_fn": 4, "sb_dense_bwd_data_fn": 4,
+          "sb_dense_bwd_weights_fn": 4, "sb_sigmoid_bwd_fn": 1, "sb_sincospi_fn": 1,
+          "sb_mse_loss_grad_fn": 1, "sb_posenc_fwd_fn": 1, "sb_fourier_fwd_fn": 1,
+          "sb_adam_update_fn": 2, "sb_pattern_hamming_fn": 1, "sb_pattern_hash_fn": 1}
+kernels = re.findall(r"^SB_KERNEL\((\w+), *(\w+)\)", open(sys.argv[1]).read(), re.M)
+dense = sum(t.startswith("sb_dense_") for _, t in kernels)
+# the scalar ISA skips the 65536x512x256 dense shape (over 1e10 FLOPs per call)
+print(sum(shapes[t] for _, t in kernels), dense)
+PY
+) || fail "cannot count kernel_list.inc (a function type without a shape count here?)"
+list=$("$bin" kernels --benchmark_list_tests) || fail "kernels --benchmark_list_tests exited $?"
+read -r per_isa dense <<<"$per_isa"
+got=$(grep -c . <<<"$list")
+[ "$got" -eq $((per_isa * nisa - dense)) ] || fail "listed $got benchmarks, want $per_isa x $nisa ISAs - $dense"
+grep -q '^dense_relu_fwd__scalar/65536x512x256' <<<"$list" && fail "scalar lists the 17-GFLOP dense shape"
+grep -q '^dense_relu_fwd__scalar/4096x256x256' <<<"$list" || fail "no dense_relu_fwd__scalar/4096x256x256"
+[ "$(sort <<<"$list" | uniq -d)" = "" ] || fail "duplicate benchmark names"
+# --isa narrows to one ISA
+got=$("$bin" kernels --isa scalar --benchmark_list_tests | grep -c .)
+[ "$got" -eq $((per_isa - dense)) ] || fail "--isa scalar listed $got, want $((per_isa - dense))"
+
+# JSON through Google Benchmark's own flags; rates from the declared cost: FLOP/s = FLOPs of one
+# call (2 rows in out for a dense layer, computed here) / real time of one iteration.
+filter='--benchmark_filter=^(dense_relu_fwd__scalar/2048x14x128|adam_update__.*/51585|pattern_hash__scalar/)'
+for run in a b; do
+  "$bin" kernels "$filter" --benchmark_min_time=0.001 --benchmark_format=json \
+    --benchmark_out="$tmp/$run.json" --benchmark_out_format=json >"$tmp/$run.stdout" \
+    || fail "kernels --benchmark_format=json exited $?"
+done
+$py - "$tmp/a.json" "$tmp/a.stdout" "$nisa" <<'PY' || fail "JSON check"
+import json, sys
+d = json.load(open(sys.argv[1])); json.load(open(sys.argv[2]))
+names = [b["name"] for b in d["benchmarks"]]
+want = 2 + int(sys.argv[3])   # dense on scalar, pattern_hash on scalar, adam on every ISA
+assert len(names) == want, names
+b = next(b for b in d["benchmarks"] if b["name"].startswith("dense_relu_fwd__scalar/2048x14x128"))
+scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+flops = 2.0 * 2048 * 14 * 128
+assert b["flops_per_iter"] == flops, b
+rate = flops / (b["real_time"] * scale)
+assert abs(b["FLOP/s"] / rate - 1) < 1e-6, (b["FLOP/s"], rate)
+for k in ("bytes/s", "intensity", "peak_fraction"):
+    assert k in b, (k, b)
+assert abs(b["peak_fraction"] * float(d["context"]["peak_gflops_1thread_scalar"]) * 1e9 / b["FLOP/s"] - 1) < 1e-2
+PY
+
+compare=$(dpkg -L libbenchmark-tools 2>/dev/null | grep '/compare.py$' | head -1)
+[ -n "$compare" ] || compare=/usr/share/benchmark/compare.py
+# libbenchmark-tools (compare.py) and python3-scipy are test dependencies: scripts/test
+# installs them, so their absence is a failure, not a skip.
+[ -f "$compare" ] || fail "compare.py not found: install libbenchmark-tools (scripts/test does)"
+out=$($py "$compare" benchmarks "$tmp/a.json" "$tmp/b.json" 2>&1) || fail "compare.py exited $?: $out"
+for n in $($py -c 'import json,sys; [print(b["name"]) for b in json.load(open(sys.argv[1]))["benchmarks"]]' "$tmp/a.json"); do
+  grep -qF "$n" <<<"$out" || fail "compare.py output lacks $n: $out"
+done
+
+# bad usage: exit 2 with a message
+err=$("$bin" kernels --isa avx1024 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "'avx1024'" <<<"$err" || fail "unknown ISA: rc $rc, '$err'"
+for isa in avx2 avx512 neon; do
+  if ! "$bin" info --json | $py -c "import json,sys; sys.exit(0 if '$isa' in json.load(sys.stdin)['isa_available'] else 1)"; then
+    err=$("$bin" kernels --isa $isa 2>&1); rc=$?
+    [ $rc -eq 2 ] && grep -q "cannot run here" <<<"$err" || fail "--isa $isa (unavailable): rc $rc, '$err'"
+  fi
+done
+err=$("$bin" kernels --isa 2>&1); rc=$?
+[ $rc -eq 2 ] || fail "--isa without a value: rc $rc"
+err=$("$bin" kernels --benchmark_frobnicate 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "frobnicate" <<<"$err" || fail "unknown flag: rc $rc, '$err'"
+echo "cli_kernels: all checks passed"
