@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 struct run_args {
-    const char *suite, *filter, *isa, *out, *dump;
+    const char *suite, *filter, *isa, *out, *dump, *counters;
     int threads; /* 0 = OMP_NUM_THREADS or all cores */
     size_t repetitions;
     uint64_t seed, steps;
@@ -31,6 +31,7 @@ static void run_usage(FILE *f)
     fprintf(
         f, "usage: specbias run [--suite NAME|FILE] [--filter REGEX] [--isa ISA] [--threads N]\n"
            "                    [--repetitions R] [--seed S] [--steps N] [--out DIR] [--no-bind]\n"
+           "                    [--counters EVENT,...]\n"
            "                    [--list]\n"
            "\n"
            "  --suite NAME|FILE  suite to run: a name in suites/ (quick, paper) or a JSON file\n"
@@ -42,6 +43,9 @@ static void run_usage(FILE *f)
            "  --seed S           added to every experiment's seed (default 0)\n"
            "  --steps N          override every experiment's step count (smoke runs)\n"
            "  --out DIR          where results.json goes (default out)\n"
+           "  --counters LIST    PAPI events to count over the training steps, by PAPI name\n"
+           "                     (e.g. perf::TASK-CLOCK,PAPI_TOT_CYC); unavailable ones are\n"
+           "                     recorded with PAPI's reason and skipped\n"
            "  --no-bind          leave OpenMP threads unbound (default: thread i on core i; not\n"
            "                     done either when OMP_PROC_BIND or GOMP_CPU_AFFINITY is set)\n"
            "  --list             print the selected experiments and exit\n"
@@ -97,6 +101,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         else if (!strcmp(arg, "--isa")) { TAKE(); a->isa = val; }
         else if (!strcmp(arg, "--out")) { TAKE(); a->out = val; }
         else if (!strcmp(arg, "--dump")) { TAKE(); a->dump = val; }
+        else if (!strcmp(arg, "--counters")) { TAKE(); a->counters = val; }
         else if (!strcmp(arg, "--threads")) {
             TAKE();
             if (parse_u64(arg, val, 1, 1024, &u)) return -1;
@@ -309,7 +314,8 @@ int sb_cmd_run(int argc, char **argv)
         fprintf(stderr, "specbias run: %s\n", err);
         return SB_EXIT_USAGE;
     }
-    int rc = SB_EXIT_USAGE;
+    int rc = SB_EXIT_USAGE, have_counters = 0;
+    struct sb_counters counters;
     size_t *sel = calloc(suite.n, sizeof *sel), nsel = 0;
     json_t *root = NULL;
     if (!sel) goto out;
@@ -368,6 +374,14 @@ int sb_cmd_run(int argc, char **argv)
             goto out;
         }
     }
+    /* The counter list is input too: refused before anything is written. */
+    if (a.counters) {
+        if (sb_counters_open(&counters, a.counters, err, sizeof err)) {
+            fprintf(stderr, "specbias run: %s\n", err);
+            goto out;
+        }
+        have_counters = 1;
+    }
     if (make_dirs(a.out, err, sizeof err)) {
         fprintf(stderr, "specbias run: %s\n", err);
         rc = SB_EXIT_FAILED;
@@ -380,6 +394,8 @@ int sb_cmd_run(int argc, char **argv)
                      context_json(k, threads, &suite, argc + 1, argv - 1), "complete", 0,
                      "interrupted", 0, "experiments");
     json_object_set_new(json_object_get(root, "context"), "binding", binding);
+    if (have_counters)
+        json_object_set(json_object_get(root, "context"), "counters", counters.status);
     json_t *exps = json_object_get(root, "experiments");
     /* An unwritable folder fails now, not after an hour of training. */
     if (write_results(root, a.out, err, sizeof err)) {
@@ -396,7 +412,8 @@ int sb_cmd_run(int argc, char **argv)
         json_number_value(json_object_get(
             json_object_get(json_object_get(root, "context"), "peak_gflops"), k->isa_name)),
         a.dump,
-        !a.quiet && isatty(STDERR_FILENO)};
+        !a.quiet && isatty(STDERR_FILENO),
+        have_counters ? &counters : NULL};
     if (!a.quiet)
         fprintf(
             stderr,
@@ -453,6 +470,7 @@ int sb_cmd_run(int argc, char **argv)
     fprintf(stderr, "specbias run: results in %s/results.json\n", a.out);
     rc = failed ? SB_EXIT_FAILED : SB_EXIT_OK;
 out:
+    if (have_counters) sb_counters_close(&counters);
     json_decref(root);
     free(sel);
     sb_suite_free(&suite);

@@ -375,7 +375,7 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
     memset(&r, 0, sizeof r);
     r.time_to_target = -1.0;
     r.curve = json_array();
-    int rc = 3;
+    int rc = 3, counting = 0;
     json_t *jr = json_object();
     *out = jr;
 
@@ -419,11 +419,17 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
     double test_psnr = NAN;
     struct sb_pattern_stats stats = {0};
     double last_draw = 0.0;
+    if (o->counters) {
+        sb_counters_start(o->counters);
+        counting = 1;
+    }
     for (uint64_t step = 0;; step++) {
         if (next_ck < p->nck && p->ck[next_ck] == step) {
             const double t0 = sb_now();
             const int last = step == p->steps;
+            if (counting) sb_counters_pause(o->counters);
             if (checkpoint(o, p, &r, step, &eval_loss, &test_psnr, last, &stats)) goto oom;
+            if (counting) sb_counters_resume(o->counters);
             r.eval_seconds += sb_now() - t0;
             next_ck++;
             if (!isfinite(eval_loss)) {
@@ -493,6 +499,10 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
         }
     }
     if (r.time_to_target > r.train_seconds) r.time_to_target = r.train_seconds;
+    if (counting) {
+        json_object_set_new(jr, "counters", sb_counters_stop(o->counters));
+        counting = 0;
+    }
 
     /* The trajectory: final parameters and the final outputs on the evaluation inputs. */
     uint64_t h = sb_fnv1a64(SB_FNV_OFFSET, r.model.params, P * sizeof(float));
@@ -573,6 +583,7 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
 oom:
     snprintf(err, errlen, "%s: out of memory", e->name);
 fail:
+    if (counting) json_object_set_new(jr, "counters", sb_counters_stop(o->counters));
     json_object_set_new(jr, "status",
                         json_string(rc == SB_STATUS_INTERRUPTED ? "interrupted" : "failed"));
     json_object_set_new(jr, "error", sb_json_string(err));

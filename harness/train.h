@@ -5,6 +5,8 @@
 
 #include "harness/experiment.h"
 
+#include "harness/counters.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +20,7 @@ struct sb_run_options {
     double peak_gflops;       /* of k's ISA at `threads` threads; 0 = unknown */
     const char *dump_dir;     /* NULL, or where to write initial weights, data and losses */
     int progress_bar;         /* stderr is a terminal: redraw a bar; else one line per experiment */
+    struct sb_counters *counters; /* NULL, or PAPI events counted over the training steps */
 };
 
 /* Set (to the signal number) by `specbias run`'s SIGINT/SIGTERM handler; the trainer checks

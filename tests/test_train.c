@@ -73,7 +73,7 @@ static json_t *run(const struct sb_experiment *e, const struct sb_kernels *k, in
                    int *status, char *err, size_t errlen)
 {
     omp_set_num_threads(threads);
-    struct sb_run_options o = {k, 0, 0, 1, threads, 0.0, NULL, 0};
+    struct sb_run_options o = {k, 0, 0, 1, threads, 0.0, NULL, 0, NULL};
     return sb_run_experiment(e, &o, 0, 1, status, err, errlen);
 }
 

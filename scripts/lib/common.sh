@@ -9,7 +9,7 @@ sb_log() { printf '[specbias] %s\n' "$*" >&2; }
 # libgomp (OpenMP) comes with gcc. The harness reads suites (jansson), PNG photos (libspng),
 # computes spectra (FFTW) and the topology (hwloc).
 SB_PACKAGES_BUILD=(gcc g++ libc6-dev make cmake pkg-config libjansson-dev libspng-dev
-  libfftw3-dev libhwloc-dev libbenchmark-dev)
+  libfftw3-dev libhwloc-dev libbenchmark-dev libpapi-dev)
 # libbenchmark-tools ships Google Benchmark's compare.py (tests/cli_kernels.sh), which needs
 # numpy and scipy but does not depend on them.
 SB_PACKAGES_TEST=(libcmocka-dev libsimde-dev python3 libbenchmark-tools python3-numpy
