@@ -47,7 +47,8 @@ int sb_counters_open(struct sb_counters *c, const char *list, char *err, size_t 
         int set = PAPI_NULL, code, rc;
         const char *step = "PAPI_create_eventset";
         rc = PAPI_create_eventset(&set);
-        if (rc == PAPI_OK) step = "PAPI_event_name_to_code", rc = PAPI_event_name_to_code(name, &code);
+        if (rc == PAPI_OK)
+            step = "PAPI_event_name_to_code", rc = PAPI_event_name_to_code(name, &code);
         if (rc == PAPI_OK) step = "PAPI_add_event", rc = PAPI_add_event(set, code);
         if (rc == PAPI_OK) step = "PAPI_start", rc = PAPI_start(set);
         long long v;
