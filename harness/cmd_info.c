@@ -1,6 +1,10 @@
 /* specbias info [--json] [--isa ISA]: what this machine and this build can run. */
 #include "harness/cli.h"
+#include "harness/context.h"
+#include "harness/counters.h"
 #include "specbias/kernels.h"
+
+#include <omp.h>
 
 #include <jansson.h>
 #include <stdio.h>
@@ -36,6 +40,30 @@ int sb_cmd_info(int argc, char **argv)
         return SB_EXIT_USAGE;
     }
 
+    /* Measured here and now: the FMA peak of each ISA (one thread and all), and which counter
+     * families PAPI can actually count (one representative event each). */
+    const int threads = omp_get_max_threads();
+    json_t *peaks = json_object();
+    for (int i = 0; i < SB_ISA_COUNT; i++) {
+        if (!sb_isa_supported((enum sb_isa)i, NULL)) continue;
+        json_object_set_new(peaks, sb_isa_name((enum sb_isa)i),
+                            json_pack("{s:f, s:f, s:i}", "one_thread",
+                                      sb_peak_gflops((enum sb_isa)i, 1), "all_threads",
+                                      sb_peak_gflops((enum sb_isa)i, threads), "threads", threads));
+    }
+    struct sb_counters probe;
+    char cerr[256];
+    json_t *counters = NULL;
+    if (sb_counters_open(&probe, "perf::TASK-CLOCK,perf::PAGE-FAULTS,PAPI_TOT_CYC,PAPI_TOT_INS,"
+                                 "PAPI_SP_OPS",
+                         cerr, sizeof cerr) == 0) {
+        counters = json_incref(probe.status);
+        sb_counters_close(&probe);
+    } else {
+        counters = json_pack("{s:s, s:s}", "status", "unavailable", "reason", cerr);
+    }
+    json_t *topology = sb_topology_json();
+
     const struct sb_build_info *b = sb_build_info();
     if (as_json) {
         json_t *avail = json_array(), *unavail = json_object(), *kernels = json_array();
@@ -58,6 +86,14 @@ int sb_cmd_info(int argc, char **argv)
                                  k->isa_name, "kernels", kernels, "build", "version",
                                  b->version, "git_commit", b->git_commit, "compiler",
                                  b->compiler, "build_type", b->build_type, "flags", b->flags);
+        if (root) {
+            json_object_set(root, "topology", topology);
+            json_object_set(root, "peak_gflops", peaks);
+            json_object_set(root, "counters", counters);
+        }
+        json_decref(topology);
+        json_decref(peaks);
+        json_decref(counters);
         if (!root || json_dumpf(root, stdout, JSON_INDENT(2)) != 0) {
             fprintf(stderr, "specbias info: could not write JSON\n");
             json_decref(root);
@@ -83,5 +119,34 @@ int sb_cmd_info(int argc, char **argv)
     printf("\nbuild:      specbias %s, commit %s, %s, %s\n", b->version, b->git_commit,
            b->compiler, b->build_type);
     printf("flags:      %s\n", b->flags);
+    json_t *cores = json_object_get(topology, "cores");
+    if (json_is_integer(cores)) printf("topology:   %lld cores", json_integer_value(cores));
+    else printf("topology:   cores unknown");
+    static const char *const caches[] = {"l1d_bytes", "l2_bytes", "l3_bytes"};
+    static const char *const labels[] = {"L1d", "L2", "L3"};
+    for (int i = 0; i < 3; i++) {
+        json_t *v = json_object_get(topology, caches[i]);
+        if (json_is_integer(v)) printf(", %s %lld KiB", labels[i], json_integer_value(v) / 1024);
+        else printf(", %s unknown", labels[i]);
+    }
+    printf("\npeak:      ");
+    const char *isa;
+    json_t *pk;
+    json_object_foreach(peaks, isa, pk)
+        printf(" %s %.1f GFLOP/s (1 thread), %.1f (%d threads) ", isa,
+               json_number_value(json_object_get(pk, "one_thread")),
+               json_number_value(json_object_get(pk, "all_threads")), threads);
+    printf("\ncounters:\n");
+    size_t i;
+    json_t *ev;
+    json_array_foreach(json_object_get(counters, "events"), i, ev) {
+        json_t *why = json_object_get(ev, "reason");
+        printf("  %-18s %s%s%s\n", json_string_value(json_object_get(ev, "name")),
+               json_string_value(json_object_get(ev, "status")), why ? ": " : "",
+               why ? json_string_value(why) : "");
+    }
+    json_decref(topology);
+    json_decref(peaks);
+    json_decref(counters);
     return SB_EXIT_OK;
 }
