@@ -115,19 +115,18 @@ json_t *sb_bind_threads(int threads, int enable)
 
 /* Each returns the FLOPs done; the result is kept alive through *sink. */
 #if defined(__x86_64__)
-/* The scalar peak is the core's scalar FMA throughput: with FMA available fmaf() compiles to
- * one instruction here (the scalar reference, built for the baseline, calls libm's). */
-__attribute__((target("fma"), optimize("no-tree-vectorize"))) static double
-probe_scalar_fma(float *sink)
+/* The scalar peak is the core's scalar FMA throughput (vfmadd231ss: one lane of an FMA); the
+ * scalar reference, built for the baseline, calls libm's fmaf instead. */
+__attribute__((target("fma"))) static double probe_scalar_fma(float *sink)
 {
-    float acc[CHAINS];
-    for (int i = 0; i < CHAINS; i++) acc[i] = (float)i;
-    const float b = 0.999999f, c = 1e-7f;
+    __m128 acc[CHAINS];
+    for (int i = 0; i < CHAINS; i++) acc[i] = _mm_set_ss((float)i);
+    const __m128 b = _mm_set_ss(0.999999f), c = _mm_set_ss(1e-7f);
     for (int it = 0; it < PROBE_ITERS; it++)
-        for (int i = 0; i < CHAINS; i++) acc[i] = fmaf(acc[i], b, c);
-    float s = 0;
-    for (int i = 0; i < CHAINS; i++) s += acc[i];
-    *sink += s;
+        for (int i = 0; i < CHAINS; i++) acc[i] = _mm_fmadd_ss(acc[i], b, c);
+    __m128 s = acc[0];
+    for (int i = 1; i < CHAINS; i++) s = _mm_add_ss(s, acc[i]);
+    *sink += _mm_cvtss_f32(s);
     return 2.0 * CHAINS * PROBE_ITERS;
 }
 #endif
