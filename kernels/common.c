@@ -1,7 +1,30 @@
 /* ISA-independent parts of the kernel library: names, weight packing, Adam's constants. */
 #include "specbias/kernels.h"
 
+#include "kernels/internal.h"
+
 #include <math.h>
+
+size_t sb_cache_l1d = 32 * 1024, sb_cache_l2 = 512 * 1024;
+
+static size_t clamp_cache(size_t v, size_t cur)
+{
+    if (v == 0) return cur;
+    if (v < 4096) return 4096;
+    return v > ((size_t)1 << 30) ? (size_t)1 << 30 : v;
+}
+
+void sb_set_cache_sizes(size_t l1d_bytes, size_t l2_bytes)
+{
+    sb_cache_l1d = clamp_cache(l1d_bytes, sb_cache_l1d);
+    sb_cache_l2 = clamp_cache(l2_bytes, sb_cache_l2);
+}
+
+void sb_get_cache_sizes(size_t *l1d_bytes, size_t *l2_bytes)
+{
+    if (l1d_bytes) *l1d_bytes = sb_cache_l1d;
+    if (l2_bytes) *l2_bytes = sb_cache_l2;
+}
 
 const char *sb_kernel_name(enum sb_kernel_id id)
 {

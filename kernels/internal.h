@@ -13,6 +13,9 @@ static inline float sb_masked_grad(const float *dy, size_t lddy, const uint64_t 
     return (mask[n * ldm + j / 64] >> (j % 64)) & 1u ? g : 0.0f;
 }
 
+/* Per-core cache sizes the dense kernels block for (sb_set_cache_sizes). */
+extern size_t sb_cache_l1d, sb_cache_l2;
+
 /* Lanes of the fixed MSE reduction layout (kernels.h, mse_loss_grad). */
 #define SB_MSE_LANES 16
 

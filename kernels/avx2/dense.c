@@ -1,49 +1,108 @@
-/* AVX2+FMA dense-layer kernels. Vectorised only across independent output elements: each
- * lane runs the documented sequential fmaf chain of one output (kernels.h), so the bits
- * match kernels/scalar/dense.c for any vector width. Tiles are small register blocks
- * (rows x vectors); tails use masked loads and stores, never a scalar loop. */
+/* AVX2+FMA dense-layer kernels: BLIS-style register tiles.
+ *
+ * All three kernels are C (+)= A B over micro-tiles of MR x NR outputs held in 12 ymm
+ * accumulators: per step of the reduction, NV vectors of B are loaded, MR values of A are
+ * broadcast from memory and MR x NV FMAs issue (8 loads for 12 FMAs, within the load ports
+ * of every AVX2 core). Each lane runs the documented sequential fmaf chain of one output
+ * (kernels.h), so the bits match kernels/scalar/dense.c for any vector width and any
+ * blocking. The kernels differ in what A and B are and in the tile's prologue and epilogue:
+ *   forward          A = x rows (broadcast in place), B = Wt rows, acc = b;
+ *                    ReLU + mask bits, identity or sigmoid fused into the store
+ *   data gradient    A = masked gradient rows, packed per MR rows, B = W rows, acc = 0
+ *   weight gradient  A = masked gradient of MR units, packed unit-interleaved per row (the
+ *                    bias gradient is summed while packing), B = x rows, dw += acc
+ * Tails use masked loads and stores, never a scalar loop. */
 #define SB_ISA_SUFFIX avx2
 #include "kernels/declare.h"
 #include "kernels/internal.h"
 #include "simd_avx2.h"
 #include "transcendental_avx2.h"
 
+#define MR 6            /* rows of A per micro-tile */
+#define NV 2            /* vectors of B per micro-tile */
+#define NR (NV * SBV_W) /* columns per micro-tile */
+
+/* Masks of the first `rem` of the tile's NR columns (all of them when full). */
+SBV_INLINE void col_masks(const int full, size_t rem, sbv_m cm[NV])
+{
+    for (int v = 0; v < NV; v++) {
+        const size_t off = (size_t)v * SBV_W;
+        cm[v] = sbv_mask_n(full ? SBV_W : (rem > off ? rem - off : 0));
+    }
+}
+
+SBV_INLINE sbv_f load_cols(const int full, const float *p, int v, const sbv_m cm[NV])
+{
+    return full ? sbv_loadu(p + v * SBV_W) : sbv_loadu_m(p + v * SBV_W, cm[v]);
+}
+
+SBV_INLINE void store_cols(const int full, float *p, int v, const sbv_m cm[NV], sbv_f x)
+{
+    if (full)
+        sbv_storeu(p + v * SBV_W, x);
+    else
+        sbv_storeu_m(p + v * SBV_W, cm[v], x);
+}
+
+/* The register tile's inner loop: for k = 0 .. K-1, for each r < R and vector v,
+ *   acc[r][v] = fma(a(r, k), b[k][v], acc[r][v]),   a(r, k) = a[r * ars + k * aks]. */
+SBV_INLINE void micro_loop(const int R, const int full, const sbv_m cm[NV], size_t K,
+                           const float *a, size_t ars, size_t aks, const float *b, size_t ldb,
+                           sbv_f acc[MR][NV])
+{
+    for (size_t k = 0; k < K; k++) {
+        const float *bk = b + k * ldb;
+        sbv_f bv[NV];
+        for (int v = 0; v < NV; v++) bv[v] = load_cols(full, bk, v, cm);
+        const float *ak = a + k * aks;
+        for (int r = 0; r < R; r++) {
+            const sbv_f ar = sbv_bcast(ak + (size_t)r * ars);
+            for (int v = 0; v < NV; v++) acc[r][v] = sbv_fma(ar, bv[v], acc[r][v]);
+        }
+    }
+}
+
+/* Calls TILE(R) for the R = rem rows of a last, partial micro-tile (1 <= rem < MR). */
+#define SB_TAIL_ROWS(rem, TILE)                                                                    \
+    switch (rem) {                                                                                 \
+    case 5: TILE(5); break;                                                                        \
+    case 4: TILE(4); break;                                                                        \
+    case 3: TILE(3); break;                                                                        \
+    case 2: TILE(2); break;                                                                        \
+    case 1: TILE(1); break;                                                                        \
+    default: break;                                                                                \
+    }
+
+/* Rows of the forward pass's A block kept in L2: their inputs take half of it. */
+static size_t fwd_rows_per_block(size_t in)
+{
+    size_t mc = in ? sb_cache_l2 / 2 / (in * sizeof(float)) : 1024;
+    mc = mc / MR * MR;
+    return mc < MR ? MR : mc;
+}
+
 /* ---- forward: y[n][j] = epilogue(b[j] + sum_k x[n][k] wt[k][j]) --------------------------- */
 
 enum fwd_epi { EPI_RELU, EPI_LINEAR, EPI_SIGMOID };
 
-#define FWD_R 4 /* rows per tile */
-#define FWD_V 2 /* vectors of outputs per tile: 16 columns, so 4 tiles fill a mask word */
-
-/* One tile: rows x[0 .. R-1] (stride ldx), columns j0 .. j0 + 15 of which the first `jrem`
- * exist (full: all 16). wt, b, y point at column j0; mask at the row's first word. */
+/* One micro-tile: rows x[0 .. R-1], columns j0 .. j0 + NR - 1 of which the first `jrem`
+ * exist (all when full). wt, b and y point at column j0; mask at the first row's words. */
 SBV_INLINE void fwd_tile(const int R, const int full, const enum fwd_epi epi, size_t in,
                          size_t jrem, const float *x, size_t ldx, const float *wt, size_t ldwt,
                          const float *b, float *y, size_t ldy, uint64_t *mask, size_t ldm,
                          size_t j0)
 {
-    sbv_m jm[FWD_V];
-    for (int v = 0; v < FWD_V; v++)
-        jm[v] = sbv_mask_n(full ? SBV_W : (jrem > (size_t)v * SBV_W ? jrem - (size_t)v * SBV_W : 0));
-
-    sbv_f acc[FWD_R][FWD_V];
-    for (int v = 0; v < FWD_V; v++) {
-        const sbv_f bv = full ? sbv_loadu(b + v * SBV_W) : sbv_loadu_m(b + v * SBV_W, jm[v]);
+    sbv_m cm[NV];
+    col_masks(full, jrem, cm);
+    sbv_f acc[MR][NV];
+    for (int v = 0; v < NV; v++) {
+        const sbv_f bv = load_cols(full, b, v, cm);
         for (int r = 0; r < R; r++) acc[r][v] = bv;
     }
-    for (size_t k = 0; k < in; k++) {
-        const float *w = wt + k * ldwt;
-        sbv_f wv[FWD_V];
-        for (int v = 0; v < FWD_V; v++)
-            wv[v] = full ? sbv_loadu(w + v * SBV_W) : sbv_loadu_m(w + v * SBV_W, jm[v]);
-        for (int r = 0; r < R; r++) {
-            const sbv_f xr = sbv_bcast(x + (size_t)r * ldx + k);
-            for (int v = 0; v < FWD_V; v++) acc[r][v] = sbv_fma(xr, wv[v], acc[r][v]);
-        }
-    }
+    micro_loop(R, full, cm, in, x, ldx, 1, wt, ldwt, acc);
     for (int r = 0; r < R; r++) {
         uint32_t bits = 0;
-        for (int v = 0; v < FWD_V; v++) {
+        for (int v = 0; v < NV; v++) {
             sbv_f o = acc[r][v];
             if (epi == EPI_RELU) {
                 /* acc > 0 ? acc : +0 (NaN and -0 give +0) */
@@ -53,63 +112,68 @@ SBV_INLINE void fwd_tile(const int R, const int full, const enum fwd_epi epi, si
             } else if (epi == EPI_SIGMOID) {
                 o = sbv_sigmoid(o);
             }
-            float *dst = y + (size_t)r * ldy + v * SBV_W;
-            if (full) sbv_storeu(dst, o);
-            else sbv_storeu_m(dst, jm[v], o);
+            store_cols(full, y + (size_t)r * ldy, v, cm, o);
         }
         if (epi == EPI_RELU && mask) {
-            if (!full) bits &= (UINT32_C(1) << jrem) - 1; /* jrem < 16 */
-            /* j0 is a multiple of 16, so a word's first tile starts at j0 % 64 == 0 and
-             * assigns it; later tiles of the word OR their bits in. */
+            if (!full) bits &= (UINT32_C(1) << jrem) - 1; /* jrem < NR */
+            /* j0 is a multiple of NR = 16 and columns go up within a row, so a word's first
+             * tile (j0 % 64 == 0) assigns it and later tiles OR their bits in. */
             uint64_t *word = mask + (size_t)r * ldm + j0 / 64;
             const unsigned shift = (unsigned)(j0 % 64);
-            if (shift == 0) *word = bits;
-            else *word |= (uint64_t)bits << shift;
+            if (shift == 0)
+                *word = bits;
+            else
+                *word |= (uint64_t)bits << shift;
         }
     }
 }
 
-SBV_INLINE void fwd_rows(const int R, const enum fwd_epi epi, size_t in, size_t out,
-                         const float *x, size_t ldx, const float *wt, size_t ldwt,
-                         const float *b, float *y, size_t ldy, uint64_t *mask, size_t ldm)
-{
-    const size_t cols = FWD_V * SBV_W;
-    size_t j0 = 0;
-    for (; j0 + cols <= out; j0 += cols)
-        fwd_tile(R, 1, epi, in, cols, x, ldx, wt + j0, ldwt, b + j0, y + j0, ldy, mask, ldm, j0);
-    if (j0 < out)
-        fwd_tile(R, 0, epi, in, out - j0, x, ldx, wt + j0, ldwt, b + j0, y + j0, ldy, mask, ldm,
-                 j0);
-}
-
-SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t out,
-                          const float *x, size_t ldx, const float *wt, size_t ldwt,
-                          const float *b, float *y, size_t ldy, uint64_t *mask, size_t ldm)
+/* Rows n0 .. n0 + nb - 1 against one column panel. */
+SBV_INLINE void fwd_panel(const int full, const enum fwd_epi epi, size_t nb, size_t in, size_t jrem,
+                          const float *x, size_t ldx, const float *wt, size_t ldwt, const float *b,
+                          float *y, size_t ldy, uint64_t *mask, size_t ldm, size_t j0)
 {
     size_t n = 0;
-    for (; n + FWD_R <= rows; n += FWD_R)
-        fwd_rows(FWD_R, epi, in, out, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy, ldy,
-                 mask ? mask + n * ldm : NULL, ldm);
-    uint64_t *m = mask ? mask + n * ldm : NULL;
-    switch (rows - n) {
-    case 3: fwd_rows(3, epi, in, out, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy, ldy, m, ldm); break;
-    case 2: fwd_rows(2, epi, in, out, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy, ldy, m, ldm); break;
-    case 1: fwd_rows(1, epi, in, out, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy, ldy, m, ldm); break;
-    default: break;
+#define FWD_TILE(R)                                                                                \
+    fwd_tile(R, full, epi, in, jrem, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy, ldy,              \
+             mask ? mask + n * ldm : NULL, ldm, j0)
+    for (; n + MR <= nb; n += MR) FWD_TILE(MR);
+    SB_TAIL_ROWS(nb - n, FWD_TILE)
+#undef FWD_TILE
+}
+
+/* Blocks of rows whose inputs stay in L2; in each, column panels of Wt (in x NR, from L1/L2)
+ * outside and micro-tiles of rows inside, as BLIS orders its loops. */
+SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t out,
+                          const float *x, size_t ldx, const float *wt, size_t ldwt, const float *b,
+                          float *y, size_t ldy, uint64_t *mask, size_t ldm)
+{
+    const size_t mc = fwd_rows_per_block(in);
+    for (size_t n0 = 0; n0 < rows; n0 += mc) {
+        const size_t nb = rows - n0 < mc ? rows - n0 : mc;
+        const float *xb = x + n0 * ldx;
+        float *yb = y + n0 * ldy;
+        uint64_t *mb = mask ? mask + n0 * ldm : NULL;
+        size_t j0 = 0;
+        for (; j0 + NR <= out; j0 += NR)
+            fwd_panel(1, epi, nb, in, NR, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy, mb, ldm,
+                      j0);
+        if (j0 < out)
+            fwd_panel(0, epi, nb, in, out - j0, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy, mb,
+                      ldm, j0);
     }
 }
 
-void dense_relu_fwd__avx2(size_t rows, size_t in, size_t out, const float *restrict x,
-                          size_t ldx, const float *restrict wt, size_t ldwt,
-                          const float *restrict b, float *restrict y, size_t ldy,
-                          uint64_t *restrict mask, size_t ldm)
+void dense_relu_fwd__avx2(size_t rows, size_t in, size_t out, const float *restrict x, size_t ldx,
+                          const float *restrict wt, size_t ldwt, const float *restrict b,
+                          float *restrict y, size_t ldy, uint64_t *restrict mask, size_t ldm)
 {
     dense_fwd(EPI_RELU, rows, in, out, x, ldx, wt, ldwt, b, y, ldy, mask, ldm);
 }
 
-void dense_linear_fwd__avx2(size_t rows, size_t in, size_t out, const float *restrict x,
-                            size_t ldx, const float *restrict wt, size_t ldwt,
-                            const float *restrict b, float *restrict y, size_t ldy)
+void dense_linear_fwd__avx2(size_t rows, size_t in, size_t out, const float *restrict x, size_t ldx,
+                            const float *restrict wt, size_t ldwt, const float *restrict b,
+                            float *restrict y, size_t ldy)
 {
     dense_fwd(EPI_LINEAR, rows, in, out, x, ldx, wt, ldwt, b, y, ldy, NULL, 0);
 }
@@ -124,172 +188,185 @@ void dense_sigmoid_fwd__avx2(size_t rows, size_t in, size_t out, const float *re
 /* ---- masked gradients --------------------------------------------------------------------- */
 
 /* g(n, j0 .. j0 + 7) of one row: dy where the mask bit is set, +0 elsewhere (as
- * sb_masked_grad), the first min(jrem, 8) lanes; the rest +0. dy and mask point at row n,
- * j0 is a multiple of 8 so the 8 bits lie in one mask word. */
+ * sb_masked_grad), the first min(jrem, 8) lanes; the rest +0. dy and mask point at row n;
+ * the 8 bits may straddle two mask words (read only when a unit below j0 + jrem needs it). */
 SBV_INLINE sbv_f grad_vec(const float *dy, const uint64_t *mask, size_t j0, size_t jrem)
 {
     sbv_f g = sbv_loadu_n(dy + j0, jrem);
     if (mask) {
-        const uint32_t bits = (uint32_t)(mask[j0 / 64] >> (j0 % 64)) & 0xFFu;
-        g = sbv_keep(g, sbv_mask_bits(bits));
+        const size_t w = j0 / 64, s = j0 % 64, cnt = jrem < 8 ? jrem : 8;
+        uint64_t bits = mask[w] >> s;
+        if (s + cnt > 64) bits |= mask[w + 1] << (64 - s);
+        g = sbv_keep(g, sbv_mask_bits((uint32_t)bits & ((UINT32_C(1) << cnt) - 1)));
     }
     return g;
 }
 
-/* ---- dx[n][k] = sum_j g(n, j) w[j][k], vectorised over k --------------------------------- */
+/* ---- dx[n][k] = sum_j g(n, j) w[j][k] ------------------------------------------------------ */
 
-#define BWD_R 4 /* rows per tile */
-#define BWD_V 2 /* vectors of k per tile */
-
-SBV_INLINE void bwd_data_tile(const int R, const int full, size_t krem, size_t out,
-                              const float *dy, size_t lddy, const uint64_t *mask, size_t ldm,
-                              const float *w, size_t ldw, float *dx, size_t lddx)
+/* Reduction chunk of the data gradient: the B panel of one micro-tile (JC rows of W x NR
+ * floats) takes half of L1. Between chunks the accumulators go through dx (a float store and
+ * load are exact), so the chunk changes no bit. */
+#define BWD_JC_MAX 1024
+static size_t bwd_data_chunk(void)
 {
-    sbv_m km[BWD_V];
-    for (int v = 0; v < BWD_V; v++)
-        km[v] = sbv_mask_n(full ? SBV_W : (krem > (size_t)v * SBV_W ? krem - (size_t)v * SBV_W : 0));
-    sbv_f acc[BWD_R][BWD_V];
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < BWD_V; v++) acc[r][v] = sbv_zero();
-    _Alignas(32) float gbuf[BWD_R][SBV_W];
-    for (size_t j0 = 0; j0 < out; j0 += SBV_W) {
-        const size_t jrem = out - j0, cnt = jrem < SBV_W ? jrem : SBV_W;
-        for (int r = 0; r < R; r++)
-            _mm256_store_ps(gbuf[r], grad_vec(dy + (size_t)r * lddy, mask ? mask + (size_t)r * ldm : NULL,
-                                              j0, jrem));
-        for (size_t jj = 0; jj < cnt; jj++) {
-            const float *wr = w + (j0 + jj) * ldw;
-            sbv_f wv[BWD_V];
-            for (int v = 0; v < BWD_V; v++)
-                wv[v] = full ? sbv_loadu(wr + v * SBV_W) : sbv_loadu_m(wr + v * SBV_W, km[v]);
-            for (int r = 0; r < R; r++) {
-                const sbv_f g = sbv_bcast(&gbuf[r][jj]);
-                for (int v = 0; v < BWD_V; v++) acc[r][v] = sbv_fma(g, wv[v], acc[r][v]);
-            }
-        }
-    }
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < BWD_V; v++) {
-            float *dst = dx + (size_t)r * lddx + v * SBV_W;
-            if (full) sbv_storeu(dst, acc[r][v]);
-            else sbv_storeu_m(dst, km[v], acc[r][v]);
-        }
+    size_t jc = sb_cache_l1d / 2 / (NR * sizeof(float)) / SBV_W * SBV_W;
+    return jc < 64 ? 64 : jc > BWD_JC_MAX ? BWD_JC_MAX : jc;
 }
 
-SBV_INLINE void bwd_data_rows(const int R, size_t in, size_t out, const float *dy, size_t lddy,
-                              const uint64_t *mask, size_t ldm, const float *w, size_t ldw,
-                              float *dx, size_t lddx)
+/* gp[r][j] = g(r, jc + j) for j < J: R gradient rows, masked, into a panel of row stride ld. */
+SBV_INLINE void pack_grad_rows(size_t R, size_t J, const float *dy, size_t lddy,
+                               const uint64_t *mask, size_t ldm, size_t jc, float *gp, size_t ld)
 {
-    const size_t cols = BWD_V * SBV_W;
+    for (size_t r = 0; r < R; r++)
+        for (size_t j = 0; j < J; j += SBV_W)
+            sbv_storeu(gp + r * ld + j,
+                       grad_vec(dy + r * lddy, mask ? mask + r * ldm : NULL, jc + j, J - j));
+}
+
+SBV_INLINE void bwd_data_tile(const int R, const int full, int first, size_t J, size_t krem,
+                              const float *gp, size_t ldgp, const float *w, size_t ldw, float *dx,
+                              size_t lddx)
+{
+    sbv_m cm[NV];
+    col_masks(full, krem, cm);
+    sbv_f acc[MR][NV];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = first ? sbv_zero() : load_cols(full, dx + (size_t)r * lddx, v, cm);
+    micro_loop(R, full, cm, J, gp, ldgp, 1, w, ldw, acc);
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++) store_cols(full, dx + (size_t)r * lddx, v, cm, acc[r][v]);
+}
+
+SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, size_t J, const float *gp,
+                              size_t ldgp, const float *w, size_t ldw, float *dx, size_t lddx)
+{
     size_t k0 = 0;
-    for (; k0 + cols <= in; k0 += cols)
-        bwd_data_tile(R, 1, cols, out, dy, lddy, mask, ldm, w + k0, ldw, dx + k0, lddx);
-    if (k0 < in)
-        bwd_data_tile(R, 0, in - k0, out, dy, lddy, mask, ldm, w + k0, ldw, dx + k0, lddx);
+    for (; k0 + NR <= in; k0 += NR)
+        bwd_data_tile(R, 1, first, J, NR, gp, ldgp, w + k0, ldw, dx + k0, lddx);
+    if (k0 < in) bwd_data_tile(R, 0, first, J, in - k0, gp, ldgp, w + k0, ldw, dx + k0, lddx);
 }
 
-void dense_bwd_data__avx2(size_t rows, size_t in, size_t out, const float *restrict dy,
-                          size_t lddy, const uint64_t *restrict mask, size_t ldm,
-                          const float *restrict w, size_t ldw, float *restrict dx, size_t lddx)
+void dense_bwd_data__avx2(size_t rows, size_t in, size_t out, const float *restrict dy, size_t lddy,
+                          const uint64_t *restrict mask, size_t ldm, const float *restrict w,
+                          size_t ldw, float *restrict dx, size_t lddx)
 {
-    size_t n = 0;
-    for (; n + BWD_R <= rows; n += BWD_R)
-        bwd_data_rows(BWD_R, in, out, dy + n * lddy, lddy, mask ? mask + n * ldm : NULL, ldm, w,
-                      ldw, dx + n * lddx, lddx);
-    const float *d = dy + n * lddy;
-    const uint64_t *m = mask ? mask + n * ldm : NULL;
-    float *o = dx + n * lddx;
-    switch (rows - n) {
-    case 3: bwd_data_rows(3, in, out, d, lddy, m, ldm, w, ldw, o, lddx); break;
-    case 2: bwd_data_rows(2, in, out, d, lddy, m, ldm, w, ldw, o, lddx); break;
-    case 1: bwd_data_rows(1, in, out, d, lddy, m, ldm, w, ldw, o, lddx); break;
-    default: break;
+    if (out == 0) { /* the empty sum: +0 */
+        for (size_t n = 0; n < rows; n++)
+            for (size_t k = 0; k < in; k += SBV_W)
+                sbv_storeu_n(dx + n * lddx + k, in - k, sbv_zero());
+        return;
+    }
+    const size_t jc_max = bwd_data_chunk();
+    _Alignas(32) float gp[MR * BWD_JC_MAX];
+    for (size_t n0 = 0; n0 < rows; n0 += MR) {
+        const size_t R = rows - n0 < MR ? rows - n0 : MR;
+        for (size_t jc = 0; jc < out; jc += jc_max) {
+            const size_t J = out - jc < jc_max ? out - jc : jc_max;
+            pack_grad_rows(R, J, dy + n0 * lddy, lddy, mask ? mask + n0 * ldm : NULL, ldm, jc, gp,
+                           jc_max);
+            const float *wc = w + jc * ldw;
+            float *dxn = dx + n0 * lddx;
+#define BWD_DATA_ROWS(R_) bwd_data_rows(R_, in, jc == 0, J, gp, jc_max, wc, ldw, dxn, lddx)
+            if (R == MR)
+                BWD_DATA_ROWS(MR);
+            else
+                SB_TAIL_ROWS(R, BWD_DATA_ROWS)
+#undef BWD_DATA_ROWS
+        }
     }
 }
 
-/* ---- dw[j][k] += sum_n g(n, j) x[n][k], vectorised over k --------------------------------- */
+/* ---- dw[j][k] += sum_n g(n, j) x[n][k], in chunks of SB_WGRAD_ROWS rows -------------------- */
 
-/* One tile: R units j0 .. j0 + R - 1 (R in 8, 4, 2, 1, with j0 a multiple of R, so their
- * mask bits lie in one word) times V vectors of k (R * V = 8 accumulators), each a chain
- * over all rows; then one add into dw. */
-SBV_INLINE void bwd_weights_tile(const int R, const int V, const int full, size_t rows,
-                                 size_t krem, const float *dy, size_t lddy,
-                                 const uint64_t *mask, size_t ldm, const float *x, size_t ldx,
-                                 float *dw, size_t lddw, size_t j0)
+/* Units per packing pass: the masked gradient of a chunk for this many units is packed once
+ * (SB_WGRAD_ROWS x 66 floats, 66 KiB on the stack), then each x panel (rows x NR floats,
+ * 16 KiB) stays in L1 while every unit block of the pass streams its gradient panel past it. */
+#define WG_UNITS  64
+#define WG_BLOCKS ((WG_UNITS + MR - 1) / MR)
+
+static inline size_t wg_stride(size_t T) { return T * MR + SBV_W; }
+
+/* For unit blocks j0 = 0, MR, 2 MR, ... below `units`: gp[b][n * MR + r] = g(n, j0 + r)
+ * (panel b starts at b * wg_stride(T): T * MR floats and SBV_W of slack, because each row's
+ * 8-lane store spills past the block's MR lanes), and db[j] += the column sums, added in row order
+ * from +0 as kernels.h states. */
+static void pack_grad_units(size_t units, size_t T, size_t out, const float *dy, size_t lddy,
+                            const uint64_t *mask, size_t ldm, float *gp, float *db)
 {
-    sbv_m km[8];
-    for (int v = 0; v < V; v++)
-        km[v] = sbv_mask_n(full ? SBV_W : (krem > (size_t)v * SBV_W ? krem - (size_t)v * SBV_W : 0));
-    const sbv_m jm = sbv_mask_n((size_t)R);
-    const uint32_t jbits = (UINT32_C(1) << R) - 1;
-    sbv_f acc[8][8];
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < V; v++) acc[r][v] = sbv_zero();
-    for (size_t n = 0; n < rows; n++) {
-        const float *dyn = dy + n * lddy + j0;
-        sbv_f g = R == SBV_W ? sbv_loadu(dyn) : sbv_loadu_m(dyn, jm);
-        if (mask) {
-            const uint32_t bits = (uint32_t)(mask[n * ldm + j0 / 64] >> (j0 % 64)) & jbits;
-            g = sbv_keep(g, sbv_mask_bits(bits));
-        }
-        /* g(n, j0 + r) in every lane, by in-lane shuffles of the duplicated halves */
-        const sbv_f lo = _mm256_permute2f128_ps(g, g, 0x00), hi = _mm256_permute2f128_ps(g, g, 0x11);
-        const sbv_f gl[8] = {_mm256_permute_ps(lo, 0x00), _mm256_permute_ps(lo, 0x55),
-                             _mm256_permute_ps(lo, 0xAA), _mm256_permute_ps(lo, 0xFF),
-                             _mm256_permute_ps(hi, 0x00), _mm256_permute_ps(hi, 0x55),
-                             _mm256_permute_ps(hi, 0xAA), _mm256_permute_ps(hi, 0xFF)};
-        const float *xn = x + n * ldx;
-        sbv_f xv[8];
-        for (int v = 0; v < V; v++)
-            xv[v] = full ? sbv_loadu(xn + v * SBV_W) : sbv_loadu_m(xn + v * SBV_W, km[v]);
-        for (int r = 0; r < R; r++) {
-            const sbv_f gr = gl[r];
-            for (int v = 0; v < V; v++) acc[r][v] = sbv_fma(gr, xv[v], acc[r][v]);
+    const size_t blocks = (units + MR - 1) / MR;
+    sbv_f sum[WG_BLOCKS];
+    for (size_t b = 0; b < blocks; b++) sum[b] = sbv_zero();
+    for (size_t n = 0; n < T; n++) {
+        const float *dyn = dy + n * lddy;
+        const uint64_t *mn = mask ? mask + n * ldm : NULL;
+        for (size_t b = 0; b < blocks; b++) {
+            /* all 8 lanes that exist, not just the block's MR: a full load is much cheaper
+             * than a masked one */
+            const sbv_f g = grad_vec(dyn, mn, b * MR, out - b * MR);
+            sum[b] = sbv_add(sum[b], g);
+            sbv_storeu(gp + b * wg_stride(T) + n * MR, g);
         }
     }
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < V; v++) {
-            float *d = dw + (size_t)r * lddw + v * SBV_W;
-            if (full) sbv_storeu(d, sbv_add(sbv_loadu(d), acc[r][v]));
-            else sbv_storeu_m(d, km[v], sbv_add(sbv_loadu_m(d, km[v]), acc[r][v]));
+    if (db)
+        for (size_t b = 0; b < blocks; b++) {
+            const size_t r = units - b * MR < MR ? units - b * MR : MR;
+            sbv_storeu_n(db + b * MR, r, sbv_add(sbv_loadu_n(db + b * MR, r), sum[b]));
         }
 }
 
-SBV_INLINE void bwd_weights_units(const int R, size_t rows, size_t in, const float *dy,
-                                  size_t lddy, const uint64_t *mask, size_t ldm, const float *x,
-                                  size_t ldx, float *dw, size_t lddw, size_t j0)
+SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t krem,
+                                 const float *gp, const float *x, size_t ldx, float *dw,
+                                 size_t lddw)
 {
-    const int V = SBV_W / R;
-    const size_t cols = (size_t)V * SBV_W;
-    size_t k0 = 0;
-    for (; k0 + cols <= in; k0 += cols)
-        bwd_weights_tile(R, V, 1, rows, cols, dy, lddy, mask, ldm, x + k0, ldx,
-                         dw + j0 * lddw + k0, lddw, j0);
-    if (k0 < in)
-        bwd_weights_tile(R, V, 0, rows, in - k0, dy, lddy, mask, ldm, x + k0, ldx,
-                         dw + j0 * lddw + k0, lddw, j0);
+    sbv_m cm[NV];
+    col_masks(full, krem, cm);
+    sbv_f acc[MR][NV];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = sbv_zero();
+    micro_loop(R, full, cm, T, gp, 1, MR, x, ldx, acc);
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++) {
+            float *d = dw + (size_t)r * lddw;
+            store_cols(full, d, v, cm, sbv_add(load_cols(full, d, v, cm), acc[r][v]));
+        }
+}
+
+/* One x panel (columns k0 .. k0 + NR - 1, `krem` of them) against every unit block. */
+SBV_INLINE void bwd_weights_panel(const int full, size_t units, size_t T, size_t krem,
+                                  const float *gp, const float *x, size_t ldx, float *dw,
+                                  size_t lddw)
+{
+    size_t j0 = 0;
+    for (; j0 + MR <= units; j0 += MR)
+        bwd_weights_tile(MR, full, T, krem, gp + j0 / MR * wg_stride(T), x, ldx, dw + j0 * lddw,
+                         lddw);
+#define BWD_WEIGHTS_TILE(R)                                                                        \
+    bwd_weights_tile(R, full, T, krem, gp + j0 / MR * wg_stride(T), x, ldx, dw + j0 * lddw, lddw)
+    SB_TAIL_ROWS(units - j0, BWD_WEIGHTS_TILE)
+#undef BWD_WEIGHTS_TILE
 }
 
 void dense_bwd_weights__avx2(size_t rows, size_t in, size_t out, const float *restrict dy,
                              size_t lddy, const uint64_t *restrict mask, size_t ldm,
-                             const float *restrict x, size_t ldx, float *restrict dw,
-                             size_t lddw, float *restrict db)
+                             const float *restrict x, size_t ldx, float *restrict dw, size_t lddw,
+                             float *restrict db)
 {
-    size_t j0 = 0;
-    for (; j0 + 8 <= out; j0 += 8)
-        bwd_weights_units(8, rows, in, dy, lddy, mask, ldm, x, ldx, dw, lddw, j0);
-    if (out - j0 >= 4) { bwd_weights_units(4, rows, in, dy, lddy, mask, ldm, x, ldx, dw, lddw, j0); j0 += 4; }
-    if (out - j0 >= 2) { bwd_weights_units(2, rows, in, dy, lddy, mask, ldm, x, ldx, dw, lddw, j0); j0 += 2; }
-    if (out - j0 >= 1) bwd_weights_units(1, rows, in, dy, lddy, mask, ldm, x, ldx, dw, lddw, j0);
-
-    if (!db) return;
-    /* db[j] += (((0 + g(0, j)) + g(1, j)) + ...), 8 units per vector */
-    for (size_t jb = 0; jb < out; jb += SBV_W) {
-        const size_t jrem = out - jb;
-        sbv_f acc = sbv_zero();
-        for (size_t n = 0; n < rows; n++)
-            acc = sbv_add(acc, grad_vec(dy + n * lddy, mask ? mask + n * ldm : NULL, jb, jrem));
-        sbv_storeu_n(db + jb, jrem, sbv_add(sbv_loadu_n(db + jb, jrem), acc));
+    _Alignas(32) float gp[WG_BLOCKS * (MR * SB_WGRAD_ROWS + SBV_W)];
+    for (size_t n0 = 0; n0 < rows; n0 += SB_WGRAD_ROWS) {
+        const size_t T = rows - n0 < SB_WGRAD_ROWS ? rows - n0 : SB_WGRAD_ROWS;
+        const float *xc = x + n0 * ldx;
+        for (size_t u0 = 0; u0 < out; u0 += WG_UNITS) {
+            const size_t units = out - u0 < WG_UNITS ? out - u0 : WG_UNITS;
+            pack_grad_units(units, T, out - u0, dy + n0 * lddy + u0, lddy,
+                            mask ? mask + n0 * ldm + u0 / 64 : NULL, ldm, gp, db ? db + u0 : NULL);
+            float *dwu = dw + u0 * lddw;
+            size_t k0 = 0;
+            for (; k0 + NR <= in; k0 += NR)
+                bwd_weights_panel(1, units, T, NR, gp, xc + k0, ldx, dwu + k0, lddw);
+            if (k0 < in) bwd_weights_panel(0, units, T, in - k0, gp, xc + k0, ldx, dwu + k0, lddw);
+        }
     }
 }
 

@@ -291,10 +291,11 @@ SB_INLINE void bwd_weights_units(const int R, size_t rows, size_t in, const floa
                           sb_tail16(rem), 0);
 }
 
-void dense_bwd_weights__avx512(size_t rows, size_t in, size_t out, const float *restrict dy,
-                               size_t lddy, const uint64_t *restrict mask, size_t ldm,
-                               const float *restrict x, size_t ldx, float *restrict dw,
-                               size_t lddw, float *restrict db)
+/* One chunk of at most SB_WGRAD_ROWS rows (kernels.h). */
+static void bwd_weights_chunk(size_t rows, size_t in, size_t out, const float *restrict dy,
+                              size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                              const float *restrict x, size_t ldx, float *restrict dw,
+                              size_t lddw, float *restrict db)
 {
     size_t j = 0;
 #define SB_BWW_UNITS(R) bwd_weights_units(R, rows, in, dy, lddy, mask, ldm, x, ldx, dw, lddw, j)
@@ -320,6 +321,17 @@ void dense_bwd_weights__avx512(size_t rows, size_t in, size_t out, const float *
                                                    j0, mt));
         sb_store_m(db + j0, mt, _mm512_add_ps(sb_load_m(mt, db + j0), acc));
     }
+}
+
+void dense_bwd_weights__avx512(size_t rows, size_t in, size_t out, const float *restrict dy,
+                               size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                               const float *restrict x, size_t ldx, float *restrict dw,
+                               size_t lddw, float *restrict db)
+{
+    for (size_t n0 = 0; n0 < rows; n0 += SB_WGRAD_ROWS)
+        bwd_weights_chunk(rows - n0 < SB_WGRAD_ROWS ? rows - n0 : SB_WGRAD_ROWS, in, out,
+                          dy + n0 * lddy, lddy, mask ? mask + n0 * ldm : NULL, ldm,
+                          x + n0 * ldx, ldx, dw, lddw, db);
 }
 
 /* ---- through the sigmoid ------------------------------------------------------------------ */

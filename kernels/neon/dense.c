@@ -258,10 +258,11 @@ SBN_INLINE void bwd_weights_cols(const int C, size_t lanes, size_t rows, size_t 
         bwd_weights_tile(1, C, lanes, rows, dy, lddy, mask, ldm, x, ldx, dw, lddw, j, k);
 }
 
-void dense_bwd_weights__neon(size_t rows, size_t in, size_t out, const float *restrict dy,
-                             size_t lddy, const uint64_t *restrict mask, size_t ldm,
-                             const float *restrict x, size_t ldx, float *restrict dw,
-                             size_t lddw, float *restrict db)
+/* One chunk of at most SB_WGRAD_ROWS rows (kernels.h). */
+static void bwd_weights_chunk(size_t rows, size_t in, size_t out, const float *restrict dy,
+                              size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                              const float *restrict x, size_t ldx, float *restrict dw,
+                              size_t lddw, float *restrict db)
 {
     /* k tiles outside, units inside: one tile of x (rows x 16 floats) is reused by every
      * unit while it is in cache. */
@@ -287,6 +288,17 @@ void dense_bwd_weights__neon(size_t rows, size_t in, size_t out, const float *re
         }
         sbn_store_n(db + j, vaddq_f32(sbn_load_n(db + j, lanes), acc), lanes);
     }
+}
+
+void dense_bwd_weights__neon(size_t rows, size_t in, size_t out, const float *restrict dy,
+                             size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                             const float *restrict x, size_t ldx, float *restrict dw,
+                             size_t lddw, float *restrict db)
+{
+    for (size_t n0 = 0; n0 < rows; n0 += SB_WGRAD_ROWS)
+        bwd_weights_chunk(rows - n0 < SB_WGRAD_ROWS ? rows - n0 : SB_WGRAD_ROWS, in, out,
+                          dy + n0 * lddy, lddy, mask ? mask + n0 * ldm : NULL, ldm,
+                          x + n0 * ldx, ldx, dw, lddw, db);
 }
 
 /* ---- sigmoid backward ---------------------------------------------------------------------- */

@@ -68,10 +68,10 @@ void dense_bwd_data__scalar(size_t rows, size_t in, size_t out, const float *res
     }
 }
 
-void dense_bwd_weights__scalar(size_t rows, size_t in, size_t out, const float *restrict dy,
-                               size_t lddy, const uint64_t *restrict mask, size_t ldm,
-                               const float *restrict x, size_t ldx, float *restrict dw,
-                               size_t lddw, float *restrict db)
+/* One chunk of at most SB_WGRAD_ROWS rows. */
+static void bwd_weights_chunk(size_t rows, size_t in, size_t out, const float *dy, size_t lddy,
+                              const uint64_t *mask, size_t ldm, const float *x, size_t ldx,
+                              float *dw, size_t lddw, float *db)
 {
     for (size_t j = 0; j < out; j++) {
         for (size_t k = 0; k < in; k++) {
@@ -86,6 +86,17 @@ void dense_bwd_weights__scalar(size_t rows, size_t in, size_t out, const float *
             db[j] = db[j] + acc;
         }
     }
+}
+
+void dense_bwd_weights__scalar(size_t rows, size_t in, size_t out, const float *restrict dy,
+                               size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                               const float *restrict x, size_t ldx, float *restrict dw,
+                               size_t lddw, float *restrict db)
+{
+    for (size_t n0 = 0; n0 < rows; n0 += SB_WGRAD_ROWS)
+        bwd_weights_chunk(rows - n0 < SB_WGRAD_ROWS ? rows - n0 : SB_WGRAD_ROWS, in, out,
+                          dy + n0 * lddy, lddy, mask ? mask + n0 * ldm : NULL, ldm,
+                          x + n0 * ldx, ldx, dw, lddw, db);
 }
 
 void sigmoid_bwd__scalar(size_t n, const float *restrict y, const float *restrict dy,

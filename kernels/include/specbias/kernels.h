@@ -64,12 +64,16 @@ typedef void sb_dense_bwd_data_fn(size_t rows, size_t in, size_t out, const floa
                                   const float *SB_RESTRICT w, size_t ldw, float *SB_RESTRICT dx,
                                   size_t lddx);
 
-/* Adds one batch tile's weight and bias gradients:
- *   acc = 0; for n = 0 .. rows-1: acc = fmaf(g(n, j), x[n][k], acc);  dw[j][k] = dw[j][k] + acc
- *   acc = 0; for n = 0 .. rows-1: acc = acc + g(n, j);                 db[j]    = db[j] + acc
- * The partial sum of a call depends only on the rows it is given, so a caller that splits a
- * batch into fixed tiles and adds the tiles' partials in a fixed order gets the same bits for
- * any number of threads (DESIGN.md, Determinism). `db` may be NULL. */
+/* Adds the weight and bias gradients of `rows` rows, taken in chunks of SB_WGRAD_ROWS rows
+ * (the last chunk may be shorter; rows = 0 writes nothing). For each chunk c, in order:
+ *   acc = 0; for n in c: acc = fmaf(g(n, j), x[n][k], acc);   dw[j][k] = dw[j][k] + acc
+ *   acc = 0; for n in c: acc = acc + g(n, j);                  db[j]    = db[j] + acc
+ * The chunk bounds the packed gradient panel of the vector kernels (BLIS's KC) and is the
+ * trainer's batch tile, so a trainer call is one chunk. The partial sum of a chunk depends
+ * only on its rows, so a caller that splits a batch into fixed tiles and adds the tiles'
+ * partials in a fixed order gets the same bits for any number of threads (DESIGN.md,
+ * Determinism). `db` may be NULL. */
+#define SB_WGRAD_ROWS 256
 typedef void sb_dense_bwd_weights_fn(size_t rows, size_t in, size_t out,
                                      const float *SB_RESTRICT dy, size_t lddy,
                                      const uint64_t *SB_RESTRICT mask, size_t ldm,
@@ -209,6 +213,17 @@ const struct sb_kernels *sb_select(const char *request, char *err, size_t errlen
 
 /* CPU model string (CPUID brand string on x86, /proc/cpuinfo on aarch64). */
 const char *sb_cpu_model(void);
+
+/* ---- cache blocking ------------------------------------------------------------------- */
+
+/* The dense kernels size their loop blocks (rows kept in L2, reduction panels kept in L1)
+ * from these per-core cache sizes in bytes. Blocking changes the order in which output
+ * elements are computed, never the operations of one element, so it changes no result, only
+ * speed. Defaults: 32 KiB and 512 KiB. The harness sets what hwloc reports, once, before any
+ * kernel runs (not thread-safe against running kernels). Zero keeps the current value; others
+ * are clamped to [4 KiB, 1 GiB]. */
+void sb_set_cache_sizes(size_t l1d_bytes, size_t l2_bytes);
+void sb_get_cache_sizes(size_t *l1d_bytes, size_t *l2_bytes);
 
 /* ---- helpers shared by callers -------------------------------------------------------- */
 
