@@ -426,6 +426,22 @@ int sb_cmd_kernels(int argc, char **argv)
             strcmp(gb[i], "--benchmark_list_tests=false") != 0)
             listing = 1;
 
+    /* The kernels block for this machine's caches, as in `specbias run`. */
+    json_t *topology = sb_topology_json();
+    json_t *blocking = sb_apply_cache_blocking(topology);
+    if (!listing) {
+        char val[64];
+        snprintf(val, sizeof val, "%lld",
+                 (long long)json_integer_value(json_object_get(blocking, "l1d_bytes")));
+        sb_bench_add_context("blocking_l1d_bytes", val);
+        snprintf(val, sizeof val, "%lld",
+                 (long long)json_integer_value(json_object_get(blocking, "l2_bytes")));
+        sb_bench_add_context("blocking_l2_bytes", val);
+        sb_bench_add_context("blocking_source", json_string_value(json_object_get(blocking, "source")));
+    }
+    json_decref(blocking);
+    json_decref(topology);
+
     size_t nb = 0;
     for (int i = 0; i < SB_ISA_COUNT; i++) {
         if (!selected[i]) continue;

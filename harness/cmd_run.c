@@ -393,7 +393,10 @@ int sb_cmd_run(int argc, char **argv)
     root = json_pack("{s:s, s:o, s:b, s:b, s:[]}", "schema", "specbias-results/1", "context",
                      context_json(k, threads, &suite, argc + 1, argv - 1), "complete", 0,
                      "interrupted", 0, "experiments");
-    json_object_set_new(json_object_get(root, "context"), "binding", binding);
+    json_t *context = json_object_get(root, "context");
+    json_object_set_new(context, "binding", binding);
+    json_object_set_new(context, "blocking",
+                        sb_apply_cache_blocking(json_object_get(context, "topology")));
     if (have_counters)
         json_object_set(json_object_get(root, "context"), "counters", counters.status);
     json_t *exps = json_object_get(root, "experiments");

@@ -60,6 +60,23 @@ json_t *sb_topology_json(void)
     return t;
 }
 
+json_t *sb_apply_cache_blocking(const json_t *topology)
+{
+    const json_t *l1 = json_object_get(topology, "l1d_bytes"), *l2 = json_object_get(topology, "l2_bytes");
+    const size_t l1d = json_is_integer(l1) ? (size_t)json_integer_value(l1) : 0;
+    const size_t l2b = json_is_integer(l2) ? (size_t)json_integer_value(l2) : 0;
+    sb_set_cache_sizes(l1d, l2b);
+    size_t use_l1, use_l2;
+    sb_get_cache_sizes(&use_l1, &use_l2);
+    json_t *b = json_pack("{s:I, s:I, s:s}", "l1d_bytes", (json_int_t)use_l1, "l2_bytes",
+                          (json_int_t)use_l2, "source", l1d && l2b ? "hwloc" : "default");
+    if (!l1d || !l2b)
+        json_object_set_new(b, "reason",
+                            json_string("hwloc gave no L1d or L2 size; the kernels' defaults "
+                                        "(32 KiB, 512 KiB) are used where it did not"));
+    return b;
+}
+
 json_t *sb_bind_threads(int threads, int enable)
 {
     json_t *b = json_pack("{s:b}", "enabled", 0);

@@ -10,6 +10,12 @@
  * field is null and "reason" says why. */
 json_t *sb_topology_json(void);
 
+/* Hands the per-core L1d and L2 sizes of `topology` (sb_topology_json) to the kernels'
+ * cache blocking (sb_set_cache_sizes); the kernels' defaults stay where hwloc gave no size.
+ * Blocking changes no result. Returns what the kernels now use, for results.json's
+ * context.blocking: {l1d_bytes, l2_bytes, source: "hwloc" | "default", reason?}. */
+json_t *sb_apply_cache_blocking(const json_t *topology);
+
 /* Binds OpenMP thread i to core i mod cores (hwloc), once, so the pool's threads stay put
  * across parallel regions and do not share a core while another idles. Not done when
  * `enable` is 0 (--no-bind) or when OMP_PROC_BIND / GOMP_CPU_AFFINITY already place the

@@ -96,6 +96,12 @@ OMP_PROC_BIND=close "$bin" run --suite "$tmp/ok.json" --filter '^a/' --steps 1 -
 python3 -c "
 import json; b=json.load(open('$tmp/o6/results.json'))['context']['binding']
 assert not b['enabled'] and 'OMP_PROC_BIND' in b['reason'], b" || fail "OMP_PROC_BIND not respected"
+# Cache blocking: the sizes the kernels use are hwloc's, or the defaults with the reason.
+python3 -c "
+import json; r=json.load(open('$tmp/out/results.json'))['context']; b=r['blocking']; t=r['topology']
+assert b['l1d_bytes'] >= 4096 and b['l2_bytes'] >= 4096, b
+if b['source'] == 'hwloc': assert (b['l1d_bytes'], b['l2_bytes']) == (t['l1d_bytes'], t['l2_bytes']), (b, t)
+else: assert b['source'] == 'default' and b['reason'], b" || fail "context.blocking missing or inconsistent"
 "$bin" run --suite quick --list | grep -q "lazzari1d/pe0-6" || fail "the quick suite is not found by name"
 
 # ---- bad usage and bad input: exit 2 ---------------------------------------------------------

@@ -20,6 +20,9 @@ SB_PACKAGES_NEON_TOOLS=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 SB_PACKAGES_NEON_LIBS=(libcmocka-dev:arm64)
 # The PyTorch agreement test (tests/torch_agreement.py, run by /usr/bin/python3); optional.
 SB_PACKAGES_TORCH=(python3-torch python3-numpy)
+# scripts/peers: the peers specbias is timed against (PyTorch, and the OpenBLAS-composed
+# baseline harness/peer_openblas.c, built only when OpenBLAS is found); optional.
+SB_PACKAGES_PEERS=(libopenblas-dev python3-torch python3-numpy)
 
 sb_missing() {
   local p missing=()
