@@ -230,21 +230,28 @@ float sb_model_loss(const struct sb_kernels *k, const struct sb_model *m, size_t
 
 /* dW and db of one layer over all tiles. Each work item owns a block of dW (outputs j0..j1,
  * inputs k0..k1) and walks the tiles in order, so every element is the same sum of the same
- * per-tile partials in the same order whatever the number of threads. j blocks are multiples
- * of 64 so the mask pointer stays on a word boundary. */
+ * per-tile partials in the same order whatever the number of threads or the block sizes.
+ * Blocks span all inputs (the kernel packs each tile's masked gradient once per call, so
+ * wider calls amortise it) and 64 outputs (a multiple of 64 keeps the mask pointer on a
+ * word boundary); inputs are split further only when there are fewer blocks than threads. */
 #define SB_BLOCK_J 64
-#define SB_BLOCK_K 64
 
 static void layer_weight_grad(const struct sb_kernels *k, size_t rows, size_t in, size_t out,
                               const float *g, size_t ldg, const uint64_t *mask, size_t ldm,
                               const float *x, size_t ldx, float *dw, float *db)
 {
-    const size_t nj = (out + SB_BLOCK_J - 1) / SB_BLOCK_J, nk = (in + SB_BLOCK_K - 1) / SB_BLOCK_K;
+    const size_t threads = (size_t)omp_get_max_threads();
+    const size_t nj = (out + SB_BLOCK_J - 1) / SB_BLOCK_J;
+    size_t nk = nj >= threads ? 1 : (threads + nj - 1) / nj;
+    size_t bk = ((in + nk - 1) / nk + 15) / 16 * 16; /* whole vector panels */
+    if (bk == 0) bk = 16;
+    nk = (in + bk - 1) / bk;
+    if (nk == 0) nk = 1;
 #pragma omp parallel for schedule(dynamic)
     for (size_t item = 0; item < nj * nk; item++) {
-        const size_t j0 = item / nk * SB_BLOCK_J, k0 = item % nk * SB_BLOCK_K;
+        const size_t j0 = item / nk * SB_BLOCK_J, k0 = item % nk * bk;
         const size_t jn = out - j0 < SB_BLOCK_J ? out - j0 : SB_BLOCK_J;
-        const size_t kn = in - k0 < SB_BLOCK_K ? in - k0 : SB_BLOCK_K;
+        const size_t kn = in - k0 < bk ? in - k0 : bk;
         for (size_t t = 0; t < n_tiles(rows); t++) {
             const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
             k->dense_bwd_weights(T, kn, jn, g + r0 * ldg + j0, ldg,

@@ -13,15 +13,30 @@
  * loss of the last step before its update (the dump's losses.f32[N-1]).
  * A minibatch experiment takes its rows in a fixed cyclic order (same cost per step as
  * specbias's shuffled order, losses not comparable).
- * Exit status: 0; 2 bad options or a bad dump (the message names the file); 3 I/O failure
- * or out of memory. */
+ *
+ * Usage: specbias-peer-openblas --gemm ROWSxINxOUT [--threads T] [--repetitions N]
+ *                               [--min-time SECONDS]
+ * The kernel-level peer of `specbias kernels`' dense_* benchmarks (scripts/peers --kernels):
+ * the GEMMs of one dense layer of that shape, each timed as N repetitions (default 5) of a
+ * loop of calls lasting at least SECONDS (default 0.2) after one warm-up call. Prints one JSON
+ * line per op, {"peer": "openblas", "op", "shape", "threads", "seconds_median", "gflops",
+ * "repetitions", "version"}, gflops = 2 rows in out / seconds_median for every op:
+ *   sgemm_fwd            Y[rows][out] = X[rows][in] W[out][in]^T
+ *   sgemm_fwd_bias_relu  the same, then one plain C pass: bias, ReLU, activation mask words
+ *   sgemm_bwd_data       dX[rows][in] = G[rows][out] W[out][in]
+ *   sgemm_bwd_weights    dW[out][in] += G^T X (beta = 1, accumulating like dense_bwd_weights)
+ *
+ * Exit status: 0; 2 bad options, a bad shape or a bad dump (the message names the file); 3 I/O
+ * failure or out of memory. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <cblas.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +297,172 @@ static float train_step(const struct net *m, struct state *s, size_t step)
     return (float)(sum / ((double)B * (double)C));
 }
 
+/* ---- --gemm: the GEMMs of one dense layer, timed alone ----------------------------------- */
+
+struct gemm {
+    int rows, in, out;
+    float *x, *w, *b, *y, *g, *dx, *dw;
+    uint64_t *mask;
+    size_t mask_words; /* per row, as sb_mask_words(out) */
+};
+
+/* "ROWSxINxOUT", each a positive int (cblas takes int dimensions). */
+static void parse_shape(const char *text, struct gemm *g)
+{
+    int dim[3];
+    const char *p = text;
+    for (int k = 0; k < 3; k++) {
+        char *end;
+        errno = 0;
+        const long v = p[0] >= '0' && p[0] <= '9' ? strtol(p, &end, 10) : 0;
+        if (v < 1 || v > INT_MAX || errno || *end != (k < 2 ? 'x' : '\0'))
+            die(2, "bad shape '%s' (want ROWSxINxOUT of positive integers, e.g. 4096x256x256)",
+                text);
+        dim[k] = (int)v;
+        p = end + 1;
+    }
+    g->rows = dim[0];
+    g->in = dim[1];
+    g->out = dim[2];
+    /* Every operand is at most 2^32 floats: no size_t overflow below, and far more than fits. */
+    const double big = (double)(1ull << 32), r = dim[0], i = dim[1], o = dim[2];
+    if (r * i > big || r * o > big || i * o > big)
+        die(2, "bad shape '%s': an operand would exceed 2^32 floats", text);
+}
+
+/* Uniform in [lo, hi) from a 64-bit LCG (Knuth's MMIX constants): deterministic, no libm. */
+static float *lcg_floats(size_t n, float lo, float hi, uint64_t seed)
+{
+    float *p = xcalloc(n, sizeof *p);
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t k = 0; k < n; k++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        p[k] = lo + (hi - lo) * (float)((double)(s >> 40) / 16777216.0);
+    }
+    return p;
+}
+
+/* The operands at the ranges `specbias kernels` uses: inputs in [-1, 1), weights in
+ * +-1/in, biases in +-0.1, output gradients in [-1, 1). */
+static void gemm_alloc(struct gemm *g)
+{
+    const size_t r = (size_t)g->rows, in = (size_t)g->in, out = (size_t)g->out;
+    const float ws = 1.0f / (float)in;
+    g->x = lcg_floats(r * in, -1.0f, 1.0f, 1);
+    g->w = lcg_floats(out * in, -ws, ws, 2);
+    g->b = lcg_floats(out, -0.1f, 0.1f, 3);
+    g->g = lcg_floats(r * out, -1.0f, 1.0f, 4);
+    g->y = xcalloc(r * out, sizeof(float));
+    g->dx = xcalloc(r * in, sizeof(float));
+    g->dw = xcalloc(out * in, sizeof(float));
+    g->mask_words = (out + 63) / 64;
+    g->mask = xcalloc(r * g->mask_words, sizeof(uint64_t));
+}
+
+static void op_fwd(const struct gemm *g)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->rows, g->out, g->in, 1.0f, g->x,
+                g->in, g->w, g->in, 0.0f, g->y, g->out);
+}
+
+/* What dense_relu_fwd fuses, done unfused: the GEMM, then one plain C pass adding the bias,
+ * applying ReLU and writing the activation bits (bit j % 64 of word j / 64, as specbias's
+ * mask), so both sides produce the same outputs. The training baseline above does the bias
+ * and the ReLU as two passes and keeps no mask; one pass is the cheapest unfused form. */
+static void op_fwd_bias_relu(const struct gemm *g)
+{
+    op_fwd(g);
+    const size_t out = (size_t)g->out, mw = g->mask_words;
+    for (size_t i = 0; i < (size_t)g->rows; i++) {
+        float *y = g->y + i * out;
+        uint64_t *m = g->mask + i * mw;
+        for (size_t k = 0; k < mw; k++) m[k] = 0;
+        for (size_t j = 0; j < out; j++) {
+            const float v = y[j] + g->b[j];
+            const int on = v > 0.0f;
+            y[j] = on ? v : 0.0f;
+            m[j / 64] |= (uint64_t)on << (j % 64);
+        }
+    }
+}
+
+static void op_bwd_data(const struct gemm *g)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->rows, g->in, g->out, 1.0f, g->g,
+                g->out, g->w, g->in, 0.0f, g->dx, g->in);
+}
+
+/* beta = 1: dense_bwd_weights adds into dW (the trainer sums batch tiles), so the peer pays
+ * for reading dW as well. */
+static void op_bwd_weights(const struct gemm *g)
+{
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->out, g->in, g->rows, 1.0f, g->g,
+                g->out, g->x, g->in, 1.0f, g->dw, g->in);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median over `reps` repetitions of the seconds per call of a loop lasting >= min_time; one
+ * warm-up call first, so OpenBLAS's buffers and threads and the operands' pages are ready. */
+static double time_op(void (*op)(const struct gemm *), const struct gemm *g, int reps,
+                      double min_time)
+{
+    double *s = xcalloc((size_t)reps, sizeof *s);
+    op(g);
+    for (int r = 0; r < reps; r++) {
+        long calls = 0;
+        double t;
+        const double t0 = now();
+        do {
+            op(g);
+            calls++;
+        } while ((t = now() - t0) < min_time);
+        s[r] = t / (double)calls;
+    }
+    qsort(s, (size_t)reps, sizeof *s, cmp_double);
+    const double med = reps % 2 ? s[reps / 2] : 0.5 * (s[reps / 2 - 1] + s[reps / 2]);
+    free(s);
+    return med;
+}
+
+static int run_gemm(const char *shape, int threads, int reps, double min_time)
+{
+    static const struct {
+        const char *name;
+        void (*fn)(const struct gemm *);
+    } ops[] = {{"sgemm_fwd", op_fwd},
+               {"sgemm_fwd_bias_relu", op_fwd_bias_relu},
+               {"sgemm_bwd_data", op_bwd_data},
+               {"sgemm_bwd_weights", op_bwd_weights}};
+    struct gemm g;
+    memset(&g, 0, sizeof g);
+    parse_shape(shape, &g);
+    openblas_set_num_threads(threads);
+    gemm_alloc(&g);
+    const double flops = 2.0 * g.rows * (double)g.in * (double)g.out;
+    char canon[64];
+    snprintf(canon, sizeof canon, "%dx%dx%d", g.rows, g.in, g.out);
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        const double sec = time_op(ops[k].fn, &g, reps, min_time);
+        json_t *out = json_pack("{s:s, s:s, s:s, s:i, s:f, s:f, s:i, s:s}", "peer", "openblas",
+                                "op", ops[k].name, "shape", canon, "threads", threads,
+                                "seconds_median", sec, "gflops", flops / sec / 1e9,
+                                "repetitions", reps, "version", openblas_get_config());
+        char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
+        if (!text) die(3, "out of memory");
+        if (puts(text) == EOF || fflush(stdout))
+            die(3, "cannot write the result: %s", strerror(errno));
+        free(text);
+        json_decref(out);
+    }
+    free(g.x), free(g.w), free(g.b), free(g.g), free(g.y), free(g.dx), free(g.dw), free(g.mask);
+    return 0;
+}
+
 static int parse_count(const char *opt, const char *val, long min)
 {
     char *end;
@@ -292,27 +473,57 @@ static int parse_count(const char *opt, const char *val, long min)
     return (int)v;
 }
 
+/* A time in seconds, > 0 and at most an hour (a typo, not a benchmark, beyond that). */
+static double parse_seconds(const char *opt, const char *val)
+{
+    char *end;
+    errno = 0;
+    const double v = val ? strtod(val, &end) : 0.0;
+    if (!val || errno || *end || end == val || !(v > 0.0 && v <= 3600.0))
+        die(2, "%s needs seconds > 0 (at most 3600)", opt);
+    return v;
+}
+
+#define USAGE                                                                                      \
+    "usage: specbias-peer-openblas DUMP_DIR [--steps N] [--threads T]\n"                           \
+    "       specbias-peer-openblas --gemm ROWSxINxOUT [--threads T] [--repetitions N] "            \
+    "[--min-time SECONDS]\n"
+
 int main(int argc, char **argv)
 {
-    const char *dir = NULL;
+    const char *dir = NULL, *shape = NULL;
     long steps = -1;
-    int threads = 1;
+    int threads = 1, reps = 5, gemm_only = 0;
+    double min_time = 0.2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--steps")) {
             steps = parse_count("--steps", i + 1 < argc ? argv[++i] : NULL, 0);
         } else if (!strcmp(argv[i], "--threads")) {
             threads = parse_count("--threads", i + 1 < argc ? argv[++i] : NULL, 1);
+        } else if (!strcmp(argv[i], "--gemm")) {
+            if (i + 1 >= argc) die(2, "--gemm needs a shape ROWSxINxOUT");
+            shape = argv[++i];
+        } else if (!strcmp(argv[i], "--repetitions")) {
+            reps = parse_count("--repetitions", i + 1 < argc ? argv[++i] : NULL, 1);
+            gemm_only = 1;
+        } else if (!strcmp(argv[i], "--min-time")) {
+            min_time = parse_seconds("--min-time", i + 1 < argc ? argv[++i] : NULL);
+            gemm_only = 1;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: specbias-peer-openblas DUMP_DIR [--steps N] [--threads T]\n");
+            fputs(USAGE, stdout);
             return 0;
         } else if (argv[i][0] == '-' || dir) {
-            die(2, "unknown or extra argument '%s' (usage: DUMP_DIR [--steps N] [--threads T])",
-                argv[i]);
+            die(2, "unknown or extra argument '%s' (see --help)", argv[i]);
         } else {
             dir = argv[i];
         }
     }
-    if (!dir) die(2, "missing DUMP_DIR (usage: DUMP_DIR [--steps N] [--threads T])");
+    if (shape) {
+        if (dir || steps >= 0) die(2, "--gemm takes neither DUMP_DIR nor --steps (see --help)");
+        return run_gemm(shape, threads, reps, min_time);
+    }
+    if (gemm_only) die(2, "--repetitions and --min-time go with --gemm (see --help)");
+    if (!dir) die(2, "missing DUMP_DIR or --gemm (see --help)");
 
     struct net m;
     load(dir, &m);

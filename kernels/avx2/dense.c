@@ -265,10 +265,10 @@ void dense_bwd_data__avx2(size_t rows, size_t in, size_t out, const float *restr
         for (size_t jc = 0; jc < out; jc += jc_max) {
             const size_t J = out - jc < jc_max ? out - jc : jc_max;
             pack_grad_rows(R, J, dy + n0 * lddy, lddy, mask ? mask + n0 * ldm : NULL, ldm, jc, gp,
-                           jc_max);
+                           BWD_JC_MAX);
             const float *wc = w + jc * ldw;
             float *dxn = dx + n0 * lddx;
-#define BWD_DATA_ROWS(R_) bwd_data_rows(R_, in, jc == 0, J, gp, jc_max, wc, ldw, dxn, lddx)
+#define BWD_DATA_ROWS(R_) bwd_data_rows(R_, in, jc == 0, J, gp, BWD_JC_MAX, wc, ldw, dxn, lddx)
             if (R == MR)
                 BWD_DATA_ROWS(MR);
             else
