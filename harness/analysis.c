@@ -162,13 +162,9 @@ struct confusion_ctx {
     double *norm2;   /* per row: |gradient|^2 */
 };
 
-static inline float masked(const float *g, const uint64_t *mask, size_t r, size_t ldm, size_t j)
-{
-    return !mask || ((mask[r * ldm + j / 64] >> (j % 64)) & 1) ? g[j] : 0.0f;
-}
-
-static void visit_confusion(void *vctx, size_t l, const float *g, size_t ldg,
-                            const uint64_t *mask, size_t ldm, const float *x, size_t ldx)
+/* g arrives through the layer's ReLU already (sb_model_backprop). */
+static void visit_confusion(void *vctx, size_t l, const float *g, size_t ldg, const float *x,
+                            size_t ldx)
 {
     struct confusion_ctx *c = vctx;
     const struct sb_layer *L = &c->m->layers[l];
@@ -177,7 +173,7 @@ static void visit_confusion(void *vctx, size_t l, const float *g, size_t ldg,
     for (size_t r = 0; r < c->rows; r++) {
         double gg = 0.0, xx = 0.0;
         for (size_t j = 0; j < L->out; j++) {
-            const double v = masked(g + r * ldg, mask, r, ldm, j);
+            const double v = g[r * ldg + j];
             gg += v * v;
         }
         for (size_t q = 0; q < L->in; q++) xx += (double)x[r * ldx + q] * x[r * ldx + q];
@@ -192,8 +188,7 @@ static void visit_confusion(void *vctx, size_t l, const float *g, size_t ldg,
             const size_t i = p->i[q], j = p->j[q];
             double gg = 0.0, xx = 0.0;
             for (size_t u = 0; u < L->out; u++)
-                gg += (double)masked(g + i * ldg, mask, i, ldm, u) *
-                      masked(g + j * ldg, mask, j, ldm, u);
+                gg += (double)g[i * ldg + u] * g[j * ldg + u];
             for (size_t v = 0; v < L->in; v++) xx += (double)x[i * ldx + v] * x[j * ldx + v];
             dot[q] += gg * (xx + 1.0);
         }

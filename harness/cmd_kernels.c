@@ -125,7 +125,8 @@ static int setup_dense(struct kbench *b)
     b->f[2] = fbuf(out, -0.1f, 0.1f, 3);
     b->f[3] = fbuf(r * out, -1.0f, 1.0f, 4);
     b->u[0] = ubuf(r * sb_mask_words(out), 5);
-    return kb_check(b, 4, 1);
+    b->u[1] = ubuf(r * sb_mask_words(in), 6);
+    return kb_check(b, 4, 2);
 }
 
 static void call_dense_relu_fwd(const struct kbench *b)
@@ -141,20 +142,23 @@ static void call_dense_fwd(const struct kbench *b)
     ((sb_dense_fwd_fn *)b->fn)(r, in, out, b->f[0], in, b->f[1], out, b->f[2], b->f[3], out);
 }
 
-/* dy = f3 [rows][out], w = f1 [out][in], dx = f0 [rows][in] */
+/* The backward kernels are timed as the trainer calls them: the gradient arrives masked
+ * (dense_bwd_data fuses the next layer's ReLU mask into its store), so mask = NULL, and
+ * dense_bwd_data applies the input mask u1 [rows][words(in)].
+ * dy = f3 [rows][out], w = f1 [out][in], dx = f0 [rows][in] */
 static void call_dense_bwd_data(const struct kbench *b)
 {
     const size_t r = b->shape.rows, in = b->shape.in, out = b->shape.out;
-    ((sb_dense_bwd_data_fn *)b->fn)(r, in, out, b->f[3], out, b->u[0], sb_mask_words(out), b->f[1],
-                                    in, b->f[0], in);
+    ((sb_dense_bwd_data_fn *)b->fn)(r, in, out, b->f[3], out, NULL, 0, b->f[1], in, b->u[1],
+                                    sb_mask_words(in), b->f[0], in);
 }
 
 /* dy = f3, x = f0, dw = f1 [out][in], db = f2 */
 static void call_dense_bwd_weights(const struct kbench *b)
 {
     const size_t r = b->shape.rows, in = b->shape.in, out = b->shape.out;
-    ((sb_dense_bwd_weights_fn *)b->fn)(r, in, out, b->f[3], out, b->u[0], sb_mask_words(out),
-                                       b->f[0], in, b->f[1], in, b->f[2]);
+    ((sb_dense_bwd_weights_fn *)b->fn)(r, in, out, b->f[3], out, NULL, 0, b->f[0], in, b->f[1],
+                                       in, b->f[2]);
 }
 
 /* Element-wise kernels over the outputs of a 65536-pixel RGB batch. */

@@ -231,14 +231,14 @@ float sb_model_loss(const struct sb_kernels *k, const struct sb_model *m, size_t
 /* dW and db of one layer over all tiles. Each work item owns a block of dW (outputs j0..j1,
  * inputs k0..k1) and walks the tiles in order, so every element is the same sum of the same
  * per-tile partials in the same order whatever the number of threads or the block sizes.
- * Blocks span all inputs (the kernel packs each tile's masked gradient once per call, so
- * wider calls amortise it) and 64 outputs (a multiple of 64 keeps the mask pointer on a
- * word boundary); inputs are split further only when there are fewer blocks than threads. */
+ * Blocks span all inputs (each call streams its tile's gradient once, so wider calls
+ * amortise it) and 64 outputs; inputs are split further only when there are fewer blocks
+ * than threads. g arrives masked (sb_model_backprop), so the kernel gets no mask. */
 #define SB_BLOCK_J 64
 
 static void layer_weight_grad(const struct sb_kernels *k, size_t rows, size_t in, size_t out,
-                              const float *g, size_t ldg, const uint64_t *mask, size_t ldm,
-                              const float *x, size_t ldx, float *dw, float *db)
+                              const float *g, size_t ldg, const float *x, size_t ldx, float *dw,
+                              float *db)
 {
     const size_t threads = (size_t)omp_get_max_threads();
     const size_t nj = (out + SB_BLOCK_J - 1) / SB_BLOCK_J;
@@ -254,24 +254,24 @@ static void layer_weight_grad(const struct sb_kernels *k, size_t rows, size_t in
         const size_t kn = in - k0 < bk ? in - k0 : bk;
         for (size_t t = 0; t < n_tiles(rows); t++) {
             const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
-            k->dense_bwd_weights(T, kn, jn, g + r0 * ldg + j0, ldg,
-                                 mask ? mask + r0 * ldm + j0 / 64 : NULL, ldm,
-                                 x + r0 * ldx + k0, ldx, dw + j0 * in + k0, in,
-                                 k0 == 0 ? db + j0 : NULL);
+            k->dense_bwd_weights(T, kn, jn, g + r0 * ldg + j0, ldg, NULL, 0, x + r0 * ldx + k0,
+                                 ldx, dw + j0 * in + k0, in, k0 == 0 ? db + j0 : NULL);
         }
     }
 }
 
+/* dx = (g W) masked by xmask: the gradient at the ReLU outputs of the layer below, already
+ * through that ReLU (the kernel fuses the mask into its store). */
 static void layer_data_grad(const struct sb_kernels *k, size_t rows, size_t in, size_t out,
-                            const float *g, size_t ldg, const uint64_t *mask, size_t ldm,
-                            const float *w, float *dx, size_t lddx)
+                            const float *g, size_t ldg, const float *w, const uint64_t *xmask,
+                            size_t ldxm, float *dx, size_t lddx)
 {
     const size_t rb = row_block(rows);
 #pragma omp parallel for schedule(static)
     for (size_t t = 0; t < n_blocks(rows, rb); t++) {
         const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
-        k->dense_bwd_data(T, in, out, g + r0 * ldg, ldg, mask ? mask + r0 * ldm : NULL, ldm, w,
-                          in, dx + r0 * lddx, lddx);
+        k->dense_bwd_data(T, in, out, g + r0 * ldg, ldg, NULL, 0, w, in, xmask + r0 * ldxm, ldxm,
+                          dx + r0 * lddx, lddx);
     }
 }
 
@@ -291,20 +291,19 @@ void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, siz
         g = a->dz;
     }
     size_t ldg = out;
-    const uint64_t *mask = NULL;
     int cur = 0;
     for (size_t l = m->n_layers; l-- > 0;) {
         const struct sb_layer *L = &m->layers[l];
         size_t ldx;
         const float *x = layer_input(m, a, l, 0, &ldx);
-        visit(ctx, l, g, ldg, mask, mw, x, ldx);
+        /* g is the gradient at layer l's pre-activations, already masked by its ReLU */
+        visit(ctx, l, g, ldg, x, ldx);
         if (l == 0) break;
-        /* dL/d(output of layer l-1), masked by that layer's activations on the next round. */
-        layer_data_grad(k, rows, L->in, L->out, g, ldg, mask, mw, m->params + L->w_off,
+        /* ... and for layer l-1: through W, then through layer l-1's ReLU in the same kernel */
+        layer_data_grad(k, rows, L->in, L->out, g, ldg, m->params + L->w_off, a->mask[l - 1], mw,
                         a->dact[cur], W);
         g = a->dact[cur];
         ldg = W;
-        mask = a->mask[l - 1];
         cur ^= 1;
     }
 }
@@ -316,13 +315,13 @@ struct weight_grad_ctx {
     float *grad;
 };
 
-static void visit_weight_grad(void *ctx, size_t l, const float *g, size_t ldg,
-                              const uint64_t *mask, size_t ldm, const float *x, size_t ldx)
+static void visit_weight_grad(void *ctx, size_t l, const float *g, size_t ldg, const float *x,
+                              size_t ldx)
 {
     const struct weight_grad_ctx *c = ctx;
     const struct sb_layer *L = &c->m->layers[l];
-    layer_weight_grad(c->k, c->rows, L->in, L->out, g, ldg, mask, ldm, x, ldx,
-                      c->grad + L->w_off, c->grad + L->b_off);
+    layer_weight_grad(c->k, c->rows, L->in, L->out, g, ldg, x, ldx, c->grad + L->w_off,
+                      c->grad + L->b_off);
 }
 
 void sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,

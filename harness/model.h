@@ -105,13 +105,13 @@ void sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, siz
                        struct sb_activations *a, float *grad);
 
 /* Walks the layers from the output down after sb_model_forward with a->dy holding dL/dy,
- * calling visit(ctx, l, ...) for each layer l with the gradient at its output g[rows][ldg]
- * (still to be masked by `mask`, NULL for the output layer, which needs none) and its input
- * x[rows][ldx]; the layer's per-example pre-activation gradient is g masked, its weight
- * gradient the sum over rows of that times x. sb_model_backward is this walk with the
- * weight-gradient kernel as the visitor; the gradient-confusion analysis uses it too. */
-typedef void sb_layer_visit_fn(void *ctx, size_t l, const float *g, size_t ldg,
-                               const uint64_t *mask, size_t ldm, const float *x, size_t ldx);
+ * calling visit(ctx, l, ...) for each layer l with the gradient at its pre-activations
+ * g[rows][ldg] (already through its ReLU: dense_bwd_data masks its output with the layer
+ * below's activations) and its input x[rows][ldx]; the layer's weight gradient is the sum
+ * over rows of g x. sb_model_backward is this walk with the weight-gradient kernel as the
+ * visitor; the gradient-confusion analysis uses it too. */
+typedef void sb_layer_visit_fn(void *ctx, size_t l, const float *g, size_t ldg, const float *x,
+                               size_t ldx);
 void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
                        struct sb_activations *a, sb_layer_visit_fn *visit, void *ctx);
 

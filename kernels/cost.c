@@ -29,13 +29,15 @@ struct sb_cost sb_kernel_cost(enum sb_kernel_id id, struct sb_shape sh)
         c.flops = dense + SIGMOID_FLOPS * r * o;
         c.bytes = 4.0 * (r * i + i * o + o + r * o);
         break;
+    /* The backward kernels as the trainer calls them: the gradient arrives masked (mask =
+     * NULL) and dense_bwd_data reads the input's mask to mask its output. */
     case SB_K_dense_bwd_data:
         c.flops = dense;
-        c.bytes = 4.0 * (r * o + i * o + r * i) + mask_bytes;
+        c.bytes = 4.0 * (r * o + i * o + r * i) + 8.0 * r * (double)sb_mask_words(sh.in);
         break;
     case SB_K_dense_bwd_weights: /* + the bias sums and the final dw, db additions */
         c.flops = dense + r * o + i * o + o;
-        c.bytes = 4.0 * (r * o + r * i + 2.0 * i * o + 2.0 * o) + mask_bytes;
+        c.bytes = 4.0 * (r * o + r * i + 2.0 * i * o + 2.0 * o);
         break;
     case SB_K_sigmoid_bwd:
         c.flops = 3.0 * r;

@@ -13,6 +13,18 @@ static inline float sb_masked_grad(const float *dy, size_t lddy, const uint64_t 
     return (mask[n * ldm + j / 64] >> (j % 64)) & 1u ? g : 0.0f;
 }
 
+/* dx[n][k] = +0 where bit (n, k) of xmask is clear: dense_bwd_data's input mask as a pass
+ * after the product, for the variants that do not fuse it into their stores (the same
+ * values, so the same bits). */
+static inline void sb_apply_xmask(size_t rows, size_t in, const uint64_t *xmask, size_t ldxm,
+                                  float *dx, size_t lddx)
+{
+    if (!xmask) return;
+    for (size_t n = 0; n < rows; n++)
+        for (size_t k = 0; k < in; k++)
+            if (!((xmask[n * ldxm + k / 64] >> (k % 64)) & 1u)) dx[n * lddx + k] = 0.0f;
+}
+
 /* Per-core cache sizes the dense kernels block for (sb_set_cache_sizes). */
 extern size_t sb_cache_l1d, sb_cache_l2;
 

@@ -177,7 +177,7 @@ static void test_dense_against_double(void **state)
             if (fabs(acc) > (double)(in + 1) * u * mag)
                 assert_int_equal((mask[n] >> j) & 1, acc > 0);
         }
-    K->dense_bwd_data(rows, in, out, dy, out, mask, 1, w, in, dx, in);
+    K->dense_bwd_data(rows, in, out, dy, out, mask, 1, w, in, NULL, 0, dx, in);
     K->dense_bwd_weights(rows, in, out, dy, out, mask, 1, x, in, dw, in, db);
     for (size_t n = 0; n < rows; n++)
         for (size_t k = 0; k < in; k++) {

@@ -216,15 +216,25 @@ static void run_dense_bwd(int weights)
         plant_specials(ci, dy.f, rows, out, lddy);
         if (mask) fill_mask(&rng, mask, rows, out, ldm);
         if (!weights) {
+            /* the input mask: absent, or random bits, in cases independent of `mask` */
+            const int with_xmask = ci % 5 != 4;
+            const size_t ldxm = sb_mask_words(in) + (ci % 3 == 1);
+            struct sb_buf xmk = sb_buf_make(2 * rows * ldxm, 2 * ((ci + 3) % 8));
+            uint64_t *xmask = with_xmask ? (uint64_t *)(void *)xmk.f : NULL;
+            if (xmask) fill_mask(&rng, xmask, rows, in, ldxm);
+            snprintf(shape, sizeof shape, "rows=%zu in=%zu out=%zu mask=%d xmask=%d", rows, in,
+                     out, with_mask, with_xmask);
             struct sb_buf w = sb_buf_make(out * ldw, skew_of(ci, 1));
             struct sb_buf dx0 = sb_buf_make(rows * ldx, skew_of(ci, 2));
             struct sb_buf dx1 = sb_buf_make(rows * ldx, skew_of(ci, 2));
             for (size_t j = 0; j < out; j++) sb_fill_sym(&rng, w.f + j * ldw, in, 1.0f);
-            ref->dense_bwd_data(rows, in, out, dy.f, lddy, mask, ldm, w.f, ldw, dx0.f, ldx);
-            isa->dense_bwd_data(rows, in, out, dy.f, lddy, mask, ldm, w.f, ldw, dx1.f, ldx);
+            ref->dense_bwd_data(rows, in, out, dy.f, lddy, mask, ldm, w.f, ldw, xmask, ldxm, dx0.f,
+                                ldx);
+            isa->dense_bwd_data(rows, in, out, dy.f, lddy, mask, ldm, w.f, ldw, xmask, ldxm, dx1.f,
+                                ldx);
             expect_same_floats(sb_kernel_name(kid), shape, dx0.f, dx1.f, rows * ldx + SB_GUARD);
             hash_floats(kid, dx1.f, rows * ldx);
-            sb_buf_free(&w); sb_buf_free(&dx0); sb_buf_free(&dx1);
+            sb_buf_free(&w); sb_buf_free(&dx0); sb_buf_free(&dx1); sb_buf_free(&xmk);
         } else {
             const size_t lddw = in + pad_of(ci, 1);
             struct sb_buf x = sb_buf_make(rows * ldx, skew_of(ci, 1));

@@ -224,8 +224,26 @@ SBV_INLINE void pack_grad_rows(size_t R, size_t J, const float *dy, size_t lddy,
                        grad_vec(dy + r * lddy, mask ? mask + r * ldm : NULL, jc + j, J - j));
 }
 
-SBV_INLINE void bwd_data_tile(const int R, const int full, int first, size_t J, size_t krem,
-                              const float *gp, size_t ldgp, const float *w, size_t ldw, float *dx,
+/* acc[r][v] = +0 where the input mask bit of (row r, column k0 + v * 8 + lane) is clear.
+ * xmask points at row 0's words; k0 is a multiple of NR = 16, so the tile's bits lie in one
+ * word. */
+SBV_INLINE void apply_xmask(const int R, sbv_f acc[MR][NV], const uint64_t *xmask, size_t ldxm,
+                            size_t k0)
+{
+    for (int r = 0; r < R; r++) {
+        const uint64_t bits = xmask[(size_t)r * ldxm + k0 / 64] >> (k0 % 64);
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = sbv_keep(acc[r][v], sbv_mask_bits((uint32_t)(bits >> (v * SBV_W)) & 0xFFu));
+    }
+}
+
+/* One micro-tile of dx: R rows, columns k0 .. (krem of NR). A is the gradient, a(r, j) =
+ * a[r * ars + j], either packed (masked) or dy itself (no mask). With `first` the chain starts
+ * at +0, else from dx (an earlier chunk's partial); `last` applies xmask and stores the
+ * result. */
+SBV_INLINE void bwd_data_tile(const int R, const int full, int first, int last, size_t J,
+                              size_t krem, const float *a, size_t ars, const float *w, size_t ldw,
+                              const uint64_t *xmask, size_t ldxm, size_t k0, float *dx,
                               size_t lddx)
 {
     sbv_m cm[NV];
@@ -234,23 +252,29 @@ SBV_INLINE void bwd_data_tile(const int R, const int full, int first, size_t J, 
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++)
             acc[r][v] = first ? sbv_zero() : load_cols(full, dx + (size_t)r * lddx, v, cm);
-    micro_loop(R, full, cm, J, gp, ldgp, 1, w, ldw, acc);
+    micro_loop(R, full, cm, J, a, ars, 1, w, ldw, acc);
+    if (last && xmask) apply_xmask(R, acc, xmask, ldxm, k0);
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++) store_cols(full, dx + (size_t)r * lddx, v, cm, acc[r][v]);
 }
 
-SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, size_t J, const float *gp,
-                              size_t ldgp, const float *w, size_t ldw, float *dx, size_t lddx)
+SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, int last, size_t J,
+                              const float *a, size_t ars, const float *w, size_t ldw,
+                              const uint64_t *xmask, size_t ldxm, float *dx, size_t lddx)
 {
     size_t k0 = 0;
     for (; k0 + NR <= in; k0 += NR)
-        bwd_data_tile(R, 1, first, J, NR, gp, ldgp, w + k0, ldw, dx + k0, lddx);
-    if (k0 < in) bwd_data_tile(R, 0, first, J, in - k0, gp, ldgp, w + k0, ldw, dx + k0, lddx);
+        bwd_data_tile(R, 1, first, last, J, NR, a, ars, w + k0, ldw, xmask, ldxm, k0, dx + k0,
+                      lddx);
+    if (k0 < in)
+        bwd_data_tile(R, 0, first, last, J, in - k0, a, ars, w + k0, ldw, xmask, ldxm, k0,
+                      dx + k0, lddx);
 }
 
 void dense_bwd_data__avx2(size_t rows, size_t in, size_t out, const float *restrict dy, size_t lddy,
                           const uint64_t *restrict mask, size_t ldm, const float *restrict w,
-                          size_t ldw, float *restrict dx, size_t lddx)
+                          size_t ldw, const uint64_t *restrict xmask, size_t ldxm,
+                          float *restrict dx, size_t lddx)
 {
     if (out == 0) { /* the empty sum: +0 */
         for (size_t n = 0; n < rows; n++)
@@ -258,17 +282,36 @@ void dense_bwd_data__avx2(size_t rows, size_t in, size_t out, const float *restr
                 sbv_storeu_n(dx + n * lddx + k, in - k, sbv_zero());
         return;
     }
+    if (!mask) {
+        /* The gradient is already masked (the trainer's case: the layer above fused this
+         * layer's ReLU mask into its store), so it is broadcast in place, as the forward pass
+         * broadcasts x, and the whole reduction stays in registers. */
+        for (size_t n0 = 0; n0 < rows; n0 += MR) {
+            const size_t R = rows - n0 < MR ? rows - n0 : MR;
+            const uint64_t *xm = xmask ? xmask + n0 * ldxm : NULL;
+#define BWD_DATA_ROWS(R_)                                                                          \
+    bwd_data_rows(R_, in, 1, 1, out, dy + n0 * lddy, lddy, w, ldw, xm, ldxm, dx + n0 * lddx, lddx)
+            if (R == MR)
+                BWD_DATA_ROWS(MR);
+            else
+                SB_TAIL_ROWS(R, BWD_DATA_ROWS)
+#undef BWD_DATA_ROWS
+        }
+        return;
+    }
     const size_t jc_max = bwd_data_chunk();
     _Alignas(32) float gp[MR * BWD_JC_MAX];
     for (size_t n0 = 0; n0 < rows; n0 += MR) {
         const size_t R = rows - n0 < MR ? rows - n0 : MR;
+        const uint64_t *xm = xmask ? xmask + n0 * ldxm : NULL;
         for (size_t jc = 0; jc < out; jc += jc_max) {
             const size_t J = out - jc < jc_max ? out - jc : jc_max;
-            pack_grad_rows(R, J, dy + n0 * lddy, lddy, mask ? mask + n0 * ldm : NULL, ldm, jc, gp,
-                           BWD_JC_MAX);
+            pack_grad_rows(R, J, dy + n0 * lddy, lddy, mask + n0 * ldm, ldm, jc, gp, BWD_JC_MAX);
             const float *wc = w + jc * ldw;
             float *dxn = dx + n0 * lddx;
-#define BWD_DATA_ROWS(R_) bwd_data_rows(R_, in, jc == 0, J, gp, BWD_JC_MAX, wc, ldw, dxn, lddx)
+            const int first = jc == 0, last = jc + J == out;
+#define BWD_DATA_ROWS(R_)                                                                          \
+    bwd_data_rows(R_, in, first, last, J, gp, BWD_JC_MAX, wc, ldw, xm, ldxm, dxn, lddx)
             if (R == MR)
                 BWD_DATA_ROWS(MR);
             else
@@ -316,8 +359,10 @@ static void pack_grad_units(size_t units, size_t T, size_t out, const float *dy,
         }
 }
 
+/* One micro-tile of dw: R units, columns (krem of NR) of x; a(r, n) = a[r + n * aks], the
+ * packed panel (aks = MR) or the pre-masked gradient itself (aks = lddy). */
 SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t krem,
-                                 const float *gp, const float *x, size_t ldx, float *dw,
+                                 const float *a, size_t aks, const float *x, size_t ldx, float *dw,
                                  size_t lddw)
 {
     sbv_m cm[NV];
@@ -325,7 +370,7 @@ SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t k
     sbv_f acc[MR][NV];
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = sbv_zero();
-    micro_loop(R, full, cm, T, gp, 1, MR, x, ldx, acc);
+    micro_loop(R, full, cm, T, a, 1, aks, x, ldx, acc);
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++) {
             float *d = dw + (size_t)r * lddw;
@@ -334,18 +379,41 @@ SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t k
 }
 
 /* One x panel (columns k0 .. k0 + NR - 1, `krem` of them) against every unit block. */
+/* One x panel (krem of NR columns) against every unit block; block b's A starts at
+ * a + b * a_block and steps aks floats per row. */
 SBV_INLINE void bwd_weights_panel(const int full, size_t units, size_t T, size_t krem,
-                                  const float *gp, const float *x, size_t ldx, float *dw,
-                                  size_t lddw)
+                                  const float *a, size_t a_block, size_t aks, const float *x,
+                                  size_t ldx, float *dw, size_t lddw)
 {
     size_t j0 = 0;
     for (; j0 + MR <= units; j0 += MR)
-        bwd_weights_tile(MR, full, T, krem, gp + j0 / MR * wg_stride(T), x, ldx, dw + j0 * lddw,
+        bwd_weights_tile(MR, full, T, krem, a + j0 / MR * a_block, aks, x, ldx, dw + j0 * lddw,
                          lddw);
 #define BWD_WEIGHTS_TILE(R)                                                                        \
-    bwd_weights_tile(R, full, T, krem, gp + j0 / MR * wg_stride(T), x, ldx, dw + j0 * lddw, lddw)
+    bwd_weights_tile(R, full, T, krem, a + j0 / MR * a_block, aks, x, ldx, dw + j0 * lddw, lddw)
     SB_TAIL_ROWS(units - j0, BWD_WEIGHTS_TILE)
 #undef BWD_WEIGHTS_TILE
+}
+
+/* Every x panel of a chunk against the unit blocks of A. */
+SBV_INLINE void bwd_weights_panels(size_t units, size_t T, size_t in, const float *a,
+                                   size_t a_block, size_t aks, const float *x, size_t ldx,
+                                   float *dw, size_t lddw)
+{
+    size_t k0 = 0;
+    for (; k0 + NR <= in; k0 += NR)
+        bwd_weights_panel(1, units, T, NR, a, a_block, aks, x + k0, ldx, dw + k0, lddw);
+    if (k0 < in) bwd_weights_panel(0, units, T, in - k0, a, a_block, aks, x + k0, ldx, dw + k0, lddw);
+}
+
+/* db[j] += sum over the chunk's rows of dy[n][j], added in row order from +0 (no mask). */
+static void bias_grad_rows(size_t T, size_t out, const float *dy, size_t lddy, float *db)
+{
+    for (size_t j = 0; j < out; j += SBV_W) {
+        sbv_f sum = sbv_zero();
+        for (size_t n = 0; n < T; n++) sum = sbv_add(sum, sbv_loadu_n(dy + n * lddy + j, out - j));
+        sbv_storeu_n(db + j, out - j, sbv_add(sbv_loadu_n(db + j, out - j), sum));
+    }
 }
 
 void dense_bwd_weights__avx2(size_t rows, size_t in, size_t out, const float *restrict dy,
@@ -353,19 +421,26 @@ void dense_bwd_weights__avx2(size_t rows, size_t in, size_t out, const float *re
                              const float *restrict x, size_t ldx, float *restrict dw, size_t lddw,
                              float *restrict db)
 {
+    if (!mask) {
+        /* The gradient is already masked (the trainer's case, see dense_bwd_data's xmask): its
+         * MR units of row n are broadcast in place, no packing. */
+        for (size_t n0 = 0; n0 < rows; n0 += SB_WGRAD_ROWS) {
+            const size_t T = rows - n0 < SB_WGRAD_ROWS ? rows - n0 : SB_WGRAD_ROWS;
+            const float *dyc = dy + n0 * lddy;
+            if (db) bias_grad_rows(T, out, dyc, lddy, db);
+            bwd_weights_panels(out, T, in, dyc, MR, lddy, x + n0 * ldx, ldx, dw, lddw);
+        }
+        return;
+    }
     _Alignas(32) float gp[WG_BLOCKS * (MR * SB_WGRAD_ROWS + SBV_W)];
     for (size_t n0 = 0; n0 < rows; n0 += SB_WGRAD_ROWS) {
         const size_t T = rows - n0 < SB_WGRAD_ROWS ? rows - n0 : SB_WGRAD_ROWS;
-        const float *xc = x + n0 * ldx;
         for (size_t u0 = 0; u0 < out; u0 += WG_UNITS) {
             const size_t units = out - u0 < WG_UNITS ? out - u0 : WG_UNITS;
             pack_grad_units(units, T, out - u0, dy + n0 * lddy + u0, lddy,
-                            mask ? mask + n0 * ldm + u0 / 64 : NULL, ldm, gp, db ? db + u0 : NULL);
-            float *dwu = dw + u0 * lddw;
-            size_t k0 = 0;
-            for (; k0 + NR <= in; k0 += NR)
-                bwd_weights_panel(1, units, T, NR, gp, xc + k0, ldx, dwu + k0, lddw);
-            if (k0 < in) bwd_weights_panel(0, units, T, in - k0, gp, xc + k0, ldx, dwu + k0, lddw);
+                            mask + n0 * ldm + u0 / 64, ldm, gp, db ? db + u0 : NULL);
+            bwd_weights_panels(units, T, in, gp, wg_stride(T), MR, x + n0 * ldx, ldx,
+                               dw + u0 * lddw, lddw);
         }
     }
 }

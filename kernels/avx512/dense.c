@@ -209,10 +209,10 @@ SB_INLINE void bwd_data_rows(const int R, size_t in, size_t out, const float *dy
                        0);
 }
 
-void dense_bwd_data__avx512(size_t rows, size_t in, size_t out, const float *restrict dy,
-                            size_t lddy, const uint64_t *restrict mask, size_t ldm,
-                            const float *restrict w, size_t ldw, float *restrict dx,
-                            size_t lddx)
+static void bwd_data_product(size_t rows, size_t in, size_t out, const float *restrict dy,
+                             size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                             const float *restrict w, size_t ldw, float *restrict dx,
+                             size_t lddx)
 {
     size_t n = 0;
 #define SB_BWD_ROWS(R)                                                                      \
@@ -228,6 +228,16 @@ void dense_bwd_data__avx512(size_t rows, size_t in, size_t out, const float *res
     default: break;
     }
 #undef SB_BWD_ROWS
+}
+
+/* The product, then the input mask as a separate pass (kernels/internal.h). */
+void dense_bwd_data__avx512(size_t rows, size_t in, size_t out, const float *restrict dy,
+                            size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                            const float *restrict w, size_t ldw, const uint64_t *restrict xmask,
+                            size_t ldxm, float *restrict dx, size_t lddx)
+{
+    bwd_data_product(rows, in, out, dy, lddy, mask, ldm, w, ldw, dx, lddx);
+    sb_apply_xmask(rows, in, xmask, ldxm, dx, lddx);
 }
 
 /* ---- backward to the weights: dW += G^T X, vectorised over input features k --------------- */

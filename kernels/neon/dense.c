@@ -197,10 +197,10 @@ SBN_INLINE void bwd_data_rows(const int R, size_t in, size_t out, const float *d
 #undef BWD_DATA_TILE
 }
 
-void dense_bwd_data__neon(size_t rows, size_t in, size_t out, const float *restrict dy,
-                          size_t lddy, const uint64_t *restrict mask, size_t ldm,
-                          const float *restrict w, size_t ldw, float *restrict dx,
-                          size_t lddx)
+static void bwd_data_product(size_t rows, size_t in, size_t out, const float *restrict dy,
+                             size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                             const float *restrict w, size_t ldw, float *restrict dx,
+                             size_t lddx)
 {
     size_t n = 0;
     for (; n + TILE_R <= rows; n += TILE_R)
@@ -209,6 +209,16 @@ void dense_bwd_data__neon(size_t rows, size_t in, size_t out, const float *restr
     for (; n < rows; n++)
         bwd_data_rows(1, in, out, dy + n * lddy, lddy, mask ? mask + n * ldm : NULL, ldm, w,
                       ldw, dx + n * lddx, lddx);
+}
+
+/* The product, then the input mask as a separate pass (kernels/internal.h). */
+void dense_bwd_data__neon(size_t rows, size_t in, size_t out, const float *restrict dy,
+                          size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                          const float *restrict w, size_t ldw, const uint64_t *restrict xmask,
+                          size_t ldxm, float *restrict dx, size_t lddx)
+{
+    bwd_data_product(rows, in, out, dy, lddy, mask, ldm, w, ldw, dx, lddx);
+    sb_apply_xmask(rows, in, xmask, ldxm, dx, lddx);
 }
 
 /* ---- backward, weights --------------------------------------------------------------------- */

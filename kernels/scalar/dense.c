@@ -55,7 +55,8 @@ void dense_sigmoid_fwd__scalar(size_t rows, size_t in, size_t out, const float *
 
 void dense_bwd_data__scalar(size_t rows, size_t in, size_t out, const float *restrict dy,
                             size_t lddy, const uint64_t *restrict mask, size_t ldm,
-                            const float *restrict w, size_t ldw, float *restrict dx,
+                            const float *restrict w, size_t ldw,
+                            const uint64_t *restrict xmask, size_t ldxm, float *restrict dx,
                             size_t lddx)
 {
     for (size_t n = 0; n < rows; n++) {
@@ -63,7 +64,8 @@ void dense_bwd_data__scalar(size_t rows, size_t in, size_t out, const float *res
             float acc = 0.0f;
             for (size_t j = 0; j < out; j++)
                 acc = fmaf(sb_masked_grad(dy, lddy, mask, ldm, n, j), w[j * ldw + k], acc);
-            dx[n * lddx + k] = acc;
+            const int on = !xmask || ((xmask[n * ldxm + k / 64] >> (k % 64)) & 1u);
+            dx[n * lddx + k] = on ? acc : 0.0f;
         }
     }
 }

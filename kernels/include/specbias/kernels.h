@@ -55,14 +55,20 @@ typedef void sb_dense_fwd_fn(size_t rows, size_t in, size_t out, const float *SB
                              size_t ldx, const float *SB_RESTRICT wt, size_t ldwt,
                              const float *SB_RESTRICT b, float *SB_RESTRICT y, size_t ldy);
 
-/* dX = (dY masked by the activation bits) W, overwriting dX:
- *   g(n, j) = bit(n, j) ? dy[n][j] : 0       (mask NULL: g = dy)
- *   dx[n][k] = acc, acc = 0; for j = 0 .. out-1: acc = fmaf(g(n, j), w[j][k], acc)
- * w is W[out][in] with leading dimension ldw. */
+/* dX = (dY masked by the activation bits) W, then masked by the input's activation bits,
+ * overwriting dX:
+ *   g(n, j) = bit(mask, n, j) ? dy[n][j] : 0       (mask NULL: g = dy)
+ *   acc = 0; for j = 0 .. out-1: acc = fmaf(g(n, j), w[j][k], acc)
+ *   dx[n][k] = bit(xmask, n, k) ? acc : +0         (xmask NULL: acc)
+ * w is W[out][in] with leading dimension ldw; xmask (leading dimension ldxm words) is the
+ * ReLU bitmask of the layer that produced this layer's input, so dX comes out as the next
+ * layer's masked gradient g (ReLU backward fused into the store) and the kernels of that
+ * layer can be called with mask = NULL: the same values, so the same bits. */
 typedef void sb_dense_bwd_data_fn(size_t rows, size_t in, size_t out, const float *SB_RESTRICT dy,
                                   size_t lddy, const uint64_t *SB_RESTRICT mask, size_t ldm,
-                                  const float *SB_RESTRICT w, size_t ldw, float *SB_RESTRICT dx,
-                                  size_t lddx);
+                                  const float *SB_RESTRICT w, size_t ldw,
+                                  const uint64_t *SB_RESTRICT xmask, size_t ldxm,
+                                  float *SB_RESTRICT dx, size_t lddx);
 
 /* Adds the weight and bias gradients of `rows` rows, taken in chunks of SB_WGRAD_ROWS rows
  * (the last chunk may be shorter; rows = 0 writes nothing). For each chunk c, in order:
