@@ -26,6 +26,16 @@ static void *alloc_floats(size_t n)
     return p;
 }
 
+/* A leading dimension for a copy of a weight matrix: rows of 16 floats or more get a whole
+ * 64-byte line of padding when their length is a multiple of 4 lines, so that a column panel
+ * spreads over the L1 sets (see model.h). */
+static size_t padded_ld(size_t n)
+{
+    if (n < 16) return n;
+    const size_t ld = (n + 15) / 16 * 16;
+    return ld % 64 == 0 ? ld + 16 : ld;
+}
+
 size_t sb_model_param_count(const struct sb_model_spec *spec, size_t features)
 {
     size_t n = 0, in = features;
@@ -57,8 +67,11 @@ int sb_model_init(struct sb_model *m, const struct sb_model_spec *spec, struct s
         off += L->in * L->out;
         L->b_off = off;
         off += L->out;
-        L->wt = alloc_floats(L->in * L->out);
-        if (!L->wt) return -1;
+        L->ldwt = padded_ld(L->out);
+        L->ldw = padded_ld(L->in);
+        L->wt = alloc_floats(L->in * L->ldwt);
+        L->w = alloc_floats(L->out * L->ldw);
+        if (!L->wt || !L->w) return -1;
     }
     m->n_params = off;
     m->params = alloc_floats(off);
@@ -82,14 +95,19 @@ void sb_model_pack(struct sb_model *m)
 {
     for (size_t l = 0; l < m->n_layers; l++) {
         const struct sb_layer *L = &m->layers[l];
-        sb_pack_wt(L->in, L->out, m->params + L->w_off, L->in, L->wt, L->out);
+        const float *w = m->params + L->w_off;
+        sb_pack_wt(L->in, L->out, w, L->in, L->wt, L->ldwt);
+        for (size_t j = 0; j < L->out; j++) memcpy(L->w + j * L->ldw, w + j * L->in, L->in * sizeof *w);
     }
 }
 
 void sb_model_free(struct sb_model *m)
 {
     if (m->layers)
-        for (size_t l = 0; l < m->n_layers; l++) free(m->layers[l].wt);
+        for (size_t l = 0; l < m->n_layers; l++) {
+            free(m->layers[l].wt);
+            free(m->layers[l].w);
+        }
     free(m->layers);
     free(m->params);
     free(m->enc.B);
@@ -196,13 +214,13 @@ void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size
             const float *in = layer_input(m, a, l, r0, &ldin);
             const float *b = m->params + L->b_off;
             if (l < s->depth)
-                k->dense_relu_fwd(T, L->in, L->out, in, ldin, L->wt, L->out, b,
+                k->dense_relu_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
                                   a->act[l] + r0 * s->width, s->width, a->mask[l] + r0 * mw, mw);
             else if (s->output == SB_OUT_SIGMOID)
-                k->dense_sigmoid_fwd(T, L->in, L->out, in, ldin, L->wt, L->out, b,
+                k->dense_sigmoid_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
                                      a->y + r0 * s->out, s->out);
             else
-                k->dense_linear_fwd(T, L->in, L->out, in, ldin, L->wt, L->out, b,
+                k->dense_linear_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
                                     a->y + r0 * s->out, s->out);
         }
     }
@@ -263,14 +281,14 @@ static void layer_weight_grad(const struct sb_kernels *k, size_t rows, size_t in
 /* dx = (g W) masked by xmask: the gradient at the ReLU outputs of the layer below, already
  * through that ReLU (the kernel fuses the mask into its store). */
 static void layer_data_grad(const struct sb_kernels *k, size_t rows, size_t in, size_t out,
-                            const float *g, size_t ldg, const float *w, const uint64_t *xmask,
-                            size_t ldxm, float *dx, size_t lddx)
+                            const float *g, size_t ldg, const float *w, size_t ldw,
+                            const uint64_t *xmask, size_t ldxm, float *dx, size_t lddx)
 {
     const size_t rb = row_block(rows);
 #pragma omp parallel for schedule(static)
     for (size_t t = 0; t < n_blocks(rows, rb); t++) {
         const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
-        k->dense_bwd_data(T, in, out, g + r0 * ldg, ldg, NULL, 0, w, in, xmask + r0 * ldxm, ldxm,
+        k->dense_bwd_data(T, in, out, g + r0 * ldg, ldg, NULL, 0, w, ldw, xmask + r0 * ldxm, ldxm,
                           dx + r0 * lddx, lddx);
     }
 }
@@ -300,7 +318,7 @@ void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, siz
         visit(ctx, l, g, ldg, x, ldx);
         if (l == 0) break;
         /* ... and for layer l-1: through W, then through layer l-1's ReLU in the same kernel */
-        layer_data_grad(k, rows, L->in, L->out, g, ldg, m->params + L->w_off, a->mask[l - 1], mw,
+        layer_data_grad(k, rows, L->in, L->out, g, ldg, L->w, L->ldw, a->mask[l - 1], mw,
                         a->dact[cur], W);
         g = a->dact[cur];
         ldg = W;

@@ -3,8 +3,10 @@
  *
  * Parameters live in one flat array, layer after layer, each as W[out][in] (PyTorch's
  * nn.Linear layout) followed by b[out], so the optimiser and the trajectory hash see one
- * buffer. The forward kernels read W transposed; `wt` holds that copy, refreshed by
- * sb_model_pack() after every update.
+ * buffer. The forward kernels read W transposed; `wt` holds that copy, and `w` a copy of W
+ * for the data gradient, both at a leading dimension padded off multiples of 256 bytes (a
+ * 128-float row is 512 bytes: a kernel walking a column panel would hit only 8 of the 64 L1
+ * sets), refreshed by sb_model_pack() after every update.
  */
 #ifndef SPECBIAS_HARNESS_MODEL_H
 #define SPECBIAS_HARNESS_MODEL_H
@@ -41,7 +43,9 @@ struct sb_model_spec {
 struct sb_layer {
     size_t in, out;
     size_t w_off, b_off; /* offsets into params[] */
-    float *wt;           /* Wt[in][out] */
+    float *wt;           /* Wt[in][ldwt] */
+    float *w;            /* W[out][ldw] */
+    size_t ldwt, ldw;
 };
 
 struct sb_model {
@@ -66,7 +70,7 @@ size_t sb_model_param_count(const struct sb_model_spec *spec, size_t features);
  * or -1 on allocation failure. */
 int sb_model_init(struct sb_model *m, const struct sb_model_spec *spec, struct sb_encoding *enc,
                   uint64_t seed);
-void sb_model_pack(struct sb_model *m); /* refresh every layer's wt from params */
+void sb_model_pack(struct sb_model *m); /* refresh every layer's wt and w from params */
 void sb_model_free(struct sb_model *m);
 
 /* Activations of a batch of `rows` inputs, kept for the backward pass and the analyses. */

@@ -58,11 +58,11 @@ double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *
     const struct sb_model_spec spec = {d->d, e->depth, e->width, d->out, e->output};
     const double params = (double)sb_model_param_count(&spec, sb_encoding_features(enc, d->d));
     /* activations: encoded input, hidden outputs, masks, y/dy/dz, two gradient buffers;
-     * parameters: weights, packed copy, gradient, Adam m and v; plus the data itself */
+     * parameters: weights, padded copies Wt and W, gradient, Adam m and v; plus the data */
     const double act = rows * (F + depth * W + 3 * out + 2 * wmax) * 4 +
                        rows * depth * (double)sb_mask_words(e->width) * 8;
     const double data = (double)(d->n_train + d->n_eval) * (double)(d->d + d->out) * 4;
-    return act + params * 5 * 4 + data;
+    return act + params * 6 * 4 + data;
 }
 
 size_t sb_checkpoint_steps(uint64_t steps, size_t count, uint64_t *out, size_t max)

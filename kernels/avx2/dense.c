@@ -45,21 +45,62 @@ SBV_INLINE void store_cols(const int full, float *p, int v, const sbv_m cm[NV], 
 }
 
 /* The register tile's inner loop: for k = 0 .. K-1, for each r < R and vector v,
- *   acc[r][v] = fma(a(r, k), b[k][v], acc[r][v]),   a(r, k) = a[r * ars + k * aks]. */
-SBV_INLINE void micro_loop(const int R, const int full, const sbv_m cm[NV], size_t K,
+ *   acc[r][v] = fma(a(r, k), b[k][v], acc[r][v]),   a(r, k) = a[r * ars + k * aks].
+ * bfull: all NR columns of B may be loaded (a full tile, or a zero-padded packed panel). */
+SBV_INLINE void micro_loop(const int R, const int bfull, const sbv_m cm[NV], size_t K,
                            const float *a, size_t ars, size_t aks, const float *b, size_t ldb,
                            sbv_f acc[MR][NV])
 {
     for (size_t k = 0; k < K; k++) {
         const float *bk = b + k * ldb;
         sbv_f bv[NV];
-        for (int v = 0; v < NV; v++) bv[v] = load_cols(full, bk, v, cm);
+        for (int v = 0; v < NV; v++) bv[v] = load_cols(bfull, bk, v, cm);
         const float *ak = a + k * aks;
         for (int r = 0; r < R; r++) {
             const sbv_f ar = sbv_bcast(ak + (size_t)r * ars);
             for (int v = 0; v < NV; v++) acc[r][v] = sbv_fma(ar, bv[v], acc[r][v]);
         }
     }
+}
+
+/* Packs a B panel: dst[k][c] = src[k * lds + c] for c < cols (<= NR), +0 for c >= cols, so
+ * the micro-tile loads whole vectors from one contiguous stream. Done where a panel read in
+ * place would thrash L1 (panel_thrashes) or is a column tail (no masked loads in the loop);
+ * a packed panel is read from L2 once per call, so where the caller's layout is already good
+ * (the trainer pads its weight copies) the panel is read in place. */
+#define KC_MAX 1024 /* the longest packed panel: KC_MAX x NR floats = 64 KiB on the stack */
+
+/* Whether a column panel of K rows, ld floats apart, would keep missing L1: rows a multiple of
+ * 64 bytes apart visit only sets / gcd(lines apart, sets) of the L1 sets (a 128-float row is
+ * 8 lines: 8 of 64 sets, 64 lines at 8 ways); allow the panel half of what it can reach. */
+static int panel_thrashes(size_t ld, size_t K)
+{
+    const size_t bytes = ld * sizeof(float), ways = 8;
+    if (bytes % 64) return 0; /* rows drift across lines and sets */
+    const size_t sets = sb_cache_l1d / 64 / ways;
+    size_t a = bytes / 64, b = sets;
+    while (b) {
+        const size_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return K > sets / a * ways / 2;
+}
+
+static void pack_b_panel(size_t K, size_t cols, const float *src, size_t lds, float *dst)
+{
+    if (cols >= NR) {
+        for (size_t k = 0; k < K; k++)
+            for (int v = 0; v < NV; v++)
+                sbv_storeu(dst + k * NR + v * SBV_W, sbv_loadu(src + k * lds + v * SBV_W));
+        return;
+    }
+    for (size_t k = 0; k < K; k++)
+        for (int v = 0; v < NV; v++) {
+            const size_t off = (size_t)v * SBV_W;
+            sbv_storeu(dst + k * NR + off,
+                       cols > off ? sbv_loadu_n(src + k * lds + off, cols - off) : sbv_zero());
+        }
 }
 
 /* Calls TILE(R) for the R = rem rows of a last, partial micro-tile (1 <= rem < MR). */
@@ -87,10 +128,10 @@ enum fwd_epi { EPI_RELU, EPI_LINEAR, EPI_SIGMOID };
 
 /* One micro-tile: rows x[0 .. R-1], columns j0 .. j0 + NR - 1 of which the first `jrem`
  * exist (all when full). wt, b and y point at column j0; mask at the first row's words. */
-SBV_INLINE void fwd_tile(const int R, const int full, const enum fwd_epi epi, size_t in,
-                         size_t jrem, const float *x, size_t ldx, const float *wt, size_t ldwt,
-                         const float *b, float *y, size_t ldy, uint64_t *mask, size_t ldm,
-                         size_t j0)
+SBV_INLINE void fwd_tile(const int R, const int full, const int packed, const enum fwd_epi epi,
+                         size_t in, size_t jrem, const float *x, size_t ldx, const float *wt,
+                         size_t ldwt, const float *b, float *y, size_t ldy, uint64_t *mask,
+                         size_t ldm, size_t j0)
 {
     sbv_m cm[NV];
     col_masks(full, jrem, cm);
@@ -99,7 +140,7 @@ SBV_INLINE void fwd_tile(const int R, const int full, const enum fwd_epi epi, si
         const sbv_f bv = load_cols(full, b, v, cm);
         for (int r = 0; r < R; r++) acc[r][v] = bv;
     }
-    micro_loop(R, full, cm, in, x, ldx, 1, wt, ldwt, acc);
+    micro_loop(R, full || packed, cm, in, x, ldx, 1, wt, ldwt, acc);
     for (int r = 0; r < R; r++) {
         uint32_t bits = 0;
         for (int v = 0; v < NV; v++) {
@@ -129,38 +170,52 @@ SBV_INLINE void fwd_tile(const int R, const int full, const enum fwd_epi epi, si
 }
 
 /* Rows n0 .. n0 + nb - 1 against one column panel. */
-SBV_INLINE void fwd_panel(const int full, const enum fwd_epi epi, size_t nb, size_t in, size_t jrem,
-                          const float *x, size_t ldx, const float *wt, size_t ldwt, const float *b,
-                          float *y, size_t ldy, uint64_t *mask, size_t ldm, size_t j0)
+SBV_INLINE void fwd_panel(const int full, const int packed, const enum fwd_epi epi, size_t nb,
+                          size_t in, size_t jrem, const float *x, size_t ldx, const float *wt,
+                          size_t ldwt, const float *b, float *y, size_t ldy, uint64_t *mask,
+                          size_t ldm, size_t j0)
 {
     size_t n = 0;
 #define FWD_TILE(R)                                                                                \
-    fwd_tile(R, full, epi, in, jrem, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy, ldy,              \
+    fwd_tile(R, full, packed, epi, in, jrem, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy, ldy,      \
              mask ? mask + n * ldm : NULL, ldm, j0)
     for (; n + MR <= nb; n += MR) FWD_TILE(MR);
     SB_TAIL_ROWS(nb - n, FWD_TILE)
 #undef FWD_TILE
 }
 
-/* Blocks of rows whose inputs stay in L2; in each, column panels of Wt (in x NR, from L1/L2)
- * outside and micro-tiles of rows inside, as BLIS orders its loops. */
+/* Blocks of rows whose inputs stay in L2; in each, column panels of Wt (in x NR, packed, in
+ * L1) outside and micro-tiles of rows inside, as BLIS orders its loops. */
 SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t out,
                           const float *x, size_t ldx, const float *wt, size_t ldwt, const float *b,
                           float *y, size_t ldy, uint64_t *mask, size_t ldm)
 {
     const size_t mc = fwd_rows_per_block(in);
+    _Alignas(32) float bp[KC_MAX * NR];
     for (size_t n0 = 0; n0 < rows; n0 += mc) {
         const size_t nb = rows - n0 < mc ? rows - n0 : mc;
         const float *xb = x + n0 * ldx;
         float *yb = y + n0 * ldy;
         uint64_t *mb = mask ? mask + n0 * ldm : NULL;
-        size_t j0 = 0;
-        for (; j0 + NR <= out; j0 += NR)
-            fwd_panel(1, epi, nb, in, NR, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy, mb, ldm,
-                      j0);
-        if (j0 < out)
-            fwd_panel(0, epi, nb, in, out - j0, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy, mb,
-                      ldm, j0);
+        for (size_t j0 = 0; j0 < out; j0 += NR) {
+            const size_t jrem = out - j0;
+            const int full = jrem >= NR;
+            if (in <= KC_MAX && (!full || panel_thrashes(ldwt, in))) {
+                pack_b_panel(in, jrem, wt + j0, ldwt, bp);
+                if (full)
+                    fwd_panel(1, 1, epi, nb, in, NR, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb,
+                              ldm, j0);
+                else
+                    fwd_panel(0, 1, epi, nb, in, jrem, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb,
+                              ldm, j0);
+            } else if (full) {
+                fwd_panel(1, 0, epi, nb, in, NR, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy, mb,
+                          ldm, j0);
+            } else {
+                fwd_panel(0, 0, epi, nb, in, jrem, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy,
+                          mb, ldm, j0);
+            }
+        }
     }
 }
 
@@ -224,16 +279,21 @@ SBV_INLINE void pack_grad_rows(size_t R, size_t J, const float *dy, size_t lddy,
                        grad_vec(dy + r * lddy, mask ? mask + r * ldm : NULL, jc + j, J - j));
 }
 
-/* acc[r][v] = +0 where the input mask bit of (row r, column k0 + v * 8 + lane) is clear.
- * xmask points at row 0's words; k0 is a multiple of NR = 16, so the tile's bits lie in one
- * word. */
-SBV_INLINE void apply_xmask(const int R, sbv_f acc[MR][NV], const uint64_t *xmask, size_t ldxm,
-                            size_t k0)
+/* dx[r][k0 + c] = +0 where the input mask bit is clear, for the tile's R rows and NR columns
+ * (krem of them exist; k0 is a multiple of NR = 16, so a row's bits lie in one word). Done in
+ * memory after the tile's store and not inlined: inside the tile its mask constants stay live
+ * across the reduction loop and push accumulators out of the 16 ymm registers (measured: the
+ * trainer's data gradient 60 % slower). */
+__attribute__((noinline)) static void apply_xmask(size_t R, size_t krem, const uint64_t *xmask,
+                                                  size_t ldxm, size_t k0, float *dx, size_t lddx)
 {
-    for (int r = 0; r < R; r++) {
-        const uint64_t bits = xmask[(size_t)r * ldxm + k0 / 64] >> (k0 % 64);
-        for (int v = 0; v < NV; v++)
-            acc[r][v] = sbv_keep(acc[r][v], sbv_mask_bits((uint32_t)(bits >> (v * SBV_W)) & 0xFFu));
+    for (size_t r = 0; r < R; r++) {
+        const uint64_t bits = xmask[r * ldxm + k0 / 64] >> (k0 % 64);
+        float *d = dx + r * lddx;
+        for (size_t c = 0; c < krem && c < NR; c += SBV_W) {
+            const sbv_m keep = sbv_mask_bits((uint32_t)(bits >> c) & 0xFFu);
+            sbv_storeu_n(d + c, krem - c, sbv_keep(sbv_loadu_n(d + c, krem - c), keep));
+        }
     }
 }
 
@@ -241,10 +301,10 @@ SBV_INLINE void apply_xmask(const int R, sbv_f acc[MR][NV], const uint64_t *xmas
  * a[r * ars + j], either packed (masked) or dy itself (no mask). With `first` the chain starts
  * at +0, else from dx (an earlier chunk's partial); `last` applies xmask and stores the
  * result. */
-SBV_INLINE void bwd_data_tile(const int R, const int full, int first, int last, size_t J,
-                              size_t krem, const float *a, size_t ars, const float *w, size_t ldw,
-                              const uint64_t *xmask, size_t ldxm, size_t k0, float *dx,
-                              size_t lddx)
+SBV_INLINE void bwd_data_tile(const int R, const int full, const int bfull, int first, int last,
+                              size_t J, size_t krem, const float *a, size_t ars, const float *w,
+                              size_t ldw, const uint64_t *xmask, size_t ldxm, size_t k0,
+                              float *dx, size_t lddx)
 {
     sbv_m cm[NV];
     col_masks(full, krem, cm);
@@ -252,10 +312,10 @@ SBV_INLINE void bwd_data_tile(const int R, const int full, int first, int last, 
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++)
             acc[r][v] = first ? sbv_zero() : load_cols(full, dx + (size_t)r * lddx, v, cm);
-    micro_loop(R, full, cm, J, a, ars, 1, w, ldw, acc);
-    if (last && xmask) apply_xmask(R, acc, xmask, ldxm, k0);
+    micro_loop(R, bfull, cm, J, a, ars, 1, w, ldw, acc);
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++) store_cols(full, dx + (size_t)r * lddx, v, cm, acc[r][v]);
+    if (last && xmask) apply_xmask((size_t)R, krem, xmask, ldxm, k0, dx, lddx);
 }
 
 SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, int last, size_t J,
@@ -264,11 +324,28 @@ SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, int last, size_
 {
     size_t k0 = 0;
     for (; k0 + NR <= in; k0 += NR)
-        bwd_data_tile(R, 1, first, last, J, NR, a, ars, w + k0, ldw, xmask, ldxm, k0, dx + k0,
+        bwd_data_tile(R, 1, 1, first, last, J, NR, a, ars, w + k0, ldw, xmask, ldxm, k0, dx + k0,
                       lddx);
     if (k0 < in)
-        bwd_data_tile(R, 0, first, last, J, in - k0, a, ars, w + k0, ldw, xmask, ldxm, k0,
+        bwd_data_tile(R, 0, 0, first, last, J, in - k0, a, ars, w + k0, ldw, xmask, ldxm, k0,
                       dx + k0, lddx);
+}
+
+/* Every row micro-tile against one W panel (bp[j][c] at stride ldb: packed and zero-padded, or
+ * W in place when full; krem of NR columns at k0); A is the gradient in place, rows of stride
+ * lddy. */
+SBV_INLINE void bwd_data_panel(const int full, size_t rows, int first, int last, size_t J,
+                               size_t krem, const float *dy, size_t lddy, const float *bp,
+                               size_t ldb, const uint64_t *xmask, size_t ldxm, size_t k0,
+                               float *dx, size_t lddx)
+{
+    size_t n0 = 0;
+#define BWD_DATA_TILE(R)                                                                           \
+    bwd_data_tile(R, full, 1, first, last, J, krem, dy + n0 * lddy, lddy, bp, ldb,                 \
+                  xmask ? xmask + n0 * ldxm : NULL, ldxm, k0, dx + n0 * lddx, lddx)
+    for (; n0 + MR <= rows; n0 += MR) BWD_DATA_TILE(MR);
+    SB_TAIL_ROWS(rows - n0, BWD_DATA_TILE)
+#undef BWD_DATA_TILE
 }
 
 void dense_bwd_data__avx2(size_t rows, size_t in, size_t out, const float *restrict dy, size_t lddy,
@@ -285,17 +362,29 @@ void dense_bwd_data__avx2(size_t rows, size_t in, size_t out, const float *restr
     if (!mask) {
         /* The gradient is already masked (the trainer's case: the layer above fused this
          * layer's ReLU mask into its store), so it is broadcast in place, as the forward pass
-         * broadcasts x, and the whole reduction stays in registers. */
-        for (size_t n0 = 0; n0 < rows; n0 += MR) {
-            const size_t R = rows - n0 < MR ? rows - n0 : MR;
-            const uint64_t *xm = xmask ? xmask + n0 * ldxm : NULL;
-#define BWD_DATA_ROWS(R_)                                                                          \
-    bwd_data_rows(R_, in, 1, 1, out, dy + n0 * lddy, lddy, w, ldw, xm, ldxm, dx + n0 * lddx, lddx)
-            if (R == MR)
-                BWD_DATA_ROWS(MR);
-            else
-                SB_TAIL_ROWS(R, BWD_DATA_ROWS)
-#undef BWD_DATA_ROWS
+         * broadcasts x; W is packed one column panel at a time (out x NR floats, in chunks of
+         * KC_MAX rows), and every row micro-tile runs against it. */
+        _Alignas(32) float bp[KC_MAX * NR];
+        for (size_t jc = 0; jc < out; jc += KC_MAX) {
+            const size_t J = out - jc < KC_MAX ? out - jc : KC_MAX;
+            const int first = jc == 0, last = jc + J == out;
+            const int thrash = panel_thrashes(ldw, J);
+            for (size_t k0 = 0; k0 < in; k0 += NR) {
+                const size_t krem = in - k0;
+                const float *wp = w + jc * ldw + k0;
+                if (krem < NR) {
+                    pack_b_panel(J, krem, wp, ldw, bp);
+                    bwd_data_panel(0, rows, first, last, J, krem, dy + jc, lddy, bp, NR, xmask,
+                                   ldxm, k0, dx + k0, lddx);
+                } else if (thrash) {
+                    pack_b_panel(J, NR, wp, ldw, bp);
+                    bwd_data_panel(1, rows, first, last, J, NR, dy + jc, lddy, bp, NR, xmask,
+                                   ldxm, k0, dx + k0, lddx);
+                } else {
+                    bwd_data_panel(1, rows, first, last, J, NR, dy + jc, lddy, wp, ldw, xmask,
+                                   ldxm, k0, dx + k0, lddx);
+                }
+            }
         }
         return;
     }
@@ -324,8 +413,9 @@ void dense_bwd_data__avx2(size_t rows, size_t in, size_t out, const float *restr
 /* ---- dw[j][k] += sum_n g(n, j) x[n][k], in chunks of SB_WGRAD_ROWS rows -------------------- */
 
 /* Units per packing pass: the masked gradient of a chunk for this many units is packed once
- * (SB_WGRAD_ROWS x 66 floats, 66 KiB on the stack), then each x panel (rows x NR floats,
- * 16 KiB) stays in L1 while every unit block of the pass streams its gradient panel past it. */
+ * (SB_WGRAD_ROWS x 66 floats, 66 KiB on the stack), then each x panel, packed (rows x NR
+ * floats, 16 KiB), stays in L1 while every unit block of the pass streams its gradient panel
+ * past it. */
 #define WG_UNITS  64
 #define WG_BLOCKS ((WG_UNITS + MR - 1) / MR)
 
@@ -362,7 +452,7 @@ static void pack_grad_units(size_t units, size_t T, size_t out, const float *dy,
 /* One micro-tile of dw: R units, columns (krem of NR) of x; a(r, n) = a[r + n * aks], the
  * packed panel (aks = MR) or the pre-masked gradient itself (aks = lddy). */
 SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t krem,
-                                 const float *a, size_t aks, const float *x, size_t ldx, float *dw,
+                                 const float *a, size_t aks, const float *xp, float *dw,
                                  size_t lddw)
 {
     sbv_m cm[NV];
@@ -370,7 +460,7 @@ SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t k
     sbv_f acc[MR][NV];
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = sbv_zero();
-    micro_loop(R, full, cm, T, a, 1, aks, x, ldx, acc);
+    micro_loop(R, 1, cm, T, a, 1, aks, xp, NR, acc);
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++) {
             float *d = dw + (size_t)r * lddw;
@@ -379,40 +469,31 @@ SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t k
 }
 
 /* One x panel (columns k0 .. k0 + NR - 1, `krem` of them) against every unit block. */
-/* One x panel (krem of NR columns) against every unit block; block b's A starts at
- * a + b * a_block and steps aks floats per row. */
+/* One x panel (krem of NR columns, packed: xp[n][c]) against every unit block; block b's A
+ * starts at a + b * a_block and steps aks floats per row. */
 SBV_INLINE void bwd_weights_panel(const int full, size_t units, size_t T, size_t krem,
-                                  const float *a, size_t a_block, size_t aks, const float *x,
-                                  size_t ldx, float *dw, size_t lddw)
+                                  const float *a, size_t a_block, size_t aks, const float *xp,
+                                  float *dw, size_t lddw)
 {
     size_t j0 = 0;
     for (; j0 + MR <= units; j0 += MR)
-        bwd_weights_tile(MR, full, T, krem, a + j0 / MR * a_block, aks, x, ldx, dw + j0 * lddw,
-                         lddw);
+        bwd_weights_tile(MR, full, T, krem, a + j0 / MR * a_block, aks, xp, dw + j0 * lddw, lddw);
 #define BWD_WEIGHTS_TILE(R)                                                                        \
-    bwd_weights_tile(R, full, T, krem, a + j0 / MR * a_block, aks, x, ldx, dw + j0 * lddw, lddw)
+    bwd_weights_tile(R, full, T, krem, a + j0 / MR * a_block, aks, xp, dw + j0 * lddw, lddw)
     SB_TAIL_ROWS(units - j0, BWD_WEIGHTS_TILE)
 #undef BWD_WEIGHTS_TILE
 }
 
-/* Every x panel of a chunk against the unit blocks of A. */
-SBV_INLINE void bwd_weights_panels(size_t units, size_t T, size_t in, const float *a,
-                                   size_t a_block, size_t aks, const float *x, size_t ldx,
-                                   float *dw, size_t lddw)
+/* Every x panel of a chunk, packed into xp (T x NR floats) in turn, against the unit blocks. */
+static void bwd_weights_panels(size_t units, size_t T, size_t in, const float *a, size_t a_block,
+                               size_t aks, const float *x, size_t ldx, float *xp, float *dw,
+                               size_t lddw)
 {
-    size_t k0 = 0;
-    for (; k0 + NR <= in; k0 += NR)
-        bwd_weights_panel(1, units, T, NR, a, a_block, aks, x + k0, ldx, dw + k0, lddw);
-    if (k0 < in) bwd_weights_panel(0, units, T, in - k0, a, a_block, aks, x + k0, ldx, dw + k0, lddw);
-}
-
-/* db[j] += sum over the chunk's rows of dy[n][j], added in row order from +0 (no mask). */
-static void bias_grad_rows(size_t T, size_t out, const float *dy, size_t lddy, float *db)
-{
-    for (size_t j = 0; j < out; j += SBV_W) {
-        sbv_f sum = sbv_zero();
-        for (size_t n = 0; n < T; n++) sum = sbv_add(sum, sbv_loadu_n(dy + n * lddy + j, out - j));
-        sbv_storeu_n(db + j, out - j, sbv_add(sbv_loadu_n(db + j, out - j), sum));
+    for (size_t k0 = 0; k0 < in; k0 += NR) {
+        const size_t krem = in - k0;
+        pack_b_panel(T, krem, x + k0, ldx, xp);
+        if (krem >= NR) bwd_weights_panel(1, units, T, NR, a, a_block, aks, xp, dw + k0, lddw);
+        else bwd_weights_panel(0, units, T, krem, a, a_block, aks, xp, dw + k0, lddw);
     }
 }
 
@@ -421,25 +502,18 @@ void dense_bwd_weights__avx2(size_t rows, size_t in, size_t out, const float *re
                              const float *restrict x, size_t ldx, float *restrict dw, size_t lddw,
                              float *restrict db)
 {
-    if (!mask) {
-        /* The gradient is already masked (the trainer's case, see dense_bwd_data's xmask): its
-         * MR units of row n are broadcast in place, no packing. */
-        for (size_t n0 = 0; n0 < rows; n0 += SB_WGRAD_ROWS) {
-            const size_t T = rows - n0 < SB_WGRAD_ROWS ? rows - n0 : SB_WGRAD_ROWS;
-            const float *dyc = dy + n0 * lddy;
-            if (db) bias_grad_rows(T, out, dyc, lddy, db);
-            bwd_weights_panels(out, T, in, dyc, MR, lddy, x + n0 * ldx, ldx, dw, lddw);
-        }
-        return;
-    }
+    /* Packed even without a mask: broadcasting a pre-masked gradient in place reads one cache
+     * line per row for every unit block, which evicts the x panel from L1 (measured: the
+     * trainer's step 30 % slower than with the packed panel). */
     _Alignas(32) float gp[WG_BLOCKS * (MR * SB_WGRAD_ROWS + SBV_W)];
+    _Alignas(32) float xp[SB_WGRAD_ROWS * NR];
     for (size_t n0 = 0; n0 < rows; n0 += SB_WGRAD_ROWS) {
         const size_t T = rows - n0 < SB_WGRAD_ROWS ? rows - n0 : SB_WGRAD_ROWS;
         for (size_t u0 = 0; u0 < out; u0 += WG_UNITS) {
             const size_t units = out - u0 < WG_UNITS ? out - u0 : WG_UNITS;
             pack_grad_units(units, T, out - u0, dy + n0 * lddy + u0, lddy,
-                            mask + n0 * ldm + u0 / 64, ldm, gp, db ? db + u0 : NULL);
-            bwd_weights_panels(units, T, in, gp, wg_stride(T), MR, x + n0 * ldx, ldx,
+                            mask ? mask + n0 * ldm + u0 / 64 : NULL, ldm, gp, db ? db + u0 : NULL);
+            bwd_weights_panels(units, T, in, gp, wg_stride(T), MR, x + n0 * ldx, ldx, xp,
                                dw + u0 * lddw, lddw);
         }
     }
