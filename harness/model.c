@@ -137,15 +137,20 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     a->y = alloc_floats(rows * s->out);
     a->dy = alloc_floats(rows * s->out);
     a->dz = alloc_floats(rows * s->out);
-    a->dact[0] = alloc_floats(rows * wmax);
-    a->dact[1] = alloc_floats(rows * wmax);
+    a->ld_act = padded_ld(s->width);
+    a->dact[0] = alloc_floats(rows * (a->ld_act > wmax ? a->ld_act : wmax));
+    a->dact[1] = alloc_floats(rows * (a->ld_act > wmax ? a->ld_act : wmax));
     a->act = calloc(s->depth ? s->depth : 1, sizeof *a->act);
     a->mask = calloc(s->depth ? s->depth : 1, sizeof *a->mask);
     if (!a->enc || !a->y || !a->dy || !a->dz || !a->dact[0] || !a->dact[1] || !a->act || !a->mask)
         return -1;
+    a->n_partials = (size_t)omp_get_max_threads();
+    a->partial_len = m->n_params;
+    a->partials = alloc_floats(a->n_partials * a->partial_len);
+    if (!a->partials) return -1;
     a->depth = s->depth; /* before the loop: a partial failure frees what it got */
     for (size_t l = 0; l < s->depth; l++) {
-        a->act[l] = alloc_floats(rows * s->width);
+        a->act[l] = alloc_floats(rows * a->ld_act);
         a->mask[l] = aligned_alloc(64, (rows * a->mask_words * 8 + 63) / 64 * 64);
         if (!a->act[l] || !a->mask[l]) return -1;
     }
@@ -166,6 +171,7 @@ void sb_activations_free(struct sb_activations *a)
     free(a->dz);
     free(a->dact[0]);
     free(a->dact[1]);
+    free(a->partials);
     memset(a, 0, sizeof *a);
 }
 
@@ -199,8 +205,9 @@ static const float *layer_input(const struct sb_model *m, const struct sb_activa
         *ld = m->features;
         return a->enc + r0 * m->features;
     }
-    *ld = m->spec.width;
-    return a->act[l - 1] + r0 * m->spec.width;
+    (void)m;
+    *ld = a->ld_act;
+    return a->act[l - 1] + r0 * a->ld_act;
 }
 
 void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
@@ -227,7 +234,7 @@ void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size
             const float *b = m->params + L->b_off;
             if (l < s->depth)
                 k->dense_relu_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
-                                  a->act[l] + r0 * s->width, s->width, a->mask[l] + r0 * mw, mw);
+                                  a->act[l] + r0 * a->ld_act, a->ld_act, a->mask[l] + r0 * mw, mw);
             else if (s->output == SB_OUT_SIGMOID)
                 k->dense_sigmoid_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
                                      a->y + r0 * s->out, s->out);
@@ -311,7 +318,7 @@ void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, siz
                        struct sb_activations *a, sb_layer_visit_fn *visit, void *ctx)
 {
     const struct sb_model_spec *s = &m->spec;
-    const size_t out = s->out, W = s->width, mw = a->mask_words;
+    const size_t out = s->out, W = a->ld_act, mw = a->mask_words;
     const float *g = a->dy;
     if (s->output == SB_OUT_SIGMOID) {
         const size_t rb = row_block(rows);
@@ -356,9 +363,75 @@ static void visit_weight_grad(void *ctx, size_t l, const float *g, size_t ldg, c
                       c->grad + L->b_off);
 }
 
+/* One tile's backward pass through every layer, its weight and bias gradients added into
+ * p (a partial buffer holding -0: -0 + acc is acc exactly, sign of zero included, so p ends
+ * up with the tile's partial sums bit for bit). g and the data gradients stay in the tile's
+ * rows of a->dact. */
+static void tile_backward(const struct sb_kernels *k, const struct sb_model *m,
+                          struct sb_activations *a, size_t r0, size_t T, float *p)
+{
+    const struct sb_model_spec *s = &m->spec;
+    const size_t out = s->out, W = a->ld_act, mw = a->mask_words;
+    const float *g = a->dy + r0 * out;
+    if (s->output == SB_OUT_SIGMOID) {
+        k->sigmoid_bwd(T * out, a->y + r0 * out, a->dy + r0 * out, a->dz + r0 * out);
+        g = a->dz + r0 * out;
+    }
+    size_t ldg = out;
+    int cur = 0;
+    for (size_t l = m->n_layers; l-- > 0;) {
+        const struct sb_layer *L = &m->layers[l];
+        size_t ldx;
+        const float *x = layer_input(m, a, l, r0, &ldx);
+        k->dense_bwd_weights(T, L->in, L->out, g, ldg, NULL, 0, x, ldx, p + L->w_off, L->in,
+                             p + L->b_off);
+        if (l == 0) break;
+        float *dx = a->dact[cur] + r0 * W;
+        k->dense_bwd_data(T, L->in, L->out, g, ldg, NULL, 0, L->w, L->ldw, a->mask[l - 1] + r0 * mw,
+                          mw, dx, W);
+        g = dx;
+        ldg = W;
+        cur ^= 1;
+    }
+}
+
+/* Added into grad per element in tile order: this many floats per work item. */
+#define REDUCE_CHUNK 4096
+
+static void backward_by_tiles(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                              struct sb_activations *a, float *grad, size_t G)
+{
+    const size_t nt = n_tiles(rows), P = m->n_params;
+    memset(grad, 0, P * sizeof *grad);
+#pragma omp parallel
+    for (size_t t0 = 0; t0 < nt; t0 += G) {
+        const size_t group = nt - t0 < G ? nt - t0 : G;
+        const size_t me = (size_t)omp_get_thread_num();
+        if (me < group) {
+            float *p = a->partials + me * a->partial_len;
+            for (size_t i = 0; i < P; i++) p[i] = -0.0f;
+            tile_backward(k, m, a, (t0 + me) * SB_TILE_ROWS, tile_rows(rows, t0 + me), p);
+        }
+#pragma omp barrier
+#pragma omp for schedule(static)
+        for (size_t c0 = 0; c0 < P; c0 += REDUCE_CHUNK) {
+            const size_t c1 = P - c0 < REDUCE_CHUNK ? P : c0 + REDUCE_CHUNK;
+            for (size_t q = 0; q < group; q++) {
+                const float *p = a->partials + q * a->partial_len;
+                for (size_t i = c0; i < c1; i++) grad[i] = grad[i] + p[i];
+            }
+        }
+    }
+}
+
 void sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
                        struct sb_activations *a, float *grad)
 {
+    const size_t threads = (size_t)omp_get_max_threads();
+    if (n_tiles(rows) >= threads && threads <= a->n_partials) {
+        backward_by_tiles(k, m, rows, a, grad, threads);
+        return;
+    }
     /* every dW block and db is zeroed by the work item that owns it (layer_weight_grad) */
     struct weight_grad_ctx c = {k, m, rows, grad};
     sb_model_backprop(k, m, rows, a, visit_weight_grad, &c);

@@ -77,14 +77,18 @@ void sb_model_free(struct sb_model *m);
 struct sb_activations {
     size_t rows, cap, depth;
     float *enc;          /* [rows][features] (x itself when the encoding is none) */
-    float **act;         /* act[l], l < depth: [rows][width], post-ReLU */
+    float **act;         /* act[l], l < depth: [rows][ld_act], post-ReLU */
+    size_t ld_act;       /* width padded off multiples of 256 bytes (see sb_layer) */
     uint64_t **mask;     /* mask[l]: [rows][mask_words] */
     size_t mask_words;
     float *y;            /* [rows][out] */
     /* backward scratch */
     float *dy;           /* [rows][out]: dL/d(output) */
     float *dz;           /* [rows][out]: dL/d(pre-sigmoid), sigmoid output only */
-    float *dact[2];      /* [rows][max width] */
+    float *dact[2];      /* [rows][ld_act or features] */
+    /* per-tile weight gradients of the tile-parallel backward pass (sb_model_backward) */
+    float *partials;     /* [n_partials][partial_len] */
+    size_t n_partials, partial_len;
 };
 
 int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, size_t rows);
@@ -104,7 +108,12 @@ float sb_model_loss(const struct sb_kernels *k, const struct sb_model *m, size_t
                     const float *t, struct sb_activations *a, int grad);
 
 /* Backward pass after sb_model_forward and sb_model_loss(grad = 1): overwrites grad[n_params]
- * with dL/dparams. */
+ * with dL/dparams. With at least as many tiles as threads, each thread takes one tile of a
+ * group of `threads` tiles through every layer (its gradients and activations stay in its
+ * L2), writing that tile's weight gradient into its own partial buffer; the partials are then
+ * added into grad in tile order. Otherwise (small batches) it goes layer by layer with the
+ * threads splitting each layer's units. Both give every element the same sum in the same
+ * order, so the bits do not depend on the thread count or the path. */
 void sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
                        struct sb_activations *a, float *grad);
 

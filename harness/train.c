@@ -59,7 +59,7 @@ double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *
     const double params = (double)sb_model_param_count(&spec, sb_encoding_features(enc, d->d));
     /* activations: encoded input, hidden outputs, masks, y/dy/dz, two gradient buffers;
      * parameters: weights, padded copies Wt and W, gradient, Adam m and v; plus the data */
-    const double act = rows * (F + depth * W + 3 * out + 2 * wmax) * 4 +
+    const double act = rows * (F + depth * (W + 16) + 3 * out + 2 * (wmax + 16)) * 4 +
                        rows * depth * (double)sb_mask_words(e->width) * 8;
     const double data = (double)(d->n_train + d->n_eval) * (double)(d->d + d->out) * 4;
     return act + params * 6 * 4 + data;

@@ -362,27 +362,35 @@ void dense_bwd_data__avx2(size_t rows, size_t in, size_t out, const float *restr
     if (!mask) {
         /* The gradient is already masked (the trainer's case: the layer above fused this
          * layer's ReLU mask into its store), so it is broadcast in place, as the forward pass
-         * broadcasts x; W is packed one column panel at a time (out x NR floats, in chunks of
-         * KC_MAX rows), and every row micro-tile runs against it. */
+         * broadcasts x. Blocks of rows whose gradient stays in L2; in each, one column panel
+         * of W at a time (out x NR floats, in chunks of KC_MAX rows; packed where needed)
+         * against every row micro-tile. */
         _Alignas(32) float bp[KC_MAX * NR];
-        for (size_t jc = 0; jc < out; jc += KC_MAX) {
-            const size_t J = out - jc < KC_MAX ? out - jc : KC_MAX;
-            const int first = jc == 0, last = jc + J == out;
-            const int thrash = panel_thrashes(ldw, J);
-            for (size_t k0 = 0; k0 < in; k0 += NR) {
-                const size_t krem = in - k0;
-                const float *wp = w + jc * ldw + k0;
-                if (krem < NR) {
-                    pack_b_panel(J, krem, wp, ldw, bp);
-                    bwd_data_panel(0, rows, first, last, J, krem, dy + jc, lddy, bp, NR, xmask,
-                                   ldxm, k0, dx + k0, lddx);
-                } else if (thrash) {
-                    pack_b_panel(J, NR, wp, ldw, bp);
-                    bwd_data_panel(1, rows, first, last, J, NR, dy + jc, lddy, bp, NR, xmask,
-                                   ldxm, k0, dx + k0, lddx);
-                } else {
-                    bwd_data_panel(1, rows, first, last, J, NR, dy + jc, lddy, wp, ldw, xmask,
-                                   ldxm, k0, dx + k0, lddx);
+        const size_t mc = fwd_rows_per_block(out); /* rows of dy kept in L2 */
+        for (size_t n0 = 0; n0 < rows; n0 += mc) {
+            const size_t nb = rows - n0 < mc ? rows - n0 : mc;
+            const float *dyb = dy + n0 * lddy;
+            const uint64_t *xmb = xmask ? xmask + n0 * ldxm : NULL;
+            float *dxb = dx + n0 * lddx;
+            for (size_t jc = 0; jc < out; jc += KC_MAX) {
+                const size_t J = out - jc < KC_MAX ? out - jc : KC_MAX;
+                const int first = jc == 0, last = jc + J == out;
+                const int thrash = panel_thrashes(ldw, J);
+                for (size_t k0 = 0; k0 < in; k0 += NR) {
+                    const size_t krem = in - k0;
+                    const float *wp = w + jc * ldw + k0;
+                    if (krem < NR) {
+                        pack_b_panel(J, krem, wp, ldw, bp);
+                        bwd_data_panel(0, nb, first, last, J, krem, dyb + jc, lddy, bp, NR, xmb,
+                                       ldxm, k0, dxb + k0, lddx);
+                    } else if (thrash) {
+                        pack_b_panel(J, NR, wp, ldw, bp);
+                        bwd_data_panel(1, nb, first, last, J, NR, dyb + jc, lddy, bp, NR, xmb,
+                                       ldxm, k0, dxb + k0, lddx);
+                    } else {
+                        bwd_data_panel(1, nb, first, last, J, NR, dyb + jc, lddy, wp, ldw, xmb,
+                                       ldxm, k0, dxb + k0, lddx);
+                    }
                 }
             }
         }
@@ -452,15 +460,15 @@ static void pack_grad_units(size_t units, size_t T, size_t out, const float *dy,
 /* One micro-tile of dw: R units, columns (krem of NR) of x; a(r, n) = a[r + n * aks], the
  * packed panel (aks = MR) or the pre-masked gradient itself (aks = lddy). */
 SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t krem,
-                                 const float *a, size_t aks, const float *xp, float *dw,
-                                 size_t lddw)
+                                 const float *a, size_t aks, const float *xp, size_t ldxp,
+                                 float *dw, size_t lddw)
 {
     sbv_m cm[NV];
     col_masks(full, krem, cm);
     sbv_f acc[MR][NV];
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = sbv_zero();
-    micro_loop(R, 1, cm, T, a, 1, aks, xp, NR, acc);
+    micro_loop(R, 1, cm, T, a, 1, aks, xp, ldxp, acc);
     for (int r = 0; r < R; r++)
         for (int v = 0; v < NV; v++) {
             float *d = dw + (size_t)r * lddw;
@@ -468,32 +476,40 @@ SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t k
         }
 }
 
-/* One x panel (columns k0 .. k0 + NR - 1, `krem` of them) against every unit block. */
-/* One x panel (krem of NR columns, packed: xp[n][c]) against every unit block; block b's A
- * starts at a + b * a_block and steps aks floats per row. */
+/* One x panel (krem of NR columns: xp[n][c] at stride ldxp, full or zero-padded) against
+ * every unit block; block b's A starts at a + b * a_block and steps aks floats per row. */
 SBV_INLINE void bwd_weights_panel(const int full, size_t units, size_t T, size_t krem,
                                   const float *a, size_t a_block, size_t aks, const float *xp,
-                                  float *dw, size_t lddw)
+                                  size_t ldxp, float *dw, size_t lddw)
 {
     size_t j0 = 0;
     for (; j0 + MR <= units; j0 += MR)
-        bwd_weights_tile(MR, full, T, krem, a + j0 / MR * a_block, aks, xp, dw + j0 * lddw, lddw);
+        bwd_weights_tile(MR, full, T, krem, a + j0 / MR * a_block, aks, xp, ldxp, dw + j0 * lddw,
+                         lddw);
 #define BWD_WEIGHTS_TILE(R)                                                                        \
-    bwd_weights_tile(R, full, T, krem, a + j0 / MR * a_block, aks, xp, dw + j0 * lddw, lddw)
+    bwd_weights_tile(R, full, T, krem, a + j0 / MR * a_block, aks, xp, ldxp, dw + j0 * lddw, lddw)
     SB_TAIL_ROWS(units - j0, BWD_WEIGHTS_TILE)
 #undef BWD_WEIGHTS_TILE
 }
 
-/* Every x panel of a chunk, packed into xp (T x NR floats) in turn, against the unit blocks. */
+/* Every x panel of a chunk against the unit blocks: in place, or packed into xp (T x NR
+ * floats) where it would thrash L1 or is a column tail. */
 static void bwd_weights_panels(size_t units, size_t T, size_t in, const float *a, size_t a_block,
                                size_t aks, const float *x, size_t ldx, float *xp, float *dw,
                                size_t lddw)
 {
+    const int thrash = panel_thrashes(ldx, T);
     for (size_t k0 = 0; k0 < in; k0 += NR) {
         const size_t krem = in - k0;
-        pack_b_panel(T, krem, x + k0, ldx, xp);
-        if (krem >= NR) bwd_weights_panel(1, units, T, NR, a, a_block, aks, xp, dw + k0, lddw);
-        else bwd_weights_panel(0, units, T, krem, a, a_block, aks, xp, dw + k0, lddw);
+        if (krem < NR) {
+            pack_b_panel(T, krem, x + k0, ldx, xp);
+            bwd_weights_panel(0, units, T, krem, a, a_block, aks, xp, NR, dw + k0, lddw);
+        } else if (thrash) {
+            pack_b_panel(T, NR, x + k0, ldx, xp);
+            bwd_weights_panel(1, units, T, NR, a, a_block, aks, xp, NR, dw + k0, lddw);
+        } else {
+            bwd_weights_panel(1, units, T, NR, a, a_block, aks, x + k0, ldx, dw + k0, lddw);
+        }
     }
 }
 
