@@ -96,6 +96,13 @@ OMP_PROC_BIND=close "$bin" run --suite "$tmp/ok.json" --filter '^a/' --steps 1 -
 python3 -c "
 import json; b=json.load(open('$tmp/o6/results.json'))['context']['binding']
 assert not b['enabled'] and 'OMP_PROC_BIND' in b['reason'], b" || fail "OMP_PROC_BIND not respected"
+# Threads: OMP_NUM_THREADS is the default, --threads overrides it.
+OMP_NUM_THREADS=1 "$bin" run --suite "$tmp/ok.json" --filter '^a/' --steps 1 --out "$tmp/o7" --quiet >/dev/null 2>&1 || fail "OMP_NUM_THREADS run failed"
+OMP_NUM_THREADS=1 "$bin" run --suite "$tmp/ok.json" --filter '^a/' --steps 1 --threads 3 --out "$tmp/o8" --quiet >/dev/null 2>&1 || fail "--threads run failed"
+python3 -c "
+import json
+assert json.load(open('$tmp/o7/results.json'))['context']['threads'] == 1
+assert json.load(open('$tmp/o8/results.json'))['context']['threads'] == 3" || fail "OMP_NUM_THREADS / --threads not honoured"
 # Cache blocking: the sizes the kernels use are hwloc's, or the defaults with the reason.
 python3 -c "
 import json; r=json.load(open('$tmp/out/results.json'))['context']; b=r['blocking']; t=r['topology']
