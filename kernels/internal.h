@@ -13,6 +13,18 @@ static inline float sb_masked_grad(const float *dy, size_t lddy, const uint64_t 
     return (mask[n * ldm + j / 64] >> (j % 64)) & 1u ? g : 0.0f;
 }
 
+/* dense_bwd_weights over chunks of SB_WGRAD_ROWS rows (kernels.h), for a variant whose
+ * `chunk` handles at most that many rows: each chunk's partial sums are added in order. */
+static inline void sb_wgrad_by_chunks(sb_dense_bwd_weights_fn *chunk, size_t rows, size_t in,
+                                      size_t out, const float *dy, size_t lddy,
+                                      const uint64_t *mask, size_t ldm, const float *x,
+                                      size_t ldx, float *dw, size_t lddw, float *db)
+{
+    for (size_t n0 = 0; n0 < rows; n0 += SB_WGRAD_ROWS)
+        chunk(rows - n0 < SB_WGRAD_ROWS ? rows - n0 : SB_WGRAD_ROWS, in, out, dy + n0 * lddy,
+              lddy, mask ? mask + n0 * ldm : NULL, ldm, x + n0 * ldx, ldx, dw, lddw, db);
+}
+
 /* dx[n][k] = +0 where bit (n, k) of xmask is clear: dense_bwd_data's input mask as a pass
  * after the product, for the variants that do not fuse it into their stores (the same
  * values, so the same bits). */

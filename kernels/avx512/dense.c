@@ -338,10 +338,7 @@ void dense_bwd_weights__avx512(size_t rows, size_t in, size_t out, const float *
                                const float *restrict x, size_t ldx, float *restrict dw,
                                size_t lddw, float *restrict db)
 {
-    for (size_t n0 = 0; n0 < rows; n0 += SB_WGRAD_ROWS)
-        bwd_weights_chunk(rows - n0 < SB_WGRAD_ROWS ? rows - n0 : SB_WGRAD_ROWS, in, out,
-                          dy + n0 * lddy, lddy, mask ? mask + n0 * ldm : NULL, ldm,
-                          x + n0 * ldx, ldx, dw, lddw, db);
+    sb_wgrad_by_chunks(bwd_weights_chunk, rows, in, out, dy, lddy, mask, ldm, x, ldx, dw, lddw, db);
 }
 
 /* ---- through the sigmoid ------------------------------------------------------------------ */
