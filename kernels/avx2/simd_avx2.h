@@ -56,6 +56,14 @@ SBV_INLINE void sbv_storeu(float *p, sbv_f v) { _mm256_storeu_ps(p, v); }
 SBV_INLINE sbv_f sbv_loadu_m(const float *p, sbv_m m) { return _mm256_maskload_ps(p, m); }
 SBV_INLINE void sbv_storeu_m(float *p, sbv_m m, sbv_f v) { _mm256_maskstore_ps(p, m, v); }
 
+/* v = v > 0 ? v : +0 (NaN and -0 give +0); returns bit l set where lane l was > 0. */
+SBV_INLINE uint32_t sbv_relu_bits(sbv_f *v)
+{
+    const __m256 on = _mm256_cmp_ps(*v, _mm256_setzero_ps(), _CMP_GT_OQ);
+    *v = _mm256_and_ps(*v, on);
+    return (uint32_t)_mm256_movemask_ps(on);
+}
+
 /* The first min(rem, 8) floats at p (the rest +0), or store them. */
 SBV_INLINE sbv_f sbv_loadu_n(const float *p, size_t rem)
 {

@@ -127,4 +127,40 @@ SB_INLINE __m512 sb_xor_sign(__m512 x, __m512i bits)
     return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), bits));
 }
 
+/* ---- the vocabulary of kernels/dense_tiles.h (reference: kernels/avx2/simd_avx2.h) ---- */
+
+typedef __m512 sbv_f;
+typedef __mmask16 sbv_m;
+#define SBV_W 16
+#define SBV_INLINE SB_INLINE
+
+SBV_INLINE sbv_m sbv_mask_n(size_t rem) { return sb_tail16(rem); }
+SBV_INLINE sbv_m sbv_mask_bits(uint32_t bits) { return (sbv_m)(bits & 0xFFFFu); }
+SBV_INLINE sbv_f sbv_zero(void) { return _mm512_setzero_ps(); }
+SBV_INLINE sbv_f sbv_bcast(const float *p) { return _mm512_set1_ps(*p); }
+SBV_INLINE sbv_f sbv_fma(sbv_f a, sbv_f b, sbv_f c) { return _mm512_fmadd_ps(a, b, c); }
+SBV_INLINE sbv_f sbv_add(sbv_f a, sbv_f b) { return _mm512_add_ps(a, b); }
+/* a where m is set, +0 elsewhere */
+SBV_INLINE sbv_f sbv_keep(sbv_f a, sbv_m m) { return _mm512_maskz_mov_ps(m, a); }
+SBV_INLINE sbv_f sbv_loadu(const float *p) { return _mm512_loadu_ps(p); }
+SBV_INLINE void sbv_storeu(float *p, sbv_f v) { _mm512_storeu_ps(p, v); }
+SBV_INLINE sbv_f sbv_loadu_m(const float *p, sbv_m m) { return _mm512_maskz_loadu_ps(m, p); }
+SBV_INLINE void sbv_storeu_m(float *p, sbv_m m, sbv_f v) { _mm512_mask_storeu_ps(p, m, v); }
+SBV_INLINE sbv_f sbv_loadu_n(const float *p, size_t rem)
+{
+    return rem >= SBV_W ? sbv_loadu(p) : sbv_loadu_m(p, sbv_mask_n(rem));
+}
+SBV_INLINE void sbv_storeu_n(float *p, size_t rem, sbv_f v)
+{
+    if (rem >= SBV_W) sbv_storeu(p, v);
+    else sbv_storeu_m(p, sbv_mask_n(rem), v);
+}
+/* v = v > 0 ? v : +0 (NaN and -0 give +0); returns bit l set where lane l was > 0. */
+SBV_INLINE uint32_t sbv_relu_bits(sbv_f *v)
+{
+    const __mmask16 on = _mm512_cmp_ps_mask(*v, _mm512_setzero_ps(), _CMP_GT_OQ);
+    *v = _mm512_maskz_mov_ps(on, *v);
+    return (uint32_t)on;
+}
+
 #endif

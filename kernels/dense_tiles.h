@@ -1,0 +1,558 @@
+/* The dense-layer kernels of a vector ISA as BLIS-style register tiles: one source, included
+ * by kernels/<isa>/dense.c after that ISA's simd header, which supplies the vocabulary below,
+ * and after SB_ISA_SUFFIX, SB_TILE_MR and SB_TILE_NV are defined.
+ *
+ * All three kernels are C (+)= A B over micro-tiles of MR x NR outputs held in MR x NV vector
+ * accumulators: per step of the reduction, NV vectors of B are loaded, MR values of A are
+ * broadcast from memory and MR x NV FMAs issue. Each lane runs the documented sequential fmaf
+ * chain of one output (kernels.h), so the bits match kernels/scalar/dense.c for any vector
+ * width, tile shape and blocking. The kernels differ in what A and B are and in the tile's
+ * prologue and epilogue:
+ *   forward          A = x rows (broadcast in place), B = Wt panels, acc = b;
+ *                    ReLU + mask bits, identity or sigmoid fused into the store
+ *   data gradient    A = the gradient rows (in place when pre-masked, else packed with the
+ *                    mask applied), B = W panels, acc = 0; the input's ReLU mask on the store
+ *   weight gradient  A = the gradient of MR units, packed unit-interleaved per row (the bias
+ *                    gradient is summed while packing), B = x panels, dw += acc
+ * Tails use masked loads and stores, never a scalar loop.
+ *
+ * Vocabulary (kernels/avx2/simd_avx2.h has the reference definitions): sbv_f, sbv_m, SBV_W,
+ * SBV_INLINE, sbv_mask_n(rem), sbv_mask_bits(bits), sbv_zero, sbv_bcast(p), sbv_fma, sbv_add,
+ * sbv_keep(v, m), sbv_loadu, sbv_storeu, sbv_loadu_m, sbv_storeu_m, sbv_loadu_n, sbv_storeu_n,
+ * sbv_sigmoid(v), and sbv_relu_bits(&v): v = v > 0 ? v : +0, returning the lanes' bits. */
+#ifndef SB_TILE_MR
+#error "define SB_TILE_MR and SB_TILE_NV before including kernels/dense_tiles.h"
+#endif
+
+#define MR SB_TILE_MR     /* rows of A per micro-tile */
+#define NV SB_TILE_NV     /* vectors of B per micro-tile */
+#define NR (NV * SBV_W)   /* columns per micro-tile; divides 64 (mask words) */
+_Static_assert(64 % NR == 0 && NR <= 32, "a forward tile's mask bits must fit one word and 32 bits");
+_Static_assert(MR <= SBV_W && MR <= 12, "a packed gradient row is one vector; SB_TAIL_ROWS covers 11");
+
+/* Masks of the first `rem` of the tile's NR columns (all of them when full). */
+SBV_INLINE void col_masks(const int full, size_t rem, sbv_m cm[NV])
+{
+    for (int v = 0; v < NV; v++) {
+        const size_t off = (size_t)v * SBV_W;
+        cm[v] = sbv_mask_n(full ? SBV_W : (rem > off ? rem - off : 0));
+    }
+}
+
+SBV_INLINE sbv_f load_cols(const int full, const float *p, int v, const sbv_m cm[NV])
+{
+    return full ? sbv_loadu(p + v * SBV_W) : sbv_loadu_m(p + v * SBV_W, cm[v]);
+}
+
+SBV_INLINE void store_cols(const int full, float *p, int v, const sbv_m cm[NV], sbv_f x)
+{
+    if (full)
+        sbv_storeu(p + v * SBV_W, x);
+    else
+        sbv_storeu_m(p + v * SBV_W, cm[v], x);
+}
+
+/* The register tile's inner loop: for k = 0 .. K-1, for each r < R and vector v,
+ *   acc[r][v] = fma(a(r, k), b[k][v], acc[r][v]),   a(r, k) = a[r * ars + k * aks].
+ * bfull: all NR columns of B may be loaded (a full tile, or a zero-padded packed panel). */
+SBV_INLINE void micro_loop(const int R, const int bfull, const sbv_m cm[NV], size_t K,
+                           const float *a, size_t ars, size_t aks, const float *b, size_t ldb,
+                           sbv_f acc[MR][NV])
+{
+    /* unrolled: 3 interleaved rounds of the dense benchmarks, 1 thread, gave +3 to +35 %
+     * (4096x256x256 bwd_weights 47 -> 63 GFLOP/s); 8 was no better than 4 */
+#pragma GCC unroll 4
+    for (size_t k = 0; k < K; k++) {
+        const float *bk = b + k * ldb;
+        sbv_f bv[NV];
+        for (int v = 0; v < NV; v++) bv[v] = load_cols(bfull, bk, v, cm);
+        const float *ak = a + k * aks;
+        for (int r = 0; r < R; r++) {
+            const sbv_f ar = sbv_bcast(ak + (size_t)r * ars);
+            for (int v = 0; v < NV; v++) acc[r][v] = sbv_fma(ar, bv[v], acc[r][v]);
+        }
+    }
+}
+
+/* Packs a B panel: dst[k][c] = src[k * lds + c] for c < cols (<= NR), +0 for c >= cols, so
+ * the micro-tile loads whole vectors from one contiguous stream. Done where a panel read in
+ * place would thrash L1 (panel_thrashes) or is a column tail (no masked loads in the loop);
+ * a packed panel is read from L2 once per call, so where the caller's layout is already good
+ * (the trainer pads its weight copies) the panel is read in place. */
+#define KC_MAX (16384 / NR) /* the longest packed panel: KC_MAX x NR floats = 64 KiB */
+
+/* Whether a column panel of K rows, ld floats apart, would keep missing L1: rows a multiple of
+ * 64 bytes apart visit only sets / gcd(lines apart, sets) of the L1 sets (a 128-float row is
+ * 8 lines: 8 of 64 sets, 64 lines at 8 ways); allow the panel half of what it can reach. */
+static int panel_thrashes(size_t ld, size_t K)
+{
+    const size_t bytes = ld * sizeof(float), ways = 8;
+    if (bytes % 64) return 0; /* rows drift across lines and sets */
+    const size_t sets = sb_cache_l1d / 64 / ways;
+    size_t a = bytes / 64, b = sets;
+    while (b) {
+        const size_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return K > sets / a * ways / 2;
+}
+
+static void pack_b_panel(size_t K, size_t cols, const float *src, size_t lds, float *dst)
+{
+    if (cols >= NR) {
+        for (size_t k = 0; k < K; k++)
+            for (int v = 0; v < NV; v++)
+                sbv_storeu(dst + k * NR + v * SBV_W, sbv_loadu(src + k * lds + v * SBV_W));
+        return;
+    }
+    for (size_t k = 0; k < K; k++)
+        for (int v = 0; v < NV; v++) {
+            const size_t off = (size_t)v * SBV_W;
+            sbv_storeu(dst + k * NR + off,
+                       cols > off ? sbv_loadu_n(src + k * lds + off, cols - off) : sbv_zero());
+        }
+}
+
+/* Calls TILE(R) for the R = rem rows of a last, partial micro-tile (1 <= rem < MR <= 12);
+ * R is a constant in each call, so every tile height is its own unrolled code. */
+#define SB_TAIL_ROWS(rem, TILE)                                                                    \
+    switch (rem) {                                                                                 \
+    case 11: SB_TAIL_IF(11, TILE); break;                                                          \
+    case 10: SB_TAIL_IF(10, TILE); break;                                                          \
+    case 9: SB_TAIL_IF(9, TILE); break;                                                            \
+    case 8: SB_TAIL_IF(8, TILE); break;                                                            \
+    case 7: SB_TAIL_IF(7, TILE); break;                                                            \
+    case 6: SB_TAIL_IF(6, TILE); break;                                                            \
+    case 5: TILE(5); break;                                                                        \
+    case 4: TILE(4); break;                                                                        \
+    case 3: TILE(3); break;                                                                        \
+    case 2: TILE(2); break;                                                                        \
+    case 1: TILE(1); break;                                                                        \
+    default: break;                                                                                \
+    }
+/* TILE(R) only where R < MR: the others cannot occur, and must not be instantiated. */
+#define SB_TAIL_IF(R, TILE)                                                                        \
+    do {                                                                                           \
+        if ((R) < MR) TILE((R) < MR ? (R) : 1);                                                   \
+    } while (0)
+
+/* Rows of the forward pass's A block kept in L2: their inputs take half of it. */
+static size_t fwd_rows_per_block(size_t in)
+{
+    size_t mc = in ? sb_cache_l2 / 2 / (in * sizeof(float)) : 1024;
+    mc = mc / MR * MR;
+    return mc < MR ? MR : mc;
+}
+
+/* ---- forward: y[n][j] = epilogue(b[j] + sum_k x[n][k] wt[k][j]) --------------------------- */
+
+enum fwd_epi { EPI_RELU, EPI_LINEAR, EPI_SIGMOID };
+
+/* One micro-tile: rows x[0 .. R-1], columns j0 .. j0 + NR - 1 of which the first `jrem`
+ * exist (all when full). wt, b and y point at column j0; mask at the first row's words. */
+SBV_INLINE void fwd_tile(const int R, const int full, const int packed, const enum fwd_epi epi,
+                         size_t in, size_t jrem, const float *x, size_t ldx, const float *wt,
+                         size_t ldwt, const float *b, float *y, size_t ldy, uint64_t *mask,
+                         size_t ldm, size_t j0)
+{
+    sbv_m cm[NV];
+    col_masks(full, jrem, cm);
+    sbv_f acc[MR][NV];
+    for (int v = 0; v < NV; v++) {
+        const sbv_f bv = load_cols(full, b, v, cm);
+        for (int r = 0; r < R; r++) acc[r][v] = bv;
+    }
+    micro_loop(R, full || packed, cm, in, x, ldx, 1, wt, ldwt, acc);
+    for (int r = 0; r < R; r++) {
+        uint32_t bits = 0;
+        for (int v = 0; v < NV; v++) {
+            sbv_f o = acc[r][v];
+            if (epi == EPI_RELU) {
+                /* acc > 0 ? acc : +0 (NaN and -0 give +0) */
+                bits |= sbv_relu_bits(&o) << (v * SBV_W);
+            } else if (epi == EPI_SIGMOID) {
+                o = sbv_sigmoid(o);
+            }
+            store_cols(full, y + (size_t)r * ldy, v, cm, o);
+        }
+        if (epi == EPI_RELU && mask) {
+            if (!full) bits &= (UINT32_C(1) << jrem) - 1; /* jrem < NR */
+            /* j0 is a multiple of NR and columns go up within a row, so a word's first
+             * tile (j0 % 64 == 0) assigns it and later tiles OR their bits in. */
+            uint64_t *word = mask + (size_t)r * ldm + j0 / 64;
+            const unsigned shift = (unsigned)(j0 % 64);
+            if (shift == 0)
+                *word = bits;
+            else
+                *word |= (uint64_t)bits << shift;
+        }
+    }
+}
+
+/* Rows n0 .. n0 + nb - 1 against one column panel. */
+SBV_INLINE void fwd_panel(const int full, const int packed, const enum fwd_epi epi, size_t nb,
+                          size_t in, size_t jrem, const float *x, size_t ldx, const float *wt,
+                          size_t ldwt, const float *b, float *y, size_t ldy, uint64_t *mask,
+                          size_t ldm, size_t j0)
+{
+    size_t n = 0;
+#define FWD_TILE(R)                                                                                \
+    fwd_tile(R, full, packed, epi, in, jrem, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy, ldy,      \
+             mask ? mask + n * ldm : NULL, ldm, j0)
+    for (; n + MR <= nb; n += MR) FWD_TILE(MR);
+    SB_TAIL_ROWS(nb - n, FWD_TILE)
+#undef FWD_TILE
+}
+
+/* Blocks of rows whose inputs stay in L2; in each, column panels of Wt (in x NR, packed, in
+ * L1) outside and micro-tiles of rows inside, as BLIS orders its loops. */
+SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t out,
+                          const float *x, size_t ldx, const float *wt, size_t ldwt, const float *b,
+                          float *y, size_t ldy, uint64_t *mask, size_t ldm)
+{
+    const size_t mc = fwd_rows_per_block(in);
+    _Alignas(64) float bp[KC_MAX * NR];
+    for (size_t n0 = 0; n0 < rows; n0 += mc) {
+        const size_t nb = rows - n0 < mc ? rows - n0 : mc;
+        const float *xb = x + n0 * ldx;
+        float *yb = y + n0 * ldy;
+        uint64_t *mb = mask ? mask + n0 * ldm : NULL;
+        for (size_t j0 = 0; j0 < out; j0 += NR) {
+            const size_t jrem = out - j0;
+            const int full = jrem >= NR;
+            if (in <= KC_MAX && (!full || panel_thrashes(ldwt, in))) {
+                pack_b_panel(in, jrem, wt + j0, ldwt, bp);
+                if (full)
+                    fwd_panel(1, 1, epi, nb, in, NR, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb,
+                              ldm, j0);
+                else
+                    fwd_panel(0, 1, epi, nb, in, jrem, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb,
+                              ldm, j0);
+            } else if (full) {
+                fwd_panel(1, 0, epi, nb, in, NR, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy, mb,
+                          ldm, j0);
+            } else {
+                fwd_panel(0, 0, epi, nb, in, jrem, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy,
+                          mb, ldm, j0);
+            }
+        }
+    }
+}
+
+void SB_PASTE(dense_relu_fwd, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict x, size_t ldx,
+                          const float *restrict wt, size_t ldwt, const float *restrict b,
+                          float *restrict y, size_t ldy, uint64_t *restrict mask, size_t ldm)
+{
+    dense_fwd(EPI_RELU, rows, in, out, x, ldx, wt, ldwt, b, y, ldy, mask, ldm);
+}
+
+void SB_PASTE(dense_linear_fwd, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict x, size_t ldx,
+                            const float *restrict wt, size_t ldwt, const float *restrict b,
+                            float *restrict y, size_t ldy)
+{
+    dense_fwd(EPI_LINEAR, rows, in, out, x, ldx, wt, ldwt, b, y, ldy, NULL, 0);
+}
+
+void SB_PASTE(dense_sigmoid_fwd, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict x,
+                             size_t ldx, const float *restrict wt, size_t ldwt,
+                             const float *restrict b, float *restrict y, size_t ldy)
+{
+    dense_fwd(EPI_SIGMOID, rows, in, out, x, ldx, wt, ldwt, b, y, ldy, NULL, 0);
+}
+
+/* ---- masked gradients --------------------------------------------------------------------- */
+
+/* g(n, j0 .. j0 + SBV_W - 1) of one row: dy where the mask bit is set, +0 elsewhere (as
+ * sb_masked_grad), the first min(jrem, SBV_W) lanes; the rest +0. dy and mask point at row n;
+ * the bits may straddle two mask words (read only when a unit below j0 + jrem needs it). */
+SBV_INLINE sbv_f grad_vec(const float *dy, const uint64_t *mask, size_t j0, size_t jrem)
+{
+    sbv_f g = sbv_loadu_n(dy + j0, jrem);
+    if (mask) {
+        const size_t w = j0 / 64, s = j0 % 64, cnt = jrem < SBV_W ? jrem : SBV_W;
+        uint64_t bits = mask[w] >> s;
+        if (s + cnt > 64) bits |= mask[w + 1] << (64 - s);
+        g = sbv_keep(g, sbv_mask_bits((uint32_t)bits & ((UINT32_C(1) << cnt) - 1)));
+    }
+    return g;
+}
+
+/* ---- dx[n][k] = sum_j g(n, j) w[j][k] ------------------------------------------------------ */
+
+/* Reduction chunk of the data gradient: the B panel of one micro-tile (JC rows of W x NR
+ * floats) takes half of L1. Between chunks the accumulators go through dx (a float store and
+ * load are exact), so the chunk changes no bit. */
+#define BWD_JC_MAX 1024
+static size_t bwd_data_chunk(void)
+{
+    size_t jc = sb_cache_l1d / 2 / (NR * sizeof(float)) / SBV_W * SBV_W;
+    return jc < 64 ? 64 : jc > BWD_JC_MAX ? BWD_JC_MAX : jc;
+}
+
+/* gp[r][j] = g(r, jc + j) for j < J: R gradient rows, masked, into a panel of row stride ld. */
+SBV_INLINE void pack_grad_rows(size_t R, size_t J, const float *dy, size_t lddy,
+                               const uint64_t *mask, size_t ldm, size_t jc, float *gp, size_t ld)
+{
+    for (size_t r = 0; r < R; r++)
+        for (size_t j = 0; j < J; j += SBV_W)
+            sbv_storeu(gp + r * ld + j,
+                       grad_vec(dy + r * lddy, mask ? mask + r * ldm : NULL, jc + j, J - j));
+}
+
+/* dx[r][k0 + c] = +0 where the input mask bit is clear, for the tile's R rows and NR columns
+ * (krem of them exist; k0 is a multiple of NR = 16, so a row's bits lie in one word). Done in
+ * memory after the tile's store and not inlined: inside the tile its mask constants stay live
+ * across the reduction loop and push accumulators out of the 16 ymm registers (measured: the
+ * trainer's data gradient 60 % slower). */
+__attribute__((noinline)) static void apply_xmask(size_t R, size_t krem, const uint64_t *xmask,
+                                                  size_t ldxm, size_t k0, float *dx, size_t lddx)
+{
+    for (size_t r = 0; r < R; r++) {
+        const uint64_t bits = xmask[r * ldxm + k0 / 64] >> (k0 % 64);
+        float *d = dx + r * lddx;
+        for (size_t c = 0; c < krem && c < NR; c += SBV_W) {
+            const sbv_m keep = sbv_mask_bits((uint32_t)(bits >> c) & ((UINT32_C(1) << SBV_W) - 1));
+            sbv_storeu_n(d + c, krem - c, sbv_keep(sbv_loadu_n(d + c, krem - c), keep));
+        }
+    }
+}
+
+/* One micro-tile of dx: R rows, columns k0 .. (krem of NR). A is the gradient, a(r, j) =
+ * a[r * ars + j], either packed (masked) or dy itself (no mask). With `first` the chain starts
+ * at +0, else from dx (an earlier chunk's partial); `last` applies xmask and stores the
+ * result. */
+SBV_INLINE void bwd_data_tile(const int R, const int full, const int bfull, int first, int last,
+                              size_t J, size_t krem, const float *a, size_t ars, const float *w,
+                              size_t ldw, const uint64_t *xmask, size_t ldxm, size_t k0,
+                              float *dx, size_t lddx)
+{
+    sbv_m cm[NV];
+    col_masks(full, krem, cm);
+    sbv_f acc[MR][NV];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = first ? sbv_zero() : load_cols(full, dx + (size_t)r * lddx, v, cm);
+    micro_loop(R, bfull, cm, J, a, ars, 1, w, ldw, acc);
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++) store_cols(full, dx + (size_t)r * lddx, v, cm, acc[r][v]);
+    if (last && xmask) apply_xmask((size_t)R, krem, xmask, ldxm, k0, dx, lddx);
+}
+
+SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, int last, size_t J,
+                              const float *a, size_t ars, const float *w, size_t ldw,
+                              const uint64_t *xmask, size_t ldxm, float *dx, size_t lddx)
+{
+    size_t k0 = 0;
+    for (; k0 + NR <= in; k0 += NR)
+        bwd_data_tile(R, 1, 1, first, last, J, NR, a, ars, w + k0, ldw, xmask, ldxm, k0, dx + k0,
+                      lddx);
+    if (k0 < in)
+        bwd_data_tile(R, 0, 0, first, last, J, in - k0, a, ars, w + k0, ldw, xmask, ldxm, k0,
+                      dx + k0, lddx);
+}
+
+/* Every row micro-tile against one W panel (bp[j][c] at stride ldb: packed and zero-padded, or
+ * W in place when full; krem of NR columns at k0); A is the gradient in place, rows of stride
+ * lddy. */
+SBV_INLINE void bwd_data_panel(const int full, size_t rows, int first, int last, size_t J,
+                               size_t krem, const float *dy, size_t lddy, const float *bp,
+                               size_t ldb, const uint64_t *xmask, size_t ldxm, size_t k0,
+                               float *dx, size_t lddx)
+{
+    size_t n0 = 0;
+#define BWD_DATA_TILE(R)                                                                           \
+    bwd_data_tile(R, full, 1, first, last, J, krem, dy + n0 * lddy, lddy, bp, ldb,                 \
+                  xmask ? xmask + n0 * ldxm : NULL, ldxm, k0, dx + n0 * lddx, lddx)
+    for (; n0 + MR <= rows; n0 += MR) BWD_DATA_TILE(MR);
+    SB_TAIL_ROWS(rows - n0, BWD_DATA_TILE)
+#undef BWD_DATA_TILE
+}
+
+void SB_PASTE(dense_bwd_data, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict dy, size_t lddy,
+                          const uint64_t *restrict mask, size_t ldm, const float *restrict w,
+                          size_t ldw, const uint64_t *restrict xmask, size_t ldxm,
+                          float *restrict dx, size_t lddx)
+{
+    if (out == 0) { /* the empty sum: +0 */
+        for (size_t n = 0; n < rows; n++)
+            for (size_t k = 0; k < in; k += SBV_W)
+                sbv_storeu_n(dx + n * lddx + k, in - k, sbv_zero());
+        return;
+    }
+    if (!mask) {
+        /* The gradient is already masked (the trainer's case: the layer above fused this
+         * layer's ReLU mask into its store), so it is broadcast in place, as the forward pass
+         * broadcasts x. Blocks of rows whose gradient stays in L2; in each, one column panel
+         * of W at a time (out x NR floats, in chunks of KC_MAX rows; packed where needed)
+         * against every row micro-tile. */
+        _Alignas(64) float bp[KC_MAX * NR];
+        const size_t mc = fwd_rows_per_block(out); /* rows of dy kept in L2 */
+        for (size_t n0 = 0; n0 < rows; n0 += mc) {
+            const size_t nb = rows - n0 < mc ? rows - n0 : mc;
+            const float *dyb = dy + n0 * lddy;
+            const uint64_t *xmb = xmask ? xmask + n0 * ldxm : NULL;
+            float *dxb = dx + n0 * lddx;
+            for (size_t jc = 0; jc < out; jc += KC_MAX) {
+                const size_t J = out - jc < KC_MAX ? out - jc : KC_MAX;
+                const int first = jc == 0, last = jc + J == out;
+                const int thrash = panel_thrashes(ldw, J);
+                for (size_t k0 = 0; k0 < in; k0 += NR) {
+                    const size_t krem = in - k0;
+                    const float *wp = w + jc * ldw + k0;
+                    if (krem < NR) {
+                        pack_b_panel(J, krem, wp, ldw, bp);
+                        bwd_data_panel(0, nb, first, last, J, krem, dyb + jc, lddy, bp, NR, xmb,
+                                       ldxm, k0, dxb + k0, lddx);
+                    } else if (thrash) {
+                        pack_b_panel(J, NR, wp, ldw, bp);
+                        bwd_data_panel(1, nb, first, last, J, NR, dyb + jc, lddy, bp, NR, xmb,
+                                       ldxm, k0, dxb + k0, lddx);
+                    } else {
+                        bwd_data_panel(1, nb, first, last, J, NR, dyb + jc, lddy, wp, ldw, xmb,
+                                       ldxm, k0, dxb + k0, lddx);
+                    }
+                }
+            }
+        }
+        return;
+    }
+    const size_t jc_max = bwd_data_chunk();
+    _Alignas(64) float gp[MR * BWD_JC_MAX];
+    for (size_t n0 = 0; n0 < rows; n0 += MR) {
+        const size_t R = rows - n0 < MR ? rows - n0 : MR;
+        const uint64_t *xm = xmask ? xmask + n0 * ldxm : NULL;
+        for (size_t jc = 0; jc < out; jc += jc_max) {
+            const size_t J = out - jc < jc_max ? out - jc : jc_max;
+            pack_grad_rows(R, J, dy + n0 * lddy, lddy, mask + n0 * ldm, ldm, jc, gp, BWD_JC_MAX);
+            const float *wc = w + jc * ldw;
+            float *dxn = dx + n0 * lddx;
+            const int first = jc == 0, last = jc + J == out;
+#define BWD_DATA_ROWS(R_)                                                                          \
+    bwd_data_rows(R_, in, first, last, J, gp, BWD_JC_MAX, wc, ldw, xm, ldxm, dxn, lddx)
+            if (R == MR)
+                BWD_DATA_ROWS(MR);
+            else
+                SB_TAIL_ROWS(R, BWD_DATA_ROWS)
+#undef BWD_DATA_ROWS
+        }
+    }
+}
+
+/* ---- dw[j][k] += sum_n g(n, j) x[n][k], in chunks of SB_WGRAD_ROWS rows -------------------- */
+
+/* Units per packing pass: the masked gradient of a chunk for this many units is packed once
+ * (SB_WGRAD_ROWS x about 70 floats, 66-74 KiB on the stack), then each x panel, packed (rows x NR
+ * floats, 16 KiB), stays in L1 while every unit block of the pass streams its gradient panel
+ * past it. */
+#define WG_UNITS  64
+#define WG_BLOCKS ((WG_UNITS + MR - 1) / MR)
+
+static inline size_t wg_stride(size_t T) { return T * MR + SBV_W; }
+
+/* For unit blocks j0 = 0, MR, 2 MR, ... below `units`: gp[b][n * MR + r] = g(n, j0 + r)
+ * (panel b starts at b * wg_stride(T): T * MR floats and SBV_W of slack, because each row's
+ * SBV_W-lane store spills past the block's MR lanes), and db[j] += the column sums, added in row order
+ * from +0 as kernels.h states. */
+static void pack_grad_units(size_t units, size_t T, size_t out, const float *dy, size_t lddy,
+                            const uint64_t *mask, size_t ldm, float *gp, float *db)
+{
+    const size_t blocks = (units + MR - 1) / MR;
+    sbv_f sum[WG_BLOCKS];
+    for (size_t b = 0; b < blocks; b++) sum[b] = sbv_zero();
+    for (size_t n = 0; n < T; n++) {
+        const float *dyn = dy + n * lddy;
+        const uint64_t *mn = mask ? mask + n * ldm : NULL;
+        for (size_t b = 0; b < blocks; b++) {
+            /* all SBV_W lanes that exist, not just the block's MR: a full load is much cheaper
+             * than a masked one */
+            const sbv_f g = grad_vec(dyn, mn, b * MR, out - b * MR);
+            sum[b] = sbv_add(sum[b], g);
+            sbv_storeu(gp + b * wg_stride(T) + n * MR, g);
+        }
+    }
+    if (db)
+        for (size_t b = 0; b < blocks; b++) {
+            const size_t r = units - b * MR < MR ? units - b * MR : MR;
+            sbv_storeu_n(db + b * MR, r, sbv_add(sbv_loadu_n(db + b * MR, r), sum[b]));
+        }
+}
+
+/* One micro-tile of dw: R units, columns (krem of NR) of x; a(r, n) = a[r + n * aks], the
+ * packed panel (aks = MR) or the pre-masked gradient itself (aks = lddy). */
+SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t krem,
+                                 const float *a, size_t aks, const float *xp, size_t ldxp,
+                                 float *dw, size_t lddw)
+{
+    sbv_m cm[NV];
+    col_masks(full, krem, cm);
+    sbv_f acc[MR][NV];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = sbv_zero();
+    micro_loop(R, 1, cm, T, a, 1, aks, xp, ldxp, acc);
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++) {
+            float *d = dw + (size_t)r * lddw;
+            store_cols(full, d, v, cm, sbv_add(load_cols(full, d, v, cm), acc[r][v]));
+        }
+}
+
+/* One x panel (krem of NR columns: xp[n][c] at stride ldxp, full or zero-padded) against
+ * every unit block; block b's A starts at a + b * a_block and steps aks floats per row. */
+SBV_INLINE void bwd_weights_panel(const int full, size_t units, size_t T, size_t krem,
+                                  const float *a, size_t a_block, size_t aks, const float *xp,
+                                  size_t ldxp, float *dw, size_t lddw)
+{
+    size_t j0 = 0;
+    for (; j0 + MR <= units; j0 += MR)
+        bwd_weights_tile(MR, full, T, krem, a + j0 / MR * a_block, aks, xp, ldxp, dw + j0 * lddw,
+                         lddw);
+#define BWD_WEIGHTS_TILE(R)                                                                        \
+    bwd_weights_tile(R, full, T, krem, a + j0 / MR * a_block, aks, xp, ldxp, dw + j0 * lddw, lddw)
+    SB_TAIL_ROWS(units - j0, BWD_WEIGHTS_TILE)
+#undef BWD_WEIGHTS_TILE
+}
+
+/* Every x panel of a chunk against the unit blocks: in place, or packed into xp (T x NR
+ * floats) where it would thrash L1 or is a column tail. */
+static void bwd_weights_panels(size_t units, size_t T, size_t in, const float *a, size_t a_block,
+                               size_t aks, const float *x, size_t ldx, float *xp, float *dw,
+                               size_t lddw)
+{
+    const int thrash = panel_thrashes(ldx, T);
+    for (size_t k0 = 0; k0 < in; k0 += NR) {
+        const size_t krem = in - k0;
+        if (krem < NR) {
+            pack_b_panel(T, krem, x + k0, ldx, xp);
+            bwd_weights_panel(0, units, T, krem, a, a_block, aks, xp, NR, dw + k0, lddw);
+        } else if (thrash) {
+            pack_b_panel(T, NR, x + k0, ldx, xp);
+            bwd_weights_panel(1, units, T, NR, a, a_block, aks, xp, NR, dw + k0, lddw);
+        } else {
+            bwd_weights_panel(1, units, T, NR, a, a_block, aks, x + k0, ldx, dw + k0, lddw);
+        }
+    }
+}
+
+void SB_PASTE(dense_bwd_weights, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict dy,
+                             size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                             const float *restrict x, size_t ldx, float *restrict dw, size_t lddw,
+                             float *restrict db)
+{
+    /* Packed even without a mask: broadcasting a pre-masked gradient in place reads one cache
+     * line per row for every unit block, which evicts the x panel from L1 (measured: the
+     * trainer's step 30 % slower than with the packed panel). */
+    _Alignas(64) float gp[WG_BLOCKS * (MR * SB_WGRAD_ROWS + SBV_W)];
+    _Alignas(64) float xp[SB_WGRAD_ROWS * NR];
+    for (size_t n0 = 0; n0 < rows; n0 += SB_WGRAD_ROWS) {
+        const size_t T = rows - n0 < SB_WGRAD_ROWS ? rows - n0 : SB_WGRAD_ROWS;
+        for (size_t u0 = 0; u0 < out; u0 += WG_UNITS) {
+            const size_t units = out - u0 < WG_UNITS ? out - u0 : WG_UNITS;
+            pack_grad_units(units, T, out - u0, dy + n0 * lddy + u0, lddy,
+                            mask ? mask + n0 * ldm + u0 / 64 : NULL, ldm, gp, db ? db + u0 : NULL);
+            bwd_weights_panels(units, T, in, gp, wg_stride(T), MR, x + n0 * ldx, ldx, xp,
+                               dw + u0 * lddw, lddw);
+        }
+    }
+}
+
