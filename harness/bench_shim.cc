@@ -1,6 +1,7 @@
 // The C shim over Google Benchmark declared in harness/bench_shim.h.
 #include "harness/bench_shim.h"
 
+#include <algorithm>
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -50,6 +51,15 @@ extern "C" void sb_bench_register(const struct sb_bench_spec *spec_in)
         if (spec->peak_gflops > 0)
             state.counters["peak_fraction"] =
                 C(spec->flops_per_iter / (spec->peak_gflops * 1e9), C::kIsIterationInvariantRate);
+        if (spec->peak_gflops > 0 && spec->bandwidth_gbs > 0 && spec->bytes_per_iter > 0 &&
+            spec->flops_per_iter > 0) {
+            /* the roofline's bound at this kernel's declared intensity (none for kernels that
+             * do no arithmetic: the bound would be 0) */
+            const double intensity = spec->flops_per_iter / spec->bytes_per_iter;
+            const double bound = std::min(spec->peak_gflops, intensity * spec->bandwidth_gbs) * 1e9;
+            state.counters["roofline_fraction"] =
+                C(spec->flops_per_iter / bound, C::kIsIterationInvariantRate);
+        }
     })->UseRealTime();
 }
 

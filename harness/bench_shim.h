@@ -24,10 +24,12 @@ struct sb_bench_spec {
     double flops_per_iter; /* declared cost of one iteration */
     double bytes_per_iter;
     double peak_gflops; /* measured peak of the ISA; 0 = unknown (no peak_fraction counter) */
+    double bandwidth_gbs; /* measured memory bandwidth; with the peak: roofline_fraction */
 };
 
 /* Registers one benchmark. Its counters: FLOP/s and bytes/s (rates over real time),
- * intensity (FLOP per byte), peak_fraction (achieved FLOP/s over peak), flops_per_iter.
+ * intensity (FLOP per byte), peak_fraction (achieved FLOP/s over peak), roofline_fraction
+ * (achieved FLOP/s over min(peak, intensity x bandwidth)), flops_per_iter.
  * Setup runs lazily, just before the benchmark's first run, and the previous benchmark's
  * teardown just before that, so only one benchmark's buffers are held at a time. */
 void sb_bench_register(const struct sb_bench_spec *spec);

@@ -63,6 +63,13 @@ int sb_cmd_info(int argc, char **argv)
         counters = json_pack("{s:s, s:s}", "status", "unavailable", "reason", cerr);
     }
     json_t *topology = sb_topology_json();
+    const json_t *l3 = json_object_get(topology, "l3_bytes");
+    const size_t l3b = json_is_integer(l3) ? (size_t)json_integer_value(l3) : 0;
+    json_t *bandwidth = json_pack("{s:f, s:f, s:i, s:s}", "one_thread", sb_stream_bandwidth(1, l3b),
+                                  "all_threads", sb_stream_bandwidth(threads, l3b), "threads",
+                                  threads, "method",
+                                  "STREAM triad on floats, 12 bytes per element, arrays of "
+                                  "max(2 x L3, 32 MiB), best of 4 passes");
 
     const struct sb_build_info *b = sb_build_info();
     if (as_json) {
@@ -89,10 +96,12 @@ int sb_cmd_info(int argc, char **argv)
         if (root) {
             json_object_set(root, "topology", topology);
             json_object_set(root, "peak_gflops", peaks);
+            json_object_set(root, "bandwidth_gbs", bandwidth);
             json_object_set(root, "counters", counters);
         }
         json_decref(topology);
         json_decref(peaks);
+        json_decref(bandwidth);
         json_decref(counters);
         if (!root || json_dumpf(root, stdout, JSON_INDENT(2)) != 0) {
             fprintf(stderr, "specbias info: could not write JSON\n");
@@ -136,6 +145,9 @@ int sb_cmd_info(int argc, char **argv)
         printf(" %s %.1f GFLOP/s (1 thread), %.1f (%d threads) ", isa,
                json_number_value(json_object_get(pk, "one_thread")),
                json_number_value(json_object_get(pk, "all_threads")), threads);
+    printf("\nbandwidth: %.1f GB/s (1 thread), %.1f (%d threads), STREAM triad",
+           json_number_value(json_object_get(bandwidth, "one_thread")),
+           json_number_value(json_object_get(bandwidth, "all_threads")), threads);
     printf("\ncounters:\n");
     size_t i;
     json_t *ev;
@@ -147,6 +159,7 @@ int sb_cmd_info(int argc, char **argv)
     }
     json_decref(topology);
     json_decref(peaks);
+    json_decref(bandwidth);
     json_decref(counters);
     return SB_EXIT_OK;
 }

@@ -354,7 +354,8 @@ static void usage(FILE *f)
             "  --benchmark_format=console|json|csv, --benchmark_out=FILE,\n"
             "  --benchmark_list_tests (--help lists them all).\n"
             "  counters: FLOP/s, bytes/s (from the declared costs), intensity (FLOP/byte),\n"
-            "  peak_fraction (of the ISA's 1-thread FMA peak), flops_per_iter.\n");
+            "  peak_fraction (of the ISA's 1-thread FMA peak), roofline_fraction (of min(peak,\n"
+            "  intensity x the 1-thread STREAM bandwidth)), flops_per_iter.\n");
 }
 
 int sb_cmd_kernels(int argc, char **argv)
@@ -443,6 +444,15 @@ int sb_cmd_kernels(int argc, char **argv)
         sb_bench_add_context("blocking_l2_bytes", val);
         sb_bench_add_context("blocking_source", json_string_value(json_object_get(blocking, "source")));
     }
+    /* One thread's memory bandwidth for the roofline (the kernels run on one thread). */
+    const json_t *l3 = json_object_get(topology, "l3_bytes");
+    const double bandwidth =
+        listing ? 0.0 : sb_stream_bandwidth(1, json_is_integer(l3) ? (size_t)json_integer_value(l3) : 0);
+    if (!listing) {
+        char val[64];
+        snprintf(val, sizeof val, "%.2f", bandwidth);
+        sb_bench_add_context("bandwidth_gbs_1thread", val);
+    }
     json_decref(blocking);
     json_decref(topology);
 
@@ -485,7 +495,8 @@ int sb_cmd_kernels(int argc, char **argv)
                                                    b,
                                                    c.flops * (double)ks->calls,
                                                    c.bytes * (double)ks->calls,
-                                                   peak};
+                                                   peak,
+                                                   bandwidth};
                 sb_bench_register(&spec);
             }
         }

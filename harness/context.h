@@ -27,4 +27,11 @@ json_t *sb_bind_threads(int threads, int enable);
  * product of any current core) for about 20 ms, best of three. 0 when the ISA cannot run. */
 double sb_peak_gflops(enum sb_isa isa, int threads);
 
+/* Memory bandwidth in GB/s, STREAM's way: the triad a[i] = b[i] + s * c[i] on floats over
+ * three arrays of max(2 x l3_bytes, 32 MiB) each (so they come from memory), `threads`
+ * threads splitting the index range, 12 bytes counted per element (two reads, one write; the
+ * write-allocate read is not counted, as in STREAM), best of 4 passes after a warm-up.
+ * 0 when the arrays cannot be allocated. About 0.1-0.3 s. */
+double sb_stream_bandwidth(int threads, size_t l3_bytes);
+
 #endif

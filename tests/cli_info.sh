@@ -17,7 +17,7 @@ if command -v /usr/bin/python3 >/dev/null; then
     || fail "info --json is not valid JSON with scalar available"
 fi
 
-# measured facts: topology, a peak per available ISA, counter availability per event
+# measured facts: topology, a peak per available ISA, bandwidth, counter availability per event
 /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -25,11 +25,13 @@ assert "cores" in d["topology"] and "l1d_bytes" in d["topology"], d["topology"]
 for isa in d["isa_available"]:
     p = d["peak_gflops"][isa]
     assert p["one_thread"] > 0 and p["all_threads"] >= p["one_thread"] * 0.5, p
+bw = d["bandwidth_gbs"]
+assert bw["one_thread"] > 0 and bw["all_threads"] > 0 and bw["method"], bw
 ev = {e["name"]: e for e in d["counters"]["events"]}
 assert ev["perf::TASK-CLOCK"]["status"] == "counted", ev
 for e in ev.values():
     assert e["status"] == "counted" or e["reason"], e
-' <<<"$json" || fail "info --json lacks topology, peaks or counter availability"
+' <<<"$json" || fail "info --json lacks topology, peaks, bandwidth or counter availability"
 
 # forcing the scalar reference works through the option and the environment
 "$bin" info --isa scalar | grep -q "scalar *available  <- chosen" || fail "--isa scalar not chosen"

@@ -60,6 +60,16 @@ assert abs(b["FLOP/s"] / rate - 1) < 1e-6, (b["FLOP/s"], rate)
 for k in ("bytes/s", "intensity", "peak_fraction"):
     assert k in b, (k, b)
 assert abs(b["peak_fraction"] * float(d["context"]["peak_gflops_1thread_scalar"]) * 1e9 / b["FLOP/s"] - 1) < 1e-2
+# the roofline: FLOP/s over min(peak, intensity x the measured 1-thread bandwidth)
+bw = float(d["context"]["bandwidth_gbs_1thread"])
+assert bw > 0, d["context"]
+for b in d["benchmarks"]:
+    peak = float(d["context"]["peak_gflops_1thread_" + b["name"].split("__")[1].split("/")[0]])
+    bound = min(peak, b["intensity"] * bw) * 1e9
+    if b["FLOP/s"] == 0:   # the pattern kernels do no arithmetic
+        assert b.get("roofline_fraction", 0) == 0, b
+        continue
+    assert abs(b["roofline_fraction"] * bound / b["FLOP/s"] - 1) < 1e-2, (b, bw, peak)
 PY
 
 compare=$(dpkg -L libbenchmark-tools 2>/dev/null | grep '/compare.py$' | head -1)
