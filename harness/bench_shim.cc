@@ -41,8 +41,15 @@ extern "C" void sb_bench_register(const struct sb_bench_spec *spec_in)
         }
         sb_bench_body *const body = spec->body;
         void *const ctx = spec->ctx;
+        if (spec->counters_begin) spec->counters_begin(spec->counters);
         for (auto _ : state) body(ctx);
         using C = benchmark::Counter;
+        if (spec->counters_end) {
+            double values[64] = {0};
+            spec->counters_end(spec->counters, values);
+            for (size_t i = 0; i < spec->n_counters && i < 64; i++)
+                state.counters[spec->counter_names[i]] = C(values[i], C::kAvgIterations);
+        }
         state.counters["FLOP/s"] = C(spec->flops_per_iter, C::kIsIterationInvariantRate);
         state.counters["bytes/s"] = C(spec->bytes_per_iter, C::kIsIterationInvariantRate);
         state.counters["intensity"] =

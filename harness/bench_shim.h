@@ -3,6 +3,8 @@
 #ifndef SPECBIAS_HARNESS_BENCH_SHIM_H
 #define SPECBIAS_HARNESS_BENCH_SHIM_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -25,6 +27,14 @@ struct sb_bench_spec {
     double bytes_per_iter;
     double peak_gflops; /* measured peak of the ISA; 0 = unknown (no peak_fraction counter) */
     double bandwidth_gbs; /* measured memory bandwidth; with the peak: roofline_fraction */
+    /* Optional event counters around the timed loop: counters_begin(counters) before it,
+     * counters_end(counters, values) after it fills values[0 .. n_counters-1], reported per
+     * iteration under counter_names. */
+    void *counters;
+    void (*counters_begin)(void *counters);
+    void (*counters_end)(void *counters, double *values);
+    size_t n_counters;
+    const char *const *counter_names;
 };
 
 /* Registers one benchmark. Its counters: FLOP/s and bytes/s (rates over real time),

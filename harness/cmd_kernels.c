@@ -9,6 +9,7 @@
 #include "harness/bench_shim.h"
 #include "harness/cli.h"
 #include "harness/context.h"
+#include "harness/counters.h"
 #include "specbias/kernels.h"
 
 #include <stdint.h>
@@ -346,7 +347,7 @@ static void kb_body(void *ctx)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: specbias kernels [--isa ISA|all] [Google Benchmark flags]\n"
+            "usage: specbias kernels [--isa ISA|all] [--counters LIST] [Google Benchmark flags]\n"
             "  every kernel x ISA x shape, timed by Google Benchmark; names are\n"
             "  <kernel>__<isa>/<shape>. --isa (default all) picks one ISA or every one this CPU\n"
             "  runs. Google Benchmark's flags pass through unchanged: --benchmark_filter=REGEX,\n"
@@ -355,12 +356,29 @@ static void usage(FILE *f)
             "  --benchmark_list_tests (--help lists them all).\n"
             "  counters: FLOP/s, bytes/s (from the declared costs), intensity (FLOP/byte),\n"
             "  peak_fraction (of the ISA's 1-thread FMA peak), roofline_fraction (of min(peak,\n"
-            "  intensity x the 1-thread STREAM bandwidth)), flops_per_iter.\n");
+            "  intensity x the 1-thread STREAM bandwidth)), flops_per_iter.\n"
+            "  --counters EVENT,... adds PAPI events (preset or native names) per call, counted\n"
+            "  on the benchmark's thread around its timed loop; each event's status (counted,\n"
+            "  or unavailable with PAPI's reason) is in the context as \"counter EVENT\".\n");
+}
+
+/* Event counters around one benchmark's timed loop (its values per call come from Google
+ * Benchmark's per-iteration average). */
+static void counters_begin(void *c) { sb_counters_start(c); }
+
+static void counters_end(void *cv, double *values)
+{
+    struct sb_counters *c = cv;
+    json_t *v = sb_counters_stop(c);
+    for (size_t i = 0; i < c->n; i++)
+        values[i] = (double)json_integer_value(json_object_get(v, c->names[i]));
+    json_decref(v);
 }
 
 int sb_cmd_kernels(int argc, char **argv)
 {
-    const char *isa_arg = "all";
+    const char *isa_arg = "all", *counters_arg = NULL;
+    const char *counter_names[SB_MAX_COUNTERS] = {0};
     /* Google Benchmark's argv: ours minus --isa. */
     char **gb = calloc((size_t)argc + 1, sizeof *gb);
     if (!gb) return SB_EXIT_FAILED;
@@ -376,6 +394,15 @@ int sb_cmd_kernels(int argc, char **argv)
             isa_arg = argv[++i];
         } else if (strncmp(argv[i], "--isa=", 6) == 0) {
             isa_arg = argv[i] + 6;
+        } else if (strcmp(argv[i], "--counters") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "specbias kernels: --counters needs a value\n");
+                free(gb);
+                return SB_EXIT_USAGE;
+            }
+            counters_arg = argv[++i];
+        } else if (strncmp(argv[i], "--counters=", 11) == 0) {
+            counters_arg = argv[i] + 11;
         } else if (strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             free(gb);
@@ -456,6 +483,31 @@ int sb_cmd_kernels(int argc, char **argv)
     json_decref(blocking);
     json_decref(topology);
 
+    /* PAPI events around every benchmark's timed loop (counts of this thread, per call). */
+    static struct sb_counters counters;
+    int have_counters = 0;
+    if (counters_arg) {
+        char cerr[256];
+        if (sb_counters_open(&counters, counters_arg, cerr, sizeof cerr)) {
+            fprintf(stderr, "specbias kernels: --counters: %s\n", cerr);
+            free(benches);
+            free(gb);
+            return SB_EXIT_USAGE;
+        }
+        have_counters = 1;
+        size_t e;
+        json_t *ev;
+        json_array_foreach(json_object_get(counters.status, "events"), e, ev) {
+            char key[160], val[320];
+            const json_t *why = json_object_get(ev, "reason");
+            snprintf(key, sizeof key, "counter %s", json_string_value(json_object_get(ev, "name")));
+            snprintf(val, sizeof val, "%s%s%s", json_string_value(json_object_get(ev, "status")),
+                     why ? ": " : "", why ? json_string_value(why) : "");
+            if (!listing) sb_bench_add_context(key, val);
+        }
+        for (size_t n = 0; n < counters.n; n++) counter_names[n] = counters.names[n];
+    }
+
     size_t nb = 0;
     for (int i = 0; i < SB_ISA_COUNT; i++) {
         if (!selected[i]) continue;
@@ -496,12 +548,18 @@ int sb_cmd_kernels(int argc, char **argv)
                                                    c.flops * (double)ks->calls,
                                                    c.bytes * (double)ks->calls,
                                                    peak,
-                                                   bandwidth};
+                                                   bandwidth,
+                                                   have_counters ? &counters : NULL,
+                                                   have_counters ? counters_begin : NULL,
+                                                   have_counters ? counters_end : NULL,
+                                                   counters.n,
+                                                   counter_names};
                 sb_bench_register(&spec);
             }
         }
     }
     const int rc = sb_bench_main(gbc, gb);
+    if (have_counters) sb_counters_close(&counters);
     free(benches);
     free(gb);
     return rc == 0 ? SB_EXIT_OK : SB_EXIT_USAGE;

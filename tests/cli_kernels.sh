@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `specbias kernels`: every kernel x ISA x shape registered, Google Benchmark's flags and JSON
-# passed through unchanged, rates from the declared costs, compare.py over two runs, exit 2 for
-# a bad --isa.
+# passed through unchanged, rates from the declared costs, compare.py over two runs, PAPI
+# counters per call, exit 2 for a bad --isa or --counters list.
 set -u
 bin=$1
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -95,4 +95,25 @@ err=$("$bin" kernels --isa 2>&1); rc=$?
 [ $rc -eq 2 ] || fail "--isa without a value: rc $rc"
 err=$("$bin" kernels --benchmark_frobnicate 2>&1); rc=$?
 [ $rc -eq 2 ] && grep -q "frobnicate" <<<"$err" || fail "unknown flag: rc $rc, '$err'"
+# PAPI counters per call: the software task clock counts (close to the CPU time per call);
+# cycles count where there is a PMU, else they are recorded unavailable with PAPI's reason.
+"$bin" kernels --isa scalar --benchmark_filter='adam_update__scalar' --benchmark_min_time=0.05 \
+  --counters perf::TASK-CLOCK,PAPI_TOT_CYC --benchmark_format=json >"$tmp/c.json" 2>"$tmp/c.err" \
+  || fail "kernels --counters exited $? ($(cat "$tmp/c.err"))"
+$py - "$tmp/c.json" <<'PY' || fail "--counters values or statuses"
+import json, sys
+d = json.load(open(sys.argv[1])); ctx = d["context"]
+assert ctx["counter perf::TASK-CLOCK"] == "counted", ctx
+cyc = ctx["counter PAPI_TOT_CYC"]
+assert cyc == "counted" or (cyc.startswith("unavailable: ") and len(cyc) > 13), cyc
+assert d["benchmarks"], d
+for b in d["benchmarks"]:
+    scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+    ratio = b["perf::TASK-CLOCK"] / (b["cpu_time"] * scale)   # task clock is in ns
+    assert 0.5 < ratio < 1.5, (ratio, b)
+    assert ("PAPI_TOT_CYC" in b) == (cyc == "counted"), b
+PY
+err=$("$bin" kernels --counters ',,' 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q -- "--counters" <<<"$err" || fail "bad --counters list: rc $rc, '$err'"
+
 echo "cli_kernels: all checks passed"
