@@ -181,66 +181,108 @@ static uint8_t to_u8(float v)
     return (uint8_t)((double)v * 255.0 + 0.5);
 }
 
-int sb_image_write_png(const char *path, const struct sb_image *img, char *err, size_t errlen)
+int sb_image_encode_png(const struct sb_image *img, const char *what, void **png, size_t *len,
+                        char *err, size_t errlen)
 {
+    *png = NULL;
+    *len = 0;
     if (img->channels != 1 && img->channels != 3) {
-        sb_errorf(err, errlen, "%s: cannot write %zu channels (1 or 3 only)", path, img->channels);
+        sb_errorf(err, errlen, "%s: cannot write %zu channels (1 or 3 only)", what, img->channels);
         return -1;
     }
     if (img->width == 0 || img->height == 0 || img->width > INT32_MAX || img->height > INT32_MAX ||
         !img->pixels) {
-        sb_errorf(err, errlen, "%s: cannot write a %zu x %zu image", path, img->width, img->height);
+        sb_errorf(err, errlen, "%s: cannot write a %zu x %zu image", what, img->width, img->height);
         return -1;
     }
     const size_t n = img->width * img->height * img->channels;
     if (n / img->channels / img->width != img->height) {
-        sb_errorf(err, errlen, "%s: image too large to write", path);
+        sb_errorf(err, errlen, "%s: image too large to write", what);
         return -1;
     }
     uint8_t *buf = malloc(n);
-    if (!buf) {
-        sb_errorf(err, errlen, "%s: out of memory", path);
+    spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
+    if (!buf || !ctx) {
+        sb_errorf(err, errlen, "%s: out of memory", what);
+        free(buf);
+        spng_ctx_free(ctx);
         return -1;
     }
     for (size_t i = 0; i < n; i++)
         buf[i] = to_u8(img->pixels[i]);
-
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        sb_errorf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
-        free(buf);
-        return -1;
-    }
-    int rc = -1;
-    spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
-    if (!ctx) {
-        sb_errorf(err, errlen, "%s: out of memory", path);
-        goto done;
-    }
     struct spng_ihdr ihdr = {
         .width = (uint32_t)img->width,
         .height = (uint32_t)img->height,
         .bit_depth = 8,
         .color_type = img->channels == 1 ? SPNG_COLOR_TYPE_GRAYSCALE : SPNG_COLOR_TYPE_TRUECOLOR,
     };
-    int e = spng_set_png_file(ctx, f);
+    int e = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
     if (!e) e = spng_set_ihdr(ctx, &ihdr);
     if (!e) e = spng_encode_image(ctx, buf, n, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
-    if (e) {
-        sb_errorf(err, errlen, "%s: cannot write PNG (libspng: %s)", path, spng_strerror(e));
-        goto done;
+    if (!e) {
+        /* the buffer now belongs to the caller (free()) */
+        *png = spng_get_png_buffer(ctx, len, &e);
+        if (!*png && !e) e = SPNG_EINTERNAL;
     }
-    rc = 0;
-
-done:
     spng_ctx_free(ctx);
     free(buf);
+    if (e) {
+        sb_errorf(err, errlen, "%s: cannot encode PNG (libspng: %s)", what, spng_strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+int sb_image_write_png(const char *path, const struct sb_image *img, char *err, size_t errlen)
+{
+    void *png;
+    size_t len;
+    if (sb_image_encode_png(img, path, &png, &len, err, errlen)) return -1;
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        sb_errorf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+        free(png);
+        return -1;
+    }
+    int rc = 0;
+    if (fwrite(png, 1, len, f) != len) {
+        sb_errorf(err, errlen, "%s: write error: %s", path, strerror(errno));
+        rc = -1;
+    }
+    free(png);
     if (fclose(f) != 0 && rc == 0) {
         sb_errorf(err, errlen, "%s: write error: %s", path, strerror(errno));
         rc = -1;
     }
     if (rc != 0) remove(path); /* no half-written file left behind */
     return rc;
+}
+
+char *sb_base64_encode(const void *data, size_t len)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (len > (SIZE_MAX - 1) / 4 * 3 - 3) return NULL;
+    const uint8_t *p = data;
+    char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+    if (!out) return NULL;
+    size_t i = 0;
+    for (; i + 3 <= len; i += 3) {
+        const uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = alphabet[v >> 18];
+        *o++ = alphabet[v >> 12 & 63];
+        *o++ = alphabet[v >> 6 & 63];
+        *o++ = alphabet[v & 63];
+    }
+    if (i < len) {
+        const uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = alphabet[v >> 18];
+        *o++ = alphabet[v >> 12 & 63];
+        *o++ = i + 1 < len ? alphabet[v >> 6 & 63] : '=';
+        *o++ = '=';
+    }
+    *o = 0;
+    return out;
 }
 
 int sb_image_crop_center(struct sb_image *img, size_t width, size_t height, const char *what,

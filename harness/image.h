@@ -20,6 +20,15 @@ int sb_image_load_png(const char *path, struct sb_image *img, char *err, size_t 
  * Returns 0, or -1 with a message. */
 int sb_image_write_png(const char *path, const struct sb_image *img, char *err, size_t errlen);
 
+/* The same PNG in memory: *png (free() it) of *len bytes. `what` names the image in messages.
+ * Returns 0, or -1 with a message. */
+int sb_image_encode_png(const struct sb_image *img, const char *what, void **png, size_t *len,
+                        char *err, size_t errlen);
+
+/* Standard base64 (RFC 4648, padded) of len bytes, NUL-terminated; free() it. NULL when out
+ * of memory. Results files embed images this way, so a report needs nothing beside them. */
+char *sb_base64_encode(const void *data, size_t len);
+
 /* Cuts the centred width x height window out of img in place. Returns -1 with a message
  * (naming `what`, e.g. the file) if the image is smaller than that in either direction. */
 int sb_image_crop_center(struct sb_image *img, size_t width, size_t height, const char *what,

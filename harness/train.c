@@ -17,6 +17,7 @@
 #define LOCAL_HAMMING_PAIRS 250  /* per window (Lazzari) */
 #define LOCAL_CONFUSION_PAIRS 100
 #define GLOBAL_PAIRS 5000
+#define SB_SNAPSHOTS 4           /* checkpoints whose outputs the results file keeps */
 
 volatile sig_atomic_t sb_interrupted = 0;
 
@@ -93,6 +94,7 @@ struct prepared {
     struct sb_pairs ham_local, ham_global, conf_local, conf_global;
     uint64_t ck[1024];
     size_t nck;
+    unsigned char snapshot[1024]; /* 1: this checkpoint also records the model's output */
 };
 
 static void prepared_free(struct prepared *p)
@@ -136,6 +138,10 @@ static int prepare(struct prepared *p, const struct sb_experiment *e,
         return 3;
     }
     p->nck = sb_checkpoint_steps(p->steps, e->checkpoints, p->ck, 1024);
+    /* Reports show the reconstruction at a few checkpoints: the first, the last and two
+     * between them (checkpoints are log-spaced, so these are early, middle and late). */
+    for (size_t i = 0; i < SB_SNAPSHOTS; i++)
+        p->snapshot[(p->nck - 1) * i / (SB_SNAPSHOTS - 1)] = 1;
     return 0;
 }
 
@@ -146,6 +152,35 @@ static json_t *doubles(const double *v, size_t n)
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(a, real_or_null(v[i]));
     return a;
+}
+
+/* The evaluation outputs (or targets) v[n_eval][out] as JSON: 1D a list of values, 2D an 8-bit
+ * PNG of the evaluation grid in base64 (what the reports embed). NULL when out of memory. */
+static json_t *snapshot_values(const struct sb_data *d, const float *v, int image)
+{
+    const size_t n = d->n_eval * d->out;
+    if (!image) {
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < n; i++)
+            if (json_array_append_new(a, json_real(v[i]))) {
+                json_decref(a);
+                return NULL;
+            }
+        return a == NULL ? NULL : json_pack("{s:o}", "values", a);
+    }
+    struct sb_image img = {d->eval_w, d->eval_h, d->out, (float *)v};
+    void *png;
+    size_t len;
+    char err[128];
+    if (sb_image_encode_png(&img, "snapshot", &png, &len, err, sizeof err)) return NULL;
+    char *b64 = sb_base64_encode(png, len);
+    free(png);
+    if (!b64) return NULL;
+    json_t *o = json_pack("{s:s, s:I, s:I, s:I}", "png_base64", b64, "width",
+                          (json_int_t)d->eval_w, "height", (json_int_t)d->eval_h, "channels",
+                          (json_int_t)d->out);
+    free(b64);
+    return o;
 }
 
 static json_t *confusion_json(const struct sb_confusion *c)
@@ -171,6 +206,7 @@ struct rep {
     double train_seconds, eval_seconds;
     double time_to_target;   /* < 0: not reached */
     json_t *curve;
+    json_t *snapshots;
 };
 
 static void rep_free(struct rep *r)
@@ -185,6 +221,7 @@ static void rep_free(struct rep *r)
     free(r->order);
     free(r->losses);
     json_decref(r->curve);
+    json_decref(r->snapshots);
 }
 
 static void progress(const struct sb_run_options *o, const struct prepared *p, size_t index,
@@ -208,7 +245,7 @@ static void progress(const struct sb_run_options *o, const struct prepared *p, s
 /* Evaluates the current parameters; appends the curve point. Sets *eval_loss. */
 static int checkpoint(const struct sb_run_options *o, struct prepared *p, struct rep *r,
                       uint64_t step, float *eval_loss, double *test_psnr, int last,
-                      struct sb_pattern_stats *stats_out)
+                      int snapshot, struct sb_pattern_stats *stats_out)
 {
     const struct sb_kernels *k = o->k;
     const struct sb_experiment *e = p->e;
@@ -245,6 +282,16 @@ static int checkpoint(const struct sb_run_options *o, struct prepared *p, struct
         double band[64];
         sb_radial2d_eval(p->radial, r->act.y, band);
         json_object_set_new(pt, "spectral_error", doubles(band, e->radial_bands));
+    }
+    if (snapshot) {
+        json_t *s = snapshot_values(d, r->act.y, e->target != SB_TARGET_SINES1D);
+        if (!s) {
+            json_decref(pt);
+            return -1;
+        }
+        json_object_set_new(s, "step", json_integer((json_int_t)step));
+        json_object_set_new(s, "seconds", json_real(r->train_seconds));
+        json_array_append_new(r->snapshots, s);
     }
     struct sb_pattern_stats st;
     if (sb_pattern_stats(k, &r->model, &r->act, d->n_eval, &p->ham_local, &p->ham_global, &st)) {
@@ -375,6 +422,7 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
     memset(&r, 0, sizeof r);
     r.time_to_target = -1.0;
     r.curve = json_array();
+    r.snapshots = json_array();
     int rc = 3, counting = 0;
     json_t *jr = json_object();
     *out = jr;
@@ -428,7 +476,9 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
             const double t0 = sb_now();
             const int last = step == p->steps;
             if (counting) sb_counters_pause(o->counters);
-            if (checkpoint(o, p, &r, step, &eval_loss, &test_psnr, last, &stats)) goto oom;
+            if (checkpoint(o, p, &r, step, &eval_loss, &test_psnr, last,
+                           p->snapshot[next_ck], &stats))
+                goto oom;
             if (counting) sb_counters_resume(o->counters);
             r.eval_seconds += sb_now() - t0;
             next_ck++;
@@ -572,6 +622,11 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
     }
     json_object_set_new(jr, "curve", r.curve);
     r.curve = NULL;
+    json_t *target = snapshot_values(d, d->t_eval, e->target != SB_TARGET_SINES1D);
+    if (!target) goto oom;
+    json_object_set_new(jr, "snapshots", r.snapshots);
+    r.snapshots = NULL;
+    json_object_set_new(jr, "snapshot_target", target);
     json_object_set_new(jr, "analysis", analysis);
     if (*dump_dir) {
         if (write_file(dump_dir, "losses.f32", r.losses, p->steps * sizeof(float), err, errlen) ||
@@ -589,6 +644,7 @@ fail:
     json_object_set_new(jr, "error", sb_json_string(err));
     json_object_set_new(jr, "train_seconds", json_real(r.train_seconds));
     if (r.curve) json_object_set_new(jr, "curve", json_incref(r.curve));
+    if (r.snapshots) json_object_set_new(jr, "snapshots", json_incref(r.snapshots));
 done:
     rep_free(&r);
     return rc;

@@ -73,6 +73,22 @@ for e in r["experiments"]:
 a, b = r["experiments"]
 assert len(a["repetitions"][0]["curve"][-1]["spectral_magnitude"]) == 2
 assert "test_psnr_db" in b["repetitions"][0]["curve"][-1]
+# Snapshots of the model's output for the reports: 1D values at the 256 inputs, 2D an 8-bit
+# gray PNG of the 8 x 8 evaluation grid; the first and the last checkpoint among them.
+import base64, struct
+for e, want_steps in ((a, [0, 2, 6]), (b, [0, 4])):
+    for rep in e["repetitions"]:
+        snaps = rep["snapshots"]
+        assert [s["step"] for s in snaps] == want_steps, [s["step"] for s in snaps]
+        for s in snaps + [rep["snapshot_target"]]:
+            if e is a:
+                assert len(s["values"]) == 256 and all(isinstance(v, float) for v in s["values"])
+            else:
+                png = base64.b64decode(s["png_base64"], validate=True)
+                assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+                assert struct.unpack(">II", png[16:24]) == (8, 8) == (s["width"], s["height"])
+                # the zone plate is gray: 8-bit, colour type 0
+                assert png[24:26] == bytes([8, 0]) and s["channels"] == 1
 PY
 
 # --steps overrides, --filter selects, --list lists, the seed changes the trajectory

@@ -206,6 +206,48 @@ static void test_write_errors(void **state)
     printf("  %s\n", err);
 }
 
+/* The in-memory encoder (results files embed PNGs) gives the bytes write_png puts in a file. */
+static void test_encode_png_matches_file(void **state)
+{
+    (void)state;
+    struct sb_image img = make_levels(19, 7, 3);
+    char err[512] = "";
+    const char *path = tmp_path("encoded.png");
+    assert_int_equal(sb_image_write_png(path, &img, err, sizeof err), 0);
+    void *png = NULL;
+    size_t len = 0;
+    assert_int_equal(sb_image_encode_png(&img, "mem", &png, &len, err, sizeof err), 0);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t *file = malloc(len + 1);
+    assert_non_null(file);
+    assert_int_equal(fread(file, 1, len + 1, f), len);
+    fclose(f);
+    assert_memory_equal(file, png, len);
+    free(file);
+    free(png);
+    struct sb_image two = {3, 1, 2, img.pixels};
+    assert_int_equal(sb_image_encode_png(&two, "snapshot", &png, &len, err, sizeof err), -1);
+    assert_non_null(strstr(err, "snapshot"));
+    assert_null(png);
+    sb_image_free(&img);
+}
+
+/* RFC 4648, section 10, plus bytes that use the last two symbols of the alphabet. */
+static void test_base64_vectors(void **state)
+{
+    (void)state;
+    static const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar", "\xfb\xff\xbf"};
+    static const char *want[] = {"",         "Zg==",     "Zm8=",     "Zm9v",
+                                 "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy", "+/+/"};
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
+        char *b = sb_base64_encode(in[i], strlen(in[i]));
+        assert_non_null(b);
+        assert_string_equal(b, want[i]);
+        free(b);
+    }
+}
+
 static void test_load_palette(void **state)
 {
     (void)state;
@@ -584,6 +626,8 @@ int main(void)
         cmocka_unit_test(test_roundtrip_rgb),
         cmocka_unit_test(test_write_clamps_and_rounds),
         cmocka_unit_test(test_write_errors),
+        cmocka_unit_test(test_encode_png_matches_file),
+        cmocka_unit_test(test_base64_vectors),
         cmocka_unit_test(test_load_palette),
         cmocka_unit_test(test_load_rgba_drops_alpha),
         cmocka_unit_test(test_load_gray_alpha_and_low_depth),
