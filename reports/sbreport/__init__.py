@@ -1,0 +1,1 @@
+"""specbias reports: results files -> HTML and Markdown reports, comparisons, history."""

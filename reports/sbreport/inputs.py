@@ -1,0 +1,275 @@
+"""Reading and checking the report's inputs: specbias results files and Google Benchmark JSON.
+
+Every problem with an input is an InputError whose message names the file (and the line and
+column of a JSON syntax error); the command exits 2 on it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+from dataclasses import dataclass, field
+
+RESULTS_SCHEMA = "specbias-results/1"
+
+
+class InputError(Exception):
+    """Bad input: exit 2."""
+
+
+class Failure(Exception):
+    """Something broke that is not the input's fault (I/O, a missing dependency): exit 3."""
+
+
+@dataclass
+class Source:
+    path: str
+    kind: str                      # "results" or "gbench"
+    doc: dict
+    index: int = 0                 # position on the command line (F1, F2, ...)
+    tag: str = ""                  # "F1"
+    label: str = ""                # host cpu isa Nt, as compare labels files
+    warnings: list = field(default_factory=list)
+
+    @property
+    def context(self) -> dict:
+        c = self.doc.get("context")
+        return c if isinstance(c, dict) else {}
+
+    @property
+    def experiments(self) -> list:
+        e = self.doc.get("experiments")
+        return [x for x in e if isinstance(x, dict)] if isinstance(e, list) else []
+
+    @property
+    def short(self) -> str:
+        """The legend name: tag, ISA, threads, host."""
+        c = self.context
+        if self.kind == "gbench":
+            return f"{self.tag} kernels @ {c.get('host_name', '?')}"
+        return f"{self.tag} {c.get('isa_used', '?')} {c.get('threads', '?')}t @ {c.get('host', '?')}"
+
+
+def load_json(path: str):
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a results file")
+    except FileNotFoundError:
+        raise InputError(f"{path}: cannot open: no such file")
+    except OSError as e:
+        raise InputError(f"{path}: cannot open: {e.strerror}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text (byte {e.start})")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}")
+
+
+def classify(path: str, doc) -> str:
+    if isinstance(doc, dict) and doc.get("schema") == RESULTS_SCHEMA:
+        return "results"
+    if isinstance(doc, dict) and isinstance(doc.get("context"), dict) \
+            and isinstance(doc.get("benchmarks"), list):
+        return "gbench"
+    if isinstance(doc, dict) and "schema" in doc:
+        raise InputError(f"{path}: schema is {json.dumps(doc['schema'])}: not a specbias results "
+                         f"file (\"{RESULTS_SCHEMA}\") or Google Benchmark JSON")
+    raise InputError(f"{path}: neither a specbias results file (\"{RESULTS_SCHEMA}\") nor Google "
+                     "Benchmark JSON (an object with \"context\" and \"benchmarks\")")
+
+
+def check_results(path: str, doc: dict) -> list:
+    """Structural checks that the report relies on; returns warnings for what it can live with."""
+    warnings = []
+    if not isinstance(doc.get("context"), dict):
+        raise InputError(f"{path}: missing object 'context'")
+    exps = doc.get("experiments")
+    if not isinstance(exps, list):
+        raise InputError(f"{path}: missing array 'experiments'")
+    for i, e in enumerate(exps):
+        if not isinstance(e, dict) or not isinstance(e.get("name"), str):
+            raise InputError(f"{path}: experiments[{i}] has no 'name'")
+        reps = e.get("repetitions", [])
+        if not isinstance(reps, list):
+            raise InputError(f"{path}: experiment '{e['name']}': 'repetitions' is not an array")
+    if doc.get("interrupted"):
+        warnings.append(f"{path}: the run was interrupted; unfinished experiments are marked")
+    elif doc.get("complete") is False:
+        warnings.append(f"{path}: the results file is not complete")
+    return warnings
+
+
+def load(path: str, index: int) -> Source:
+    doc = load_json(path)
+    kind = classify(path, doc)
+    s = Source(path=path, kind=kind, doc=doc, index=index, tag=f"F{index + 1}")
+    if kind == "results":
+        s.warnings = check_results(path, doc)
+        c = s.context
+        s.label = " ".join(str(c.get(k, "?")) for k in ("host", "cpu_model", "isa_used")) + \
+            f" {c.get('threads', '?')}t"
+    else:
+        c = s.context
+        s.label = f"{c.get('host_name', '?')} kernels"
+    return s
+
+
+# ---- numbers out of results files ---------------------------------------------------------
+
+def num(x):
+    """x as a finite float, or None. Strings are parsed: Google Benchmark's context holds
+    custom values (peaks, bandwidth) as strings."""
+    if isinstance(x, str):
+        try:
+            x = float(x)
+        except ValueError:
+            return None
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def reps_with_curve(e: dict) -> list:
+    return [r for r in e.get("repetitions", []) if isinstance(r, dict)
+            and isinstance(r.get("curve"), list) and r["curve"]]
+
+
+def representative(e: dict):
+    """The repetition the per-experiment figures show: among the finished ones, the one with
+    the median training time (the lower median); else any with a curve (interrupted)."""
+    reps = reps_with_curve(e)
+    ok = [r for r in reps if r.get("status", "ok") == "ok" and num(r.get("train_seconds")) is not None]
+    if ok:
+        ok = sorted(ok, key=lambda r: r["train_seconds"])
+        return ok[(len(ok) - 1) // 2]
+    return reps[0] if reps else None
+
+
+def is_1d(e: dict) -> bool:
+    t = e.get("config", {}).get("target", {}) if isinstance(e.get("config"), dict) else {}
+    return isinstance(t, dict) and t.get("kind") == "sines1d"
+
+
+def target_kind(e: dict) -> str:
+    t = e.get("config", {}).get("target", {}) if isinstance(e.get("config"), dict) else {}
+    return t.get("kind", "?") if isinstance(t, dict) else "?"
+
+
+def encoding_name(e: dict) -> str:
+    enc = e.get("config", {}).get("encoding", {}) if isinstance(e.get("config"), dict) else {}
+    if not isinstance(enc, dict):
+        return "?"
+    k = enc.get("kind", "none")
+    if k == "posenc" and isinstance(enc.get("octaves"), list) and len(enc["octaves"]) == 2:
+        return f"posenc l={enc['octaves'][0]}..{enc['octaves'][1]}"
+    if k == "gauss":
+        return f"gauss sigma={enc.get('sigma')} m={enc.get('features')}"
+    return str(k)
+
+
+def median_of(e: dict, fn):
+    vals = [v for v in (fn(r) for r in e.get("repetitions", [])
+                        if isinstance(r, dict) and r.get("status", "ok") == "ok") if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def seconds_per_step(r: dict):
+    t, s = num(r.get("train_seconds")), num(r.get("steps"))
+    return t / s if t is not None and s else None
+
+
+def headline_metrics(e: dict) -> dict:
+    """Medians over the finished repetitions of the metrics the report and history track."""
+    reps = [r for r in e.get("repetitions", []) if isinstance(r, dict)
+            and r.get("status", "ok") == "ok"]
+    ttt = [r.get("time_to_target_s") for r in reps]
+    reached = [num(v) for v in ttt if num(v) is not None]
+    return {
+        "seconds_per_step": median_of(e, seconds_per_step),
+        "final_psnr_db": median_of(e, lambda r: num(r.get("final_psnr_db"))),
+        "final_loss": median_of(e, lambda r: num(r.get("final_loss"))),
+        "gflops": median_of(e, lambda r: num(r.get("gflops"))),
+        "peak_fraction": median_of(e, lambda r: num(r.get("peak_fraction"))),
+        # never reached by every finished repetition: None, and reached_target says so
+        "time_to_target_s": statistics.median(reached) if reached else None,
+        "reached_target": (len(reached), len(reps)),
+        "train_seconds": sum(num(r.get("train_seconds")) or 0.0 for r in reps),
+    }
+
+
+def total_train_seconds(s: Source) -> float:
+    t = 0.0
+    for e in s.experiments:
+        for r in e.get("repetitions", []):
+            if isinstance(r, dict):
+                t += num(r.get("train_seconds")) or 0.0
+    return t
+
+
+def gbench_rows(s: Source) -> list:
+    """Google Benchmark rows of `specbias kernels`: name, kernel, isa, shape, GFLOP/s, intensity.
+    Aggregates (mean/median/stddev of repetitions) are used when present: the median."""
+    rows = []
+    bms = [b for b in s.doc.get("benchmarks", []) if isinstance(b, dict)]
+    has_median = any(b.get("aggregate_name") == "median" for b in bms)
+    for b in bms:
+        if b.get("error_occurred"):
+            continue
+        agg = b.get("aggregate_name")
+        if has_median and agg != "median":
+            continue
+        if not has_median and b.get("run_type") == "aggregate":
+            continue
+        name = b.get("run_name") or b.get("name", "")
+        op, _, rest = name.partition("__")
+        isa, _, shape = rest.partition("/")
+        shape = shape.split("/")[0]   # drop Google Benchmark's "/real_time" suffix
+        flops = num(b.get("FLOP/s"))
+        rows.append({
+            "name": name, "kernel": op, "isa": isa or "?", "shape": shape,
+            "gflops": flops / 1e9 if flops is not None else None,
+            "intensity": num(b.get("intensity")),
+            "peak_fraction": num(b.get("peak_fraction")),
+            "real_time": num(b.get("real_time")), "time_unit": b.get("time_unit", "ns"),
+        })
+    return rows
+
+
+def scan_history(folder: str):
+    """The results files of a history folder: *.json in it and */results.json one level down.
+    Returns (sources, warnings); files that are not results files are skipped with a warning."""
+    if not os.path.isdir(folder):
+        raise InputError(f"{folder}: not a folder (--history wants a folder of results files)")
+    paths = []
+    for name in sorted(os.listdir(folder)):
+        p = os.path.join(folder, name)
+        if name.endswith(".json") and os.path.isfile(p):
+            paths.append(p)
+        elif os.path.isdir(p) and os.path.isfile(os.path.join(p, "results.json")):
+            paths.append(os.path.join(p, "results.json"))
+    sources, warnings = [], []
+    for p in paths:
+        try:
+            doc = load_json(p)
+            if classify(p, doc) != "results":
+                raise InputError(f"{p}: Google Benchmark JSON, not a results file")
+            check_results(p, doc)
+        except InputError as e:
+            warnings.append(f"skipped {e}")
+            continue
+        s = Source(path=p, kind="results", doc=doc)
+        c = s.context
+        s.label = " ".join(str(c.get(k, "?")) for k in ("host", "cpu_model", "isa_used")) + \
+            f" {c.get('threads', '?')}t"
+        sources.append(s)
+    if not sources:
+        raise InputError(f"{folder}: no results files in it (*.json or */results.json)")
+    return sources, warnings

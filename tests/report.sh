@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# `specbias report`: a report of two small real runs (default ISA and scalar) and one kernel
+# benchmark file has every figure it should (checked in figures.json and on disk), a
+# self-contained index.html and a report.md whose images exist; compare verdicts (or the
+# note that compare is unavailable); failed and interrupted runs; the history view and its
+# change points; every bad-input path (exit 2 naming the file) and a missing matplotlib
+# (exit 3).
+# Usage: report.sh SPECBIAS [KEEP-DIR]: KEEP-DIR receives the report for report_chromium.sh.
+set -u
+bin=$1
+keep=${2:-}
+src=$(cd "$(dirname "$0")/.." && pwd)
+py=/usr/bin/python3
+fx="$py $src/tests/report_fixtures.py"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+if ! "$py" -c 'import matplotlib, numpy' 2>/dev/null; then
+  echo "SKIP: $py has no matplotlib (install python3-matplotlib)"
+  exit 77
+fi
+
+# expect RC PATTERN ARGS...: runs specbias, checks the exit code and that stderr matches.
+expect() {
+  local want=$1 pattern=$2
+  shift 2
+  local err rc
+  err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?
+  [ "$rc" -eq "$want" ] || fail "specbias $* exited $rc, want $want; stderr: $err"
+  grep -qE -- "$pattern" <<<"$err" || fail "specbias $*: stderr does not match '$pattern': $err"
+}
+
+# ---- inputs: two small real runs and a kernel benchmark file ----------------------------
+# A small suite rather than `quick`: scalar quick runs take minutes on a loaded 2-core box.
+cat >"$tmp/suite.json" <<'JSON'
+{"schema": "specbias-suite/1", "name": "reporttest", "experiments": [
+ {"name": "r/raw", "target": {"kind": "sines1d", "n": 256, "frequencies": [2, 5, 9]},
+  "model": {"depth": 2, "width": 16}, "train": {"lr": 0.01, "steps": 12}, "checkpoints": 5,
+  "target_loss": 2.0},
+ {"name": "r/pe", "target": {"kind": "sines1d", "n": 256, "frequencies": [2, 5, 9]},
+  "encoding": {"kind": "posenc", "octaves": [0, 4]},
+  "model": {"depth": 2, "width": 16}, "train": {"lr": 0.01, "steps": 12}, "checkpoints": 5,
+  "target_loss": 0.0001},
+ {"name": "r/zone", "target": {"kind": "zoneplate", "size": 32},
+  "encoding": {"kind": "gauss", "features": 16, "sigma": 4},
+  "model": {"depth": 1, "width": 16, "output": "sigmoid"}, "train": {"lr": 0.01, "steps": 12},
+  "checkpoints": 5, "target_psnr": 8}]}
+JSON
+"$bin" run --suite "$tmp/suite.json" --threads 1 --out "$tmp/A" --quiet >/dev/null 2>"$tmp/err" \
+  || fail "run A failed: $(cat "$tmp/err")"
+"$bin" run --suite "$tmp/suite.json" --threads 1 --isa scalar --out "$tmp/B" --quiet >/dev/null 2>"$tmp/err" \
+  || fail "run B (scalar) failed: $(cat "$tmp/err")"
+"$bin" kernels --benchmark_filter='dense_relu_fwd__(scalar|avx2)/2048x14x' --benchmark_min_time=0.01 \
+  --benchmark_out="$tmp/K.json" --benchmark_out_format=json >/dev/null 2>"$tmp/err" \
+  || fail "specbias kernels failed: $(cat "$tmp/err")"
+# Snapshots (spec6): used as written when the run recorded them; otherwise A gets hand-made
+# ones, so the snapshot figures are exercised either way, and B shows the file-without-them path.
+snap_real=$($py -c "import json,sys; r=json.load(open(sys.argv[1])); print(int(any('snapshots' in p for e in r['experiments'] for p in e['repetitions'])))" "$tmp/A/results.json")
+if [ "$snap_real" = 1 ]; then
+  cp "$tmp/A/results.json" "$tmp/A1.json"
+else
+  echo "note: this build's results have no snapshots; injecting hand-made ones into A"
+  $fx snapshots "$tmp/A/results.json" "$tmp/A1.json" || fail "snapshot fixture"
+fi
+
+# ---- the report -----------------------------------------------------------------------------
+R=$tmp/out/nested/R   # the folder is created
+"$bin" report "$tmp/A1.json" "$tmp/B/results.json" "$tmp/K.json" --out "$R" >"$tmp/stdout" 2>"$tmp/stderr" \
+  || fail "report exited $?: $(cat "$tmp/stderr")"
+[ "$(cat "$tmp/stdout")" = "$R/index.html" ] || fail "report did not print the path of index.html: $(cat "$tmp/stdout")"
+ls -aR "$R" | grep -q '\.tmp' && fail "a temporary file was left in $R"
+$py - "$R" "$tmp/A1.json" "$tmp/B/results.json" "$tmp/K.json" "$snap_real" <<'PY' || fail "figures or pages incomplete"
+import json, os, re, sys
+R, A, B, K, snap_real = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1"
+m = json.load(open(os.path.join(R, "figures.json")))
+figs = m["figures"]
+assert figs, "no figures"
+for f in figs:
+    p = os.path.join(R, f["file"])
+    assert os.path.isfile(p) and os.path.getsize(p) > 1000, f"{p} missing or tiny"
+    assert open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n", f"{p} is not a PNG"
+
+def has(kind, exp=None, src=None):
+    return any(f["kind"] == kind and (exp is None or exp in f["experiments"])
+               and (src is None or src in f["sources"]) for f in figs)
+
+one_d, two_d = ["r/raw", "r/pe"], ["r/zone"]
+for s in (A, B):
+    for e in one_d:
+        assert has("heatmap", e, s), ("heatmap", e, s)
+    for e in two_d:
+        assert has("radial", e, s), ("radial", e, s)
+    for e in one_d + two_d:
+        for k in ("regions", "hamming", "confusion"):
+            assert has(k, e, s), (k, e, s)
+for e in one_d:
+    assert has("signal", e, A), ("signal", e)
+    assert has("loss", e, A) and has("loss", e, B), ("loss per file", e)
+for e in two_d:
+    assert has("image", e, A), ("image", e)
+    assert has("psnr", e, A) and has("psnr", e, B), ("psnr per file", e)
+for e in one_d + two_d:
+    assert has("time_to_target", e), ("time_to_target", e)
+assert has("kernels", src=K) and has("roofline", src=K), "kernel figures"
+sk = m["skipped"]
+if not snap_real:  # B has no snapshots: said so, not drawn
+    assert any(x["kind"] == "signal" and x["source"] == B and "snapshots" in x["reason"] for x in sk), sk
+    assert not has("signal", src=B) and not has("image", src=B)
+
+html = open(os.path.join(R, "index.html"), encoding="utf-8").read()
+assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html), "a network reference in index.html"
+assert "<link" not in html and "@import" not in html, "external CSS"
+imgs = re.findall(r"<img [^>]*>", html)
+assert len(imgs) == len(figs), f"{len(imgs)} <img> for {len(figs)} figures"
+assert all('src="data:image/png;base64,' in i for i in imgs), "an <img> without a data: URI"
+assert sorted(re.search(r'data-file="([^"]+)"', i).group(1) for i in imgs) == \
+    sorted(f["file"] for f in figs), "the page's images are not the manifest's"
+for word in ("Summary", "Comparison", "Convergence per second", "Kernels", "context"):
+    assert word in html, word
+
+md = open(os.path.join(R, "report.md"), encoding="utf-8").read()
+refs = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+assert len(refs) == len(figs), f"report.md references {len(refs)} of {len(figs)} figures"
+for r in refs:
+    assert not r.startswith("/") and os.path.isfile(os.path.join(R, r)), f"report.md: {r} missing"
+print(f"{len(figs)} figures, {len(sk)} skipped with reasons")
+PY
+
+# Regression verdicts: from `specbias compare` when this build has it, else the page says so.
+if "$bin" compare 2>&1 | grep -q "unknown command"; then
+  grep -q "compare unavailable" "$R/index.html" || fail "compare is missing but the report does not say so"
+  grep -q "compare unavailable" "$tmp/stderr" || fail "compare is missing but no note on stderr"
+else
+  grep -q "Regression gate" "$R/index.html" || fail "no regression gate table although compare exists"
+fi
+# The verdict rendering, with a stand-in compare (spec6.md's JSON): gate mode.
+$fx compare gate regression "$tmp/cmp.json"
+printf '#!/bin/sh\n[ "$1" = compare ] && cat %s && exit 1\nexit 2\n' "$tmp/cmp.json" >"$tmp/stub"
+chmod +x "$tmp/stub"
+$py "$src/reports/report.py" --specbias "$tmp/stub" --out "$tmp/RS" "$tmp/B/results.json" "$tmp/A/results.json" \
+  >/dev/null 2>"$tmp/err" || fail "report with stub compare: $(cat "$tmp/err")"
+grep -q "FIXTURE-GATE-ROW" "$tmp/RS/index.html" && grep -q "REGRESSION" "$tmp/RS/index.html" \
+  || fail "the compare gate rows and verdict are not in the page"
+# Deterministic: the same inputs give the same bytes (no timestamps, fixed sizes and seeds).
+$py "$src/reports/report.py" --specbias "$tmp/stub" --out "$tmp/RS2" "$tmp/B/results.json" "$tmp/A/results.json" \
+  >/dev/null 2>&1 || fail "second report with stub compare"
+for f in index.html report.md figures.json; do
+  cmp -s "$tmp/RS/$f" "$tmp/RS2/$f" || fail "$f differs between two reports of the same files"
+done
+[ -n "$keep" ] && { rm -rf "$keep"; cp -r "$R" "$keep"; }
+
+# ---- failed and interrupted experiments ---------------------------------------------------
+$py - "$tmp/A/results.json" "$tmp/FI.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["interrupted"], r["complete"] = True, False
+e = r["experiments"]
+e[1]["status"], e[1]["error"], e[1]["repetitions"] = "failed", "r/pe failed: at step 3 (diverged)", []
+e[2]["status"], e[2]["error"] = "interrupted", "r/zone: interrupted by signal 2 before step 7 of 12"
+e[2]["repetitions"][0]["status"] = "interrupted"
+json.dump(r, open(sys.argv[2], "w"))
+PY
+"$bin" report "$tmp/FI.json" --out "$tmp/RF" >/dev/null 2>"$tmp/err" || fail "report on a failed/interrupted file: $(cat "$tmp/err")"
+for w in "diverged" "interrupted by signal" "This run was interrupted" "1/3 ok"; do
+  grep -q "$w" "$tmp/RF/index.html" || fail "failed/interrupted file: '$w' not in the page"
+done
+$py -c "
+import json; m = json.load(open('$tmp/RF/figures.json'))
+assert any(f['kind'] == 'psnr' and 'r/zone' in f['experiments'] for f in m['figures']), 'partial curve not drawn'
+assert any(x['experiment'] == 'r/pe' and 'failed' in x['reason'] for x in m['skipped']), m['skipped']" \
+  || fail "failed/interrupted experiments not handled"
+
+# ---- history: a +25 % step after run 7 of 12 is found there; a flat series has none -------
+$fx history "$tmp/A/results.json" "$tmp/H" 12 --step-after 7 --step 25 --noise 2
+mkdir -p "$tmp/H/sub" && cp "$tmp/K.json" "$tmp/H/sub/results.json"   # not a results file
+"$bin" report --history "$tmp/H" --out "$tmp/RH" >/dev/null 2>"$tmp/err" || fail "history report: $(cat "$tmp/err")"
+grep -q "skipped .*H/sub/results.json" "$tmp/err" || fail "a non-results file in the history folder is not warned about: $(cat "$tmp/err")"
+$py - "$tmp/RH" <<'PY' || fail "history change points wrong"
+import json, os, re, sys
+md = open(os.path.join(sys.argv[1], "report.md")).read()
+rows = [l for l in md.splitlines() if re.match(r"\| M1 \| r/", l)]
+sps = [l for l in rows if "| seconds_per_step |" in l]
+assert len(sps) == 3, f"want one seconds_per_step change point per experiment: {rows}"
+for l in sps:  # the 8th run (2026-01-08, commit ...abc007) is the first after the step
+    assert "| 2026-01-08T03:00:00Z | 000000abc007 | 000000abc006 |" in l, l
+    ch = float(re.search(r"\| \**([+-][0-9.]+) %", l).group(1))
+    assert 20 < ch < 30, l
+assert all("seconds_per_step" in l for l in rows), f"spurious change points: {rows}"
+m = json.load(open(os.path.join(sys.argv[1], "figures.json")))
+assert sorted(f["experiment"] for f in m["figures"] if f["kind"] == "history") == ["r/pe", "r/raw", "r/zone"]
+PY
+$fx history "$tmp/A/results.json" "$tmp/Hf" 12 --noise 2 --seed 3
+"$bin" report --history "$tmp/Hf" --out "$tmp/RHf" >/dev/null 2>"$tmp/err" || fail "flat history report: $(cat "$tmp/err")"
+grep -q "No change point found" "$tmp/RHf/report.md" || fail "a flat noisy history has change points: $(grep '| M1 |' "$tmp/RHf/report.md")"
+
+# ---- bad input: exit 2 naming the file; missing matplotlib: exit 3 --------------------------
+head -c 300 "$tmp/A/results.json" >"$tmp/trunc.json"
+expect 2 "trunc.json:[0-9]+:[0-9]+: not valid JSON" report "$tmp/trunc.json" --out "$tmp/X"
+expect 2 "quick.json: schema is \"specbias-suite/1\"" report "$src/suites/quick.json" --out "$tmp/X"
+expect 2 "nosuch.json: cannot open" report "$tmp/A/results.json" "$tmp/nosuch.json" --out "$tmp/X"
+echo '[1, 2]' >"$tmp/list.json"
+expect 2 "list.json: neither a specbias results file" report "$tmp/list.json" --out "$tmp/X"
+expect 2 "no results files given" report
+expect 2 "unknown option '--bogus'" report "$tmp/A/results.json" --bogus
+expect 2 "--out needs a value" report "$tmp/A/results.json" --out
+expect 2 "--history .*not a folder" report --history "$tmp/A/results.json"
+[ -e "$tmp/X" ] && fail "a refused report created its output folder"
+printf '#!/bin/sh\nexec /usr/bin/python3 -S "$@"\n' >"$tmp/nompl" && chmod +x "$tmp/nompl"
+SPECBIAS_PYTHON="$tmp/nompl" expect 3 "install python3-matplotlib" report "$tmp/A/results.json" --out "$tmp/X"
+SPECBIAS_PYTHON="$tmp/none" expect 3 "install python3-matplotlib" report "$tmp/A/results.json" --out "$tmp/X"
+SPECBIAS_REPORTS_DIR="$tmp" expect 3 "cannot find the report code" report "$tmp/A/results.json" --out "$tmp/X"
+touch "$tmp/afile"
+expect 3 "afile" report "$tmp/A/results.json" --out "$tmp/afile/sub"
+echo "report: all checks passed"
