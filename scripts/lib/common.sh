@@ -14,6 +14,11 @@ SB_PACKAGES_BUILD=(gcc g++ libc6-dev make cmake pkg-config libjansson-dev libspn
 # numpy and scipy but does not depend on them.
 SB_PACKAGES_TEST=(libcmocka-dev libsimde-dev python3 libbenchmark-tools python3-numpy
   python3-scipy)
+# specbias report: plots with matplotlib, run by Debian's /usr/bin/python3 (scripts/bench and
+# the report tests).
+SB_PACKAGES_REPORT=(python3-matplotlib)
+# The report test opens the HTML in headless Chromium; optional (the check skips without it).
+SB_PACKAGES_BROWSER=(chromium)
 # The NEON cross build: compiler, emulator, and cmocka for arm64 (Debian multiarch).
 # libc6-dev-arm64-cross is only a Recommends of the compiler, and we install without those.
 SB_PACKAGES_NEON_TOOLS=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
