@@ -28,6 +28,11 @@ static void usage(FILE *f)
             "                              (specbias run --help for every option)\n"
             "  kernels [--isa ISA|all] [--benchmark_...]\n"
             "                              time every kernel x ISA x shape (Google Benchmark)\n"
+            "  compare BASE NEW [MORE...] [--threshold PCT] [--alpha A]\n"
+            "          [--format text|markdown|json]\n"
+            "                              regression gate of NEW against BASE (exit 1 on a\n"
+            "                              regression); 3+ files: a table across machines\n"
+            "                              (specbias compare --help for every option)\n"
             "\n"
             "ISA selection: --isa or the environment variable SPECBIAS_ISA\n"
             "(auto, scalar, avx2, avx512, neon; default auto).\n"
@@ -44,6 +49,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "info") == 0) return sb_cmd_info(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return sb_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "kernels") == 0) return sb_cmd_kernels(argc - 1, argv + 1);
+    if (strcmp(cmd, "compare") == 0) return sb_cmd_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return SB_EXIT_OK;
