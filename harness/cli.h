@@ -18,6 +18,7 @@ const struct sb_build_info *sb_build_info(void);
 int sb_cmd_info(int argc, char **argv);
 int sb_cmd_run(int argc, char **argv);
 int sb_cmd_kernels(int argc, char **argv);
+int sb_cmd_compare(int argc, char **argv);
 int sb_cmd_report(int argc, char **argv);
 
 #endif

@@ -28,6 +28,11 @@ static void usage(FILE *f)
             "                              (specbias run --help for every option)\n"
             "  kernels [--isa ISA|all] [--benchmark_...]\n"
             "                              time every kernel x ISA x shape (Google Benchmark)\n"
+            "  compare BASE NEW [MORE...] [--threshold PCT] [--alpha A]\n"
+            "          [--format text|markdown|json]\n"
+            "                              regression gate of NEW against BASE (exit 1 on a\n"
+            "                              regression); 3+ files: a table across machines\n"
+            "                              (specbias compare --help for every option)\n"
             "  report RESULTS... [--out DIR] [--history DIR]\n"
             "                              HTML and Markdown report with plots (matplotlib)\n"
             "\n"
@@ -46,6 +51,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "info") == 0) return sb_cmd_info(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return sb_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "kernels") == 0) return sb_cmd_kernels(argc - 1, argv + 1);
+    if (strcmp(cmd, "compare") == 0) return sb_cmd_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0) return sb_cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);

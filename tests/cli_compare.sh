@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# `specbias compare`: the regression gate on a small real run and on synthetic edits of it with
+# known answers (a clear 20 % slowdown flagged, noise within the threshold not, a big but
+# noisy slowdown not significant, fewer than 3 repetitions warned, quality and numerics
+# regressions), Markdown and JSON output, the machines table, Google Benchmark JSON pairs, and
+# every bad-input path (exit 2 with a message naming the file).
+set -u
+bin=$1
+src=$(cd "$(dirname "$0")/.." && pwd)
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# cmp WANT-RC ARGS...: runs specbias compare, stdout in $tmp/out, stderr in $tmp/err.
+cmp() {
+  local want=$1 rc
+  shift
+  "$bin" compare "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
+  [ "$rc" -eq "$want" ] || fail "compare $* exited $rc, want $want; stderr: $(cat "$tmp/err"); stdout: $(head -40 "$tmp/out")"
+}
+# out PATTERN WHAT: the last stdout matches the extended regex.
+out() { grep -qE -- "$1" "$tmp/out" || fail "$2: stdout does not match '$1': $(cat "$tmp/out")"; }
+nout() { grep -qE -- "$1" "$tmp/out" && fail "$2: stdout matches '$1': $(cat "$tmp/out")"; return 0; }
+# bad PATTERN ARGS...: exit 2, stderr matches.
+bad() {
+  local pattern=$1
+  shift
+  cmp 2 "$@"
+  grep -qE -- "$pattern" "$tmp/err" || fail "compare $*: stderr does not match '$pattern': $(cat "$tmp/err")"
+}
+# edit IN OUT CODE: loads IN as r, runs the Python CODE, writes OUT. Helpers: exp(name);
+# times(e, factors) gives e one repetition per factor, train_seconds = factor x the median of
+# its real ones (the rest of each repetition copied from the first).
+edit() {
+  $py - "$1" "$2" "$3" <<'PY' || fail "could not derive $2"
+import json, statistics, sys
+r = json.load(open(sys.argv[1]))
+def exp(name): return next(e for e in r["experiments"] if e["name"] == name)
+def times(e, factors):
+    t = statistics.median(x["train_seconds"] for x in e["repetitions"])
+    first = e["repetitions"][0]
+    e["repetitions"] = [dict(first, train_seconds=t * f) for f in factors]
+exec(sys.argv[3])
+json.dump(r, open(sys.argv[2], "w"), indent=1)
+PY
+}
+# jcheck CODE: runs Python CODE with d = the last stdout parsed as strict JSON (NaN refused).
+jcheck() {
+  $py - "$tmp/out" "$1" <<'PY' || fail "JSON output check failed: $(head -60 "$tmp/out")"
+import json, sys
+def refuse(c): raise ValueError("non-finite number in the output: " + c)
+d = json.loads(open(sys.argv[1]).read(), parse_constant=refuse)
+def rows(metric, name=None):
+    return [x for x in d["rows"] if x["metric"] == metric and (name is None or x["name"] == name)]
+exec(sys.argv[2])
+PY
+}
+
+# ---- a small real run: 2 experiments x 3 repetitions ------------------------------------------
+"$bin" run --suite quick --filter 'pe0-3|tancik' --steps 10 --repetitions 3 --out "$tmp/real" \
+  --quiet >/dev/null 2>"$tmp/run.err" || fail "specbias run exited $?: $(cat "$tmp/run.err")"
+real=$tmp/real/results.json
+P=lazzari1d/pe0-3
+T=tancik2d-small/gauss
+
+cmp 0 --help
+for opt in --threshold --alpha --psnr-tolerance --accept-numerics --format 'default 5' \
+  'default 0.05' 'default 0.5'; do
+  out "$opt" "--help lists $opt"
+done
+
+# (d) a file against itself passes, in every format
+cmp 0 "$real" "$real"
+out '^verdict: PASS' "file against itself"
+out "seconds_per_step" "file against itself"
+out "trajectory_hash +[0-9a-f]{16} +[0-9a-f]{16} .* ok +identical" "file against itself"
+cmp 0 "$real" "$real" --format json
+jcheck 'assert d["verdict"] == "pass" and d["counts"]["regressions"] == 0, d["counts"]
+assert len(rows("seconds_per_step")) == 2 and all(x["verdict"] == "ok" for x in d["rows"]), d["rows"]'
+
+# (a) a clear 20 % slowdown, 5 repetitions a side with small jitter: flagged, significant
+J1='[1.0, 1.01, 0.99, 1.005, 0.995]'
+J2='[1.002, 0.993, 1.008, 0.997, 1.004]'
+edit "$real" "$tmp/base5.json" "for e in r['experiments']: times(e, $J1)"
+edit "$real" "$tmp/slow20.json" "for e in r['experiments']: times(e, [1.2 * j for j in $J2])"
+cmp 1 "$tmp/base5.json" "$tmp/slow20.json"
+out '^verdict: REGRESSION' "20 % slowdown"
+out "$P +seconds_per_step .* \+20\.[0-9]% .* regression" "20 % slowdown of $P"
+out "$T +seconds_per_step .* \+20\.[0-9]% .* regression" "20 % slowdown of $T"
+nout "fewer than 3 repetitions" "5 repetitions a side"
+cmp 1 "$tmp/base5.json" "$tmp/slow20.json" --format json
+jcheck 'for x in rows("seconds_per_step"):
+    assert x["verdict"] == "regression" and 19.5 < x["change_pct"] < 20.5, x
+    assert x["p_value"] < 0.05 and x["base"]["n"] == 5 and x["new"]["n"] == 5, x
+    assert abs(x["ratio"] - 1 - x["change_pct"] / 100) < 1e-12, x
+assert d["verdict"] == "regression" and d["counts"]["regressions"] == 2, d["counts"]'
+# the same slowdown is not a regression under a 25 % threshold, and the other way round it is
+# an improvement, not a failure
+cmp 0 "$tmp/base5.json" "$tmp/slow20.json" --threshold 25
+cmp 0 "$tmp/slow20.json" "$tmp/base5.json"
+out "$P +seconds_per_step .* -16\.[0-9]% .* improvement" "a speedup"
+
+# (b) +2 % (significant, as the jitter is smaller) stays within the 5 % threshold
+edit "$real" "$tmp/noise2.json" "for e in r['experiments']: times(e, [1.02 * j for j in $J2])"
+cmp 0 "$tmp/base5.json" "$tmp/noise2.json" --format json
+jcheck 'for x in rows("seconds_per_step"):
+    assert x["verdict"] == "ok" and 1.5 < x["change_pct"] < 2.5 and x["p_value"] < 0.05, x'
+# a 20 % median slowdown with two fast outliers among 5: not significant, so not a failure
+edit "$real" "$tmp/noisy.json" "for e in r['experiments']: times(e, [1.3, 0.9, 1.25, 0.95, 1.2])"
+cmp 0 "$tmp/base5.json" "$tmp/noisy.json" --format json
+jcheck 'for x in rows("seconds_per_step"):
+    assert x["verdict"] == "not_significant" and x["change_pct"] > 15 and x["p_value"] > 0.05, x'
+# --alpha: 3 vs 3 can never reach 0.01, so that is warned and the threshold decides
+cmp 0 "$real" "$real" --alpha 0.01
+out "no p-value can reach alpha 0.01" "3 vs 3 at --alpha 0.01"
+
+# (c) fewer than 3 repetitions: warned, verdict by the threshold alone (the issue's acceptance
+# case: one repetition each, the NEW run much slower)
+# (one repetition at the median of the three: the real run's own spread must not decide)
+edit "$real" "$tmp/one.json" "for e in r['experiments']: times(e, [1.0])"
+edit "$tmp/one.json" "$tmp/one-slow.json" "for e in r['experiments']: times(e, [1.3])"
+edit "$tmp/one.json" "$tmp/one-same.json" "for e in r['experiments']: times(e, [1.03])"
+cmp 0 "$real" "$tmp/one.json"
+out "fewer than 3 repetitions \(BASE 3, NEW 1\).*verdict by threshold alone" "3 vs 1 repetitions"
+cmp 1 "$tmp/one.json" "$tmp/one-slow.json"
+out "$P +seconds_per_step .* \+30\.0% +- +regression" "1 vs 1, 30 % slower"
+out "fewer than 3 repetitions \(BASE 1, NEW 1\)" "1 vs 1"
+cmp 0 "$tmp/one.json" "$tmp/one-same.json"
+
+# (e) numerics: a changed hash with the same configuration fails, unless accepted
+edit "$real" "$tmp/hash.json" "
+for x in exp('$P')['repetitions']: x['trajectory_hash'] = '0123456789abcdef'"
+cmp 1 "$real" "$tmp/hash.json"
+out "$P +trajectory_hash .* numerics_changed +numerics changed" "changed hash"
+out "1 numerics change" "changed hash counted"
+cmp 0 "$real" "$tmp/hash.json" --accept-numerics
+out "$P +trajectory_hash .* accepted" "--accept-numerics"
+# compared across ISAs too (the hash must not depend on the ISA), and the note says so
+edit "$real" "$tmp/avx2.json" "r['context']['isa_used'] = 'avx2'"
+edit "$tmp/hash.json" "$tmp/hash-scalar.json" "r['context']['isa_used'] = 'scalar'"
+cmp 1 "$tmp/avx2.json" "$tmp/hash-scalar.json"
+out "ISA avx2 in BASE, scalar in NEW" "hash across ISAs"
+# another configuration: hashes are not comparable
+edit "$tmp/hash.json" "$tmp/hash-cfg.json" "exp('$P')['config']['train']['lr'] *= 2"
+cmp 0 "$real" "$tmp/hash-cfg.json"
+out "$P +trajectory_hash .* configurations differ" "changed hash, changed config"
+# repetitions of one file that disagree are warned about
+edit "$real" "$tmp/hash-varies.json" "exp('$P')['repetitions'][1]['trajectory_hash'] = '0' * 16"
+cmp 0 "$tmp/hash-varies.json" "$tmp/hash-varies.json"
+out "$P: the repetitions in .* disagree on trajectory_hash" "hashes within a file"
+
+# (f) quality: a frequency unlearned, PSNR falling, the target no longer reached, a failure
+edit "$real" "$tmp/learned.json" "
+for x in exp('$P')['repetitions']: x['curve'][-1]['spectral_error'][1] = 0.05"
+edit "$real" "$tmp/unlearned.json" "
+for x in exp('$P')['repetitions']: x['curve'][-1]['spectral_error'][1] = 0.5"
+cmp 1 "$tmp/learned.json" "$tmp/unlearned.json"
+out "$P +frequencies_learned +1 of 14 +0 of 14 .* regression +learned in BASE, not in NEW: frequency 10 " \
+  "frequency 10 unlearned"
+cmp 0 "$tmp/unlearned.json" "$tmp/learned.json"
+out "$P +frequencies_learned .* improvement" "frequency 10 learned"
+edit "$real" "$tmp/psnr1.json" "
+for x in exp('$T')['repetitions']: x['final_psnr_db'] -= 1.0"
+cmp 1 "$real" "$tmp/psnr1.json"
+out "$T +final_psnr_db .* regression +test PSNR fell by 1.00 dB" "PSNR -1 dB"
+cmp 0 "$real" "$tmp/psnr1.json" --psnr-tolerance 2
+edit "$real" "$tmp/psnr03.json" "
+for x in exp('$T')['repetitions']: x['final_psnr_db'] -= 0.3"
+cmp 0 "$real" "$tmp/psnr03.json"
+edit "$real" "$tmp/reached.json" "
+for x in exp('$T')['repetitions']: x['time_to_target_s'] = 0.1"
+cmp 1 "$tmp/reached.json" "$real"
+out "$T +time_to_target_s .* regression +target reached in BASE \(3 of 3 repetitions\), never in NEW" \
+  "target no longer reached"
+edit "$real" "$tmp/failed.json" "exp('$T')['status'] = 'failed'"
+cmp 1 "$real" "$tmp/failed.json"
+out "$T +status +ok +failed .* regression" "ok in BASE, failed in NEW"
+# experiments on one side only are warnings
+edit "$real" "$tmp/extra.json" "
+import copy; e = copy.deepcopy(exp('$P')); e['name'] = 'extra/one'; r['experiments'].append(e)"
+cmp 0 "$real" "$tmp/extra.json"
+out "experiment extra/one is only in NEW" "an experiment only in NEW"
+
+# (g) Markdown and JSON
+cmp 1 "$tmp/base5.json" "$tmp/slow20.json" --format markdown
+head -1 "$tmp/out" | grep -qE '^\*\*specbias compare verdict: REGRESSION\*\*' \
+  || fail "markdown: no verdict on the first line: $(head -3 "$tmp/out")"
+out '^\| kind \| name \| metric \| base \| new \| change \| p \| verdict \| note \|$' "markdown header"
+out "^\| experiment \| lazzari1d/pe0-3 \| seconds\\\\_per\\\\_step \| .* \| \*\*regression\*\* \|" "markdown row"
+cmp 1 "$real" "$tmp/hash.json" --format=json
+jcheck '
+assert d["schema"] == "specbias-compare/1" and d["mode"] == "gate", d
+assert d["threshold_pct"] == 5 and d["alpha"] == 0.05 and d["psnr_tolerance_db"] == 0.5
+assert d["accept_numerics"] is False and d["verdict"] == "regression" and d["table"] is None
+assert d["counts"] == {"regressions": 0, "improvements": 0, "numerics_changed": 1,
+                       "warnings": 0}, d["counts"]
+f = d["files"][0]
+assert f["kind"] == "results" and f["path"].endswith("results.json") and f["label"], f
+for k in ["host", "cpu_model", "isa_used", "threads", "git_commit", "date"]: assert k in f, k
+(h,) = rows("trajectory_hash", "lazzari1d/pe0-3")
+assert h["verdict"] == "numerics_changed" and h["base"] is None and h["ratio"] is None, h
+for x in d["rows"]:
+    assert set(x) >= {"kind", "name", "metric", "base", "new", "ratio", "change_pct",
+                      "p_value", "verdict", "note"}, x
+    assert x["verdict"] in ["ok", "regression", "improvement", "numerics_changed", "accepted",
+                            "not_significant", "warning"], x'
+
+# (h) three files: a table, values relative to the first, the best marked
+edit "$real" "$tmp/m-slow.json" "
+r['context']['host'] = 'slowbox'
+for e in r['experiments']: times(e, [1.2, 1.2, 1.2])"
+edit "$real" "$tmp/m-fast.json" "
+r['context']['host'] = 'fastbox'
+for e in r['experiments']: times(e, [0.8, 0.8, 0.8])"
+cmp 0 "$real" "$tmp/m-slow.json" "$tmp/m-fast.json"
+out '^\[2\] .*m-fast.json \(fastbox ' "machines: column labels from the context"
+out "$P +seconds_per_step +lower +[0-9.e-]+ +[0-9.e-]+ \(x1\.2[0-9]\) +[0-9.e-]+ \(x0\.8[0-9]\)\*" \
+  "machines: winner marked"
+cmp 0 "$real" "$tmp/m-slow.json" "$tmp/m-fast.json" --format json
+jcheck 'assert d["mode"] == "machines" and d["rows"] == [] and d["verdict"] == "pass", d
+assert [c.split()[0] for c in d["table"]["columns"]] == [d["files"][0]["host"], "slowbox", "fastbox"]
+t = {(x["name"], x["metric"]): x for x in d["table"]["rows"]}
+s = t[("lazzari1d/pe0-3", "seconds_per_step")]
+assert s["better"] == "lower" and s["winner"] == 2 and s["relative"][0] == 1.0, s
+assert abs(s["relative"][1] - 1.2) < 1e-9 and abs(s["relative"][2] - 0.8) < 1e-9, s
+q = t[("tancik2d-small/gauss", "final_psnr_db")]
+assert q["better"] == "higher" and q["winner"] is None and q["relative"] == [1.0] * 3, q
+assert ("tancik2d-small/gauss", "time_to_target_s") not in t, "a row with no values"'
+cmp 0 "$real" "$tmp/m-slow.json" "$tmp/m-fast.json" --format markdown
+out "^\| experiment \| lazzari1d/pe0-3 \| seconds\\\\_per\\\\_step \| lower \| .* \| \*\*[0-9.e-]+ \(x0\.8[0-9]\)\*\* \|$" \
+  "machines markdown: winner in bold"
+
+# (i) Google Benchmark JSON from specbias kernels
+gb() {
+  "$bin" kernels --benchmark_format=json \
+    '--benchmark_filter=^(adam_update__scalar/51585|pattern_hash__scalar/8wx2048)' \
+    --benchmark_min_time=0.01 --benchmark_repetitions=3 >"$1" 2>"$tmp/kernels.err" \
+    || fail "specbias kernels exited $?: $(cat "$tmp/kernels.err")"
+}
+gb "$tmp/ga.json"
+gb "$tmp/gb.json"
+cmp 0 "$tmp/ga.json" "$tmp/ga.json" --format json
+jcheck 'names = sorted(x["name"] for x in rows("real_time_ns"))
+assert len(names) == 2 and names[0].startswith("adam_update__scalar/51585"), names
+assert all(x["kind"] == "kernel" and x["base"]["n"] == 3 for x in d["rows"]), d["rows"]
+assert d["files"][0]["kind"] == "gbench" and "scalar" in d["files"][0]["isa_used"], d["files"]'
+# two real runs: compared (either verdict: the timings are the machine's)
+"$bin" compare "$tmp/ga.json" "$tmp/gb.json" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -le 1 ] || fail "two kernel runs: exit $rc: $(cat "$tmp/err")"
+[ "$(grep -c '^kernel ' "$tmp/out")" -eq 2 ] || fail "two kernel runs: want 2 rows: $(cat "$tmp/out")"
+# x1.3 is flagged. On a shared machine one run's repetitions spread by +-25 %, so the known
+# answer is built from ga.json's median per benchmark with 1 % jitter; the slow copy is
+# written in microseconds (time_unit normalised) and keeps the aggregates with their NaN.
+$py - "$tmp/ga.json" "$tmp/gflat.json" "$tmp/gslow.json" <<'PY' || fail "could not derive kernel files"
+import json, statistics, sys
+d = json.load(open(sys.argv[1]))
+it = [b for b in d["benchmarks"] if b["run_type"] == "iteration"]
+med = {n: statistics.median(b["real_time"] for b in it if b["name"] == n) for n in {b["name"] for b in it}}
+seen = {}
+for b in it:
+    i = seen[b["name"]] = seen.get(b["name"], -1) + 1
+    b["real_time"] = med[b["name"]] * [1.0, 1.01, 0.99][i] * {"ns": 1, "us": 1e3}[b["time_unit"]]
+    b["time_unit"] = "ns"
+json.dump(d, open(sys.argv[2], "w"))
+for b in it:
+    b["real_time"] *= 1.3 / 1000
+    b["time_unit"] = "us"
+    b["FLOP/s"] /= 1.3
+json.dump(d, open(sys.argv[3], "w"))
+assert "NaN" in open(sys.argv[3]).read(), "no NaN left to test"
+PY
+cmp 1 "$tmp/gflat.json" "$tmp/gslow.json" --format json
+jcheck 'for x in rows("real_time_ns"):
+    assert x["verdict"] == "regression" and abs(x["change_pct"] - 30) < 0.01, x
+    assert x["p_value"] <= 0.05 and x["new"]["n"] == 3, x'
+# kernels in the machines table, GFLOP/s beside the time
+cmp 0 "$tmp/gflat.json" "$tmp/gslow.json" "$real" --format json
+jcheck 'assert d["mode"] == "machines" and len(d["table"]["columns"]) == 3, d
+t = d["table"]["rows"]
+(g,) = [x for x in t if x["metric"] == "gflops" and x["name"].startswith("adam")]
+assert g["better"] == "higher" and g["winner"] == 0 and g["values"][2] is None, g
+assert abs(g["relative"][1] - 1 / 1.3) < 1e-3, g
+(s,) = [x for x in t if x["metric"] == "seconds_per_step" and x["name"] == "lazzari1d/pe0-3"]
+assert s["values"][:2] == [None, None] and s["winner"] is None and s["relative"][2] is None, s'
+
+# (j) bad input: exit 2, a message naming the file
+head -c 700 "$real" >"$tmp/trunc.json"
+bad "trunc.json:[0-9]+:[0-9]+: not valid JSON" "$real" "$tmp/trunc.json"
+bad 'quick.json: schema is "specbias-suite/1"' "$src/suites/quick.json" "$real"
+echo '{}' >"$tmp/empty.json"
+bad "empty.json: neither a specbias results file" "$real" "$tmp/empty.json"
+echo '[1, 2]' >"$tmp/array.json"
+bad "array.json: the top level is an array" "$tmp/array.json" "$real"
+bad "missing.json: cannot open" "$real" "$tmp/missing.json"
+bad "real: is a folder" "$tmp/real" "$real"
+bad "is a results file and .*ga.json is Google Benchmark JSON" "$real" "$tmp/ga.json"
+edit "$real" "$tmp/renamed.json" "for e in r['experiments']: e['name'] += '-x'"
+bad "have no experiment in common" "$real" "$tmp/renamed.json"
+edit "$real" "$tmp/str.json" "exp('$P')['repetitions'][0]['train_seconds'] = '0.5'"
+bad "str.json: experiment 'lazzari1d/pe0-3' repetitions\[0\]: 'train_seconds' is a string, want a number" \
+  "$real" "$tmp/str.json"
+edit "$real" "$tmp/nosteps.json" "del exp('$P')['repetitions'][2]['steps']"
+bad "nosteps.json: .*repetitions\[2\]: 'steps' is missing" "$real" "$tmp/nosteps.json"
+edit "$real" "$tmp/zero.json" "exp('$P')['repetitions'][0]['steps'] = 0"
+bad "zero.json: .*'steps' = 0 is out of range" "$real" "$tmp/zero.json"
+edit "$real" "$tmp/exps.json" "r['experiments'] = {}"
+bad "exps.json: 'experiments' is an object, want an array" "$real" "$tmp/exps.json"
+edit "$real" "$tmp/dup.json" "r['experiments'].append(r['experiments'][0])"
+bad "dup.json: experiment 'lazzari1d/pe0-3' appears twice" "$tmp/dup.json" "$real"
+edit "$real" "$tmp/spec.json" "exp('$P')['repetitions'][0]['curve'][-1]['spectral_error'].pop()"
+bad "spec.json: .*13 spectral_error values for 14 frequencies" "$real" "$tmp/spec.json"
+edit "$real" "$tmp/hashnum.json" "exp('$P')['repetitions'][0]['trajectory_hash'] = 7"
+bad "hashnum.json: .*'trajectory_hash' is a number, want a string" "$real" "$tmp/hashnum.json"
+$py -c "
+import json; d = json.load(open('$tmp/ga.json')); d['benchmarks'][0]['real_time'] = 'fast'
+json.dump(d, open('$tmp/gstr.json', 'w'))" || fail "could not derive gstr.json"
+bad "gstr.json: benchmark 'adam_update__scalar/51585.*': 'real_time' is a string" "$tmp/ga.json" "$tmp/gstr.json"
+$py -c "
+import json; d = json.load(open('$tmp/ga.json')); d['benchmarks'][0]['time_unit'] = 'fortnights'
+json.dump(d, open('$tmp/gunit.json', 'w'))" || fail "could not derive gunit.json"
+bad "gunit.json: .*time_unit 'fortnights'" "$tmp/ga.json" "$tmp/gunit.json"
+$py -c "
+import json; d = json.load(open('$tmp/ga.json'))
+d['benchmarks'][0].update(real_time=1e308, time_unit='s')
+json.dump(d, open('$tmp/ghuge.json', 'w'))" || fail "could not derive ghuge.json"
+bad "ghuge.json: .*real_time 1e\\+308 s is out of range" "$tmp/ga.json" "$tmp/ghuge.json"
+printf '{"schema": "specbias-results/1", "experiments": [], "x": 1, "x": 2}' >"$tmp/dupkey.json"
+bad "dupkey.json:1:[0-9]+: .*duplicate" "$real" "$tmp/dupkey.json"
+# bad options
+bad "--threshold needs a number in \[0, 1e\+06\], got '-1'" "$real" "$real" --threshold -1
+bad "--threshold needs a number .*got 'abc'" "$real" "$real" --threshold abc
+bad "--threshold needs a value" "$real" "$real" --threshold
+bad "--alpha needs a number in \(0, 1\], got '2'" "$real" "$real" --alpha 2
+bad "--alpha needs a number .*got '0'" "$real" "$real" --alpha 0
+bad "--psnr-tolerance needs a number .*got 'nan'" "$real" "$real" --psnr-tolerance nan
+bad "--format is text, markdown or json, got 'xml'" "$real" "$real" --format xml
+bad "unknown option '--bogus'" "$real" "$real" --bogus
+bad "need BASE and NEW" "$real"
+echo "cli_compare: all checks passed"
