@@ -670,6 +670,14 @@ static json_t *config_json(const struct sb_experiment *e, const struct prepared 
     } else {
         if (e->target == SB_TARGET_IMAGE)
             json_object_set_new(t, "path", json_string(e->image_path));
+        /* The pixels trained on, whatever path they came from: compare matches runs from
+         * different checkouts by it. */
+        const struct sb_data *d = &p->data;
+        uint64_t h = sb_fnv1a64(SB_FNV_OFFSET, d->t_train, d->n_train * d->out * sizeof(float));
+        h = sb_fnv1a64(h, d->t_eval, d->n_eval * d->out * sizeof(float));
+        char hex[17];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+        json_object_set_new(t, "data_hash", json_string(hex));
         json_object_set_new(t, "size", json_integer((json_int_t)e->image_size));
         json_object_set_new(t, "channels", json_integer((json_int_t)p->data.out));
         json_object_set_new(t, "train_pixels", json_integer((json_int_t)p->data.n_train));

@@ -145,6 +145,16 @@ out "ISA avx2 in BASE, scalar in NEW" "hash across ISAs"
 edit "$tmp/hash.json" "$tmp/hash-cfg.json" "exp('$P')['config']['train']['lr'] *= 2"
 cmp 0 "$real" "$tmp/hash-cfg.json"
 out "$P +trajectory_hash .* configurations differ" "changed hash, changed config"
+# an image found at another path (another checkout) with the same pixels is the same
+# configuration; other pixels are not
+edit "$real" "$tmp/moved.json" "
+exp('$T')['config']['target']['path'] = '/elsewhere/astronaut.png'
+for x in exp('$T')['repetitions']: x['trajectory_hash'] = '0123456789abcdef'"
+cmp 1 "$real" "$tmp/moved.json"
+out "$T +trajectory_hash .* numerics_changed" "image moved, same data_hash"
+edit "$tmp/moved.json" "$tmp/other-pixels.json" "exp('$T')['config']['target']['data_hash'] = '0' * 16"
+cmp 0 "$real" "$tmp/other-pixels.json"
+out "$T +trajectory_hash .* configurations differ" "image with other pixels"
 # repetitions of one file that disagree are warned about
 edit "$real" "$tmp/hash-varies.json" "exp('$P')['repetitions'][1]['trajectory_hash'] = '0' * 16"
 cmp 0 "$tmp/hash-varies.json" "$tmp/hash-varies.json"
