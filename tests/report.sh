@@ -187,6 +187,29 @@ assert all("seconds_per_step" in l for l in rows), f"spurious change points: {ro
 m = json.load(open(os.path.join(sys.argv[1], "figures.json")))
 assert sorted(f["experiment"] for f in m["figures"] if f["kind"] == "history") == ["r/pe", "r/raw", "r/zone"]
 PY
+# A smoke run (--steps overrode the suite) is its own series, not a step change of the real one.
+cp -r "$tmp/H" "$tmp/Hs"
+$py - "$tmp/Hs" <<'PY' || fail "cannot make the smoke-run history"
+import glob, json, os, sys
+f = sorted(glob.glob(os.path.join(sys.argv[1], "*.json")))[-1]
+r = json.load(open(f))
+r["context"]["date"] = "2026-12-31T00:00:00Z"
+for e in r["experiments"]:
+    e["config"]["train"]["steps_overridden_from"] = e["config"]["train"]["steps"]
+    e["config"]["train"]["steps"] = 3
+    for x in e["repetitions"]:
+        x["train_seconds"] *= 0.01
+json.dump(r, open(os.path.join(sys.argv[1], "smoke.json"), "w"))
+PY
+"$bin" report --history "$tmp/Hs" --out "$tmp/RHs" >/dev/null 2>"$tmp/err" || fail "smoke history report: $(cat "$tmp/err")"
+$py - "$tmp/RH" "$tmp/RHs" <<'PY' || fail "a smoke run in the history is not kept apart"
+import json, os, re, sys
+cps = [[l for l in open(os.path.join(d, "report.md")) if re.match(r"\| M1 \| r/", l)] for d in sys.argv[1:]]
+assert cps[0] == cps[1], cps
+m = json.load(open(os.path.join(sys.argv[2], "figures.json")))
+names = sorted(f["experiment"] for f in m["figures"] if f["kind"] == "history")
+assert "r/pe [3 steps]" in names and "r/pe" in names, names
+PY
 $fx history "$tmp/A/results.json" "$tmp/Hf" 12 --noise 2 --seed 3
 "$bin" report --history "$tmp/Hf" --out "$tmp/RHf" >/dev/null 2>"$tmp/err" || fail "flat history report: $(cat "$tmp/err")"
 grep -q "No change point found" "$tmp/RHf/report.md" || fail "a flat noisy history has change points: $(grep '| M1 |' "$tmp/RHf/report.md")"

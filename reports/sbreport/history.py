@@ -41,6 +41,15 @@ def _date(s):
         return None
 
 
+def _series_name(e):
+    """The experiment's name, plus its step count when --steps overrode the suite's: a smoke
+    run is another series, not a step change of the real one."""
+    train = (e.get("config") or {}).get("train") or {}
+    if isinstance(train, dict) and "steps_overridden_from" in train:
+        return f"{e['name']} [{train.get('steps')} steps]"
+    return e["name"]
+
+
 def order(sources):
     return sorted(sources, key=lambda s: (str(s.context.get("date") or ""),
                                           str(s.context.get("git_commit") or ""), s.path))
@@ -55,7 +64,7 @@ def analyse(sources):
             if e.get("status", "ok") != "ok":
                 continue
             h = inputs.headline_metrics(e)
-            per = m.setdefault(e["name"], {k: [] for k, _, _ in METRICS})
+            per = m.setdefault(_series_name(e), {k: [] for k, _, _ in METRICS})
             for k, _, _ in METRICS:
                 per[k].append((s, h[k]))
     found = []  # (machine, experiment, metric, ChangePoint, source after, source before)
@@ -153,8 +162,10 @@ def _figure(fs, name, machines, mnames, found):
         ax.set_ylabel(lab, fontsize=8)
     axes[0, 0].legend(fontsize=7, loc="best")
     if all_dated:
-        axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
-        fig.autofmt_xdate()
+        # Concise labels show hours when the runs fall on one day (several runs a day in CI).
+        loc = mdates.AutoDateLocator()
+        axes[-1, 0].xaxis.set_major_locator(loc)
+        axes[-1, 0].xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
     else:
         axes[-1, 0].set_xlabel("run (ordered by date, commit)")
     fig.suptitle(f"{name}: history (red dashed = change point)", fontsize=10)
