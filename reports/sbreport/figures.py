@@ -105,6 +105,12 @@ def _xs_seconds(curve):
     return np.array([num(p.get("step")) or 0 for p in curve], float), "step"
 
 
+def _curve_matrix(curve, key):
+    """checkpoints x values of the list `key` of each curve point; NaN where not a number."""
+    return np.array([[num(v) if num(v) is not None else np.nan for v in p[key]]
+                     for p in curve], float)
+
+
 # ---- per results file, per experiment ------------------------------------------------------
 
 def heatmap(fs: FigureSet, src, e, rep, section):
@@ -113,8 +119,7 @@ def heatmap(fs: FigureSet, src, e, rep, section):
     if len(curve) < 2 or not freqs:
         fs.skip("heatmap", "fewer than 2 checkpoints with spectral_magnitude", e["name"], src, section)
         return None
-    m = np.array([[num(v) if num(v) is not None else np.nan for v in p["spectral_magnitude"]]
-                  for p in curve], float)
+    m = _curve_matrix(curve, "spectral_magnitude")
     m = np.clip(m, 0.0, 1.0)
     x, xlabel = _xs_seconds(curve)
     fig, ax = plt.subplots(figsize=(7.0, 3.4))
@@ -215,8 +220,7 @@ def radial(fs: FigureSet, src, e, rep, section):
     if len(curve) < 2 or not bands:
         fs.skip("radial", "fewer than 2 checkpoints with spectral_error", e["name"], src, section)
         return None
-    m = np.array([[num(v) if num(v) is not None else np.nan for v in p["spectral_error"]]
-                  for p in curve], float)
+    m = _curve_matrix(curve, "spectral_error")
     x, xlabel = _xs_seconds(curve)
     fig, ax = plt.subplots(figsize=(7.0, 3.2))
     cmap = plt.get_cmap("viridis")
