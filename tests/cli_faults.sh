@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Faults `specbias run` survives (issue 7, items 3 to 7): signals at awkward moments, output
 # folders that cannot be written, memory that is not there, absurd values, numbers that blow
-# up, and --rerun reproducing a run. Usage: cli_faults.sh SPECBIAS [core|io]
+# up, and --rerun reproducing a run. Usage: cli_faults.sh SPECBIAS [core|io|trace]
 #   core (default): everything that needs nothing of the machine;
 #   io: a read-only folder and a full disk, on tmpfs mounts (needs mount(2), so root or a user
-#       namespace); exits 77 with the reason where mounting is not allowed.
+#       namespace); exits 77 with the reason where mounting is not allowed;
+#   trace: a signal during the final write, held there by strace (77 without strace).
 set -u
 bin=$1
 group=${2:-core}
@@ -40,6 +41,38 @@ no_tmp() { # no_tmp DIR WHAT: no temporary results file left behind
 tiny='{"name": "a/tiny", "target": {"kind": "sines1d", "n": 64, "frequencies": [3]},
        "model": {"depth": 1, "width": 8}, "train": {"lr": 0.01, "steps": 3}, "checkpoints": 2}'
 suite "$tmp/tiny.json" "$tiny"
+
+if [ "$group" = trace ]; then
+  # ---- 3. a first signal during the final write (strace holds the last rename(2) for 2 s) ----
+  command -v strace >/dev/null || { echo "SKIP: strace is not installed (it holds the final write open)"; exit 77; }
+  case $(uname -m) in x86_64) renames=" 82 264 316 " ;; aarch64) renames=" 38 276 " ;;
+    *) echo "SKIP: rename syscall numbers unknown on $(uname -m)"; exit 77 ;; esac
+  strace -qq -f -o /dev/null -e trace=rename,renameat,renameat2 \
+    -e inject=rename,renameat,renameat2:delay_enter=2000000:when=2 \
+    "$bin" run --suite "$tmp/tiny.json" --out "$tmp/t" --quiet --threads 1 >/dev/null 2>"$tmp/t.err" &
+  spid=$!
+  pid=
+  for i in $(seq 1000); do  # 10 s: until the main thread is held in the second rename
+    [ -n "$pid" ] || pid=$(pgrep -P $spid)
+    if [ -n "$pid" ] && read -r nr _ <"/proc/$pid/syscall" 2>/dev/null && [[ $renames == *" $nr "* ]] \
+       && [ -e "$tmp/t/results.json" ]; then break; fi
+    sleep 0.01
+  done
+  [ -n "$pid" ] || fail "the traced run never started: $(cat "$tmp/t.err")"
+  kill -INT "$pid"
+  wait $spid; rc=$?
+  [ $rc -eq 130 ] || fail "SIGINT during the final write: exit $rc, want 130: $(cat "$tmp/t.err")"
+  grep -q "after the last experiment had finished" "$tmp/t.err" || fail "no message for a late signal: $(cat "$tmp/t.err")"
+  no_tmp "$tmp/t" "SIGINT during the final write"
+  python3 - "$tmp/t/results.json" <<'PY' || fail "SIGINT during the final write: results.json is not the complete one"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["complete"] is True and r["interrupted"] is False, r
+assert [e["status"] for e in r["experiments"]] == ["ok"], r["experiments"]
+PY
+  echo "cli_faults trace: all checks passed"
+  exit 0
+fi
 
 if [ "$group" = io ]; then
   # ---- 4. I/O faults on real file systems: exit 3 naming the path, the earlier file intact --
