@@ -14,12 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 struct run_args {
     const char *suite, *filter, *isa, *out, *dump, *counters;
+    const char *rerun;      /* --rerun FILE */
+    const char *run_option; /* the first option --rerun cannot be combined with */
     int threads; /* 0 = OMP_NUM_THREADS or all cores */
     size_t repetitions;
     uint64_t seed, steps;
@@ -33,6 +36,7 @@ static void run_usage(FILE *f)
            "                    [--repetitions R] [--seed S] [--steps N] [--out DIR] [--no-bind]\n"
            "                    [--counters EVENT,...]\n"
            "                    [--list]\n"
+           "       specbias run --rerun RESULTS [--out DIR] [--quiet] [--no-bind]\n"
            "\n"
            "  --suite NAME|FILE  suite to run: a name in suites/ (quick, paper) or a JSON file\n"
            "                     (default quick)\n"
@@ -51,7 +55,9 @@ static void run_usage(FILE *f)
            "  --list             print the selected experiments and exit\n"
            "  --dump DIR         also write each experiment's data, initial weights and per-step\n"
            "                     losses there (for tests/torch_agreement.py)\n"
-           "  --quiet            no progress output\n");
+           "  --quiet            no progress output\n"
+           "  --rerun RESULTS    run again what RESULTS (a results.json) ran: its embedded suite,\n"
+           "                     filter, seed, steps, repetitions, ISA and threads\n");
 }
 
 static int parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
@@ -96,7 +102,13 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         }                                                                                         \
     } while (0)
         uint64_t u;
+        static const char *const run_options[] = {"--suite", "--filter",      "--isa",
+                                                  "--seed",  "--repetitions", "--steps",
+                                                  "--threads", "--counters", NULL};
+        for (const char *const *o = run_options; *o && !a->run_option; o++)
+            if (!strcmp(arg, *o)) a->run_option = *o;
         if (!strcmp(arg, "--suite")) { TAKE(); a->suite = val; }
+        else if (!strcmp(arg, "--rerun")) { TAKE(); a->rerun = val; }
         else if (!strcmp(arg, "--filter")) { TAKE(); a->filter = val; }
         else if (!strcmp(arg, "--isa")) { TAKE(); a->isa = val; }
         else if (!strcmp(arg, "--out")) { TAKE(); a->out = val; }
@@ -127,11 +139,18 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             run_usage(stderr);
             return -1;
         }
-        if (!*a->suite || !*a->out || (a->dump && !*a->dump)) {
+        if (!*a->suite || !*a->out || (a->dump && !*a->dump) || (a->rerun && !*a->rerun)) {
             fprintf(stderr, "specbias run: %s needs a non-empty value\n", arg);
             return -1;
         }
 #undef TAKE
+    }
+    if (a->rerun && a->run_option) {
+        fprintf(stderr,
+                "specbias run: --rerun repeats the run recorded in %s; %s cannot be combined "
+                "with it\n",
+                a->rerun, a->run_option);
+        return -1;
     }
     return 0;
 }
@@ -185,6 +204,8 @@ static void install_signal_handlers(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    /* Restarted system calls: a first signal must not fail a write in progress with EINTR. */
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -204,7 +225,9 @@ static int write_results(json_t *root, const char *dir, char *err, size_t errlen
     }
     const size_t len = strlen(text);
     tmp_live = 1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    int fd;
+    do fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    while (fd < 0 && errno == EINTR);
     int ok = fd >= 0;
     size_t done = 0;
     while (ok && done < len) {
@@ -218,14 +241,63 @@ static int write_results(json_t *root, const char *dir, char *err, size_t errlen
     if (fd >= 0 && close(fd) != 0) ok = 0;
     free(text);
     if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: cannot write results: %s", ok ? path : tmp,
-                 strerror(ok ? errno : saved));
+        /* The earlier results.json, if any, is untouched: only the temporary file is lost. */
+        snprintf(err, errlen, "%s: cannot write results (%s its temporary file): %s", path,
+                 ok ? "renaming" : "writing", strerror(ok ? errno : saved));
         unlink(tmp);
         tmp_live = 0;
         return -1;
     }
     tmp_live = 0;
     return 0;
+}
+
+static void fmt_bytes(char *buf, size_t n, double bytes)
+{
+    if (bytes >= 1073741824.0) snprintf(buf, n, "%.1f GiB", bytes / 1073741824.0);
+    else snprintf(buf, n, "%.0f MiB", bytes / 1048576.0);
+}
+
+/* What the process may still allocate: 90 % of physical memory, or less where ulimit -v
+ * (RLIMIT_AS) or ulimit -d (RLIMIT_DATA) is set; `why` says which bound it is. Under a limit,
+ * what is mapped already and each OpenMP thread's stack and malloc arena (64 MiB of address
+ * space on 64-bit glibc) are taken off first, since they count against it too. */
+static double memory_left(int threads, char *why, size_t whylen)
+{
+    char size[32];
+    double have = 0.9 * (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+    fmt_bytes(size, sizeof size, have / 0.9);
+    snprintf(why, whylen, "this machine has %s of memory", size);
+    const double page = (double)sysconf(_SC_PAGE_SIZE);
+    unsigned long vm_pages = 0, rss, shared, text, lib, data_pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lu %lu %lu %lu %lu %lu", &vm_pages, &rss, &shared, &text, &lib,
+                   &data_pages) != 6)
+            vm_pages = data_pages = 0;
+        fclose(f);
+    }
+    const double per_thread = 72.0 * 1048576.0;
+    static const struct {
+        int resource;
+        const char *name;
+    } limits[] = {{RLIMIT_AS, "the address-space limit (ulimit -v)"},
+                  {RLIMIT_DATA, "the data-segment limit (ulimit -d)"}};
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+        struct rlimit rl;
+        if (getrlimit(limits[i].resource, &rl) || rl.rlim_cur == RLIM_INFINITY) continue;
+        const double used = page * (double)(limits[i].resource == RLIMIT_AS ? vm_pages : data_pages);
+        double left = (double)rl.rlim_cur - used - per_thread * threads;
+        if (left < 0) left = 0;
+        if (left < have) {
+            have = left;
+            char lim[32], l[32];
+            fmt_bytes(lim, sizeof lim, (double)rl.rlim_cur);
+            fmt_bytes(l, sizeof l, left);
+            snprintf(why, whylen, "%s of %s leaves %s", limits[i].name, lim, l);
+        }
+    }
+    return have;
 }
 
 static json_t *context_json(const struct sb_kernels *k, int threads, const struct sb_suite *suite,
@@ -304,13 +376,112 @@ static void print_summary(json_t *root, FILE *f)
                "pixels for 2D, the fitted signal for 1D)\n");
 }
 
+/* --rerun FILE: the suite (from the copy embedded in FILE, so the suite file may have changed
+ * or gone), filter, seed, steps, repetitions, ISA and threads of the run FILE records. Returns
+ * the parsed file (the options point into it), or NULL with a message naming FILE and what it
+ * lacks. Warns when this binary is not the build that wrote FILE. */
+static json_t *load_rerun(struct run_args *a, struct sb_suite *suite, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *root = json_load_file(a->rerun, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        snprintf(err, errlen, "%s:%d:%d: %s", a->rerun, je.line, je.column, je.text);
+        return NULL;
+    }
+    json_t *ctx = json_object_get(root, "context"), *st = json_object_get(ctx, "suite");
+    json_t *o = json_object_get(ctx, "run_options");
+    json_t *text = json_object_get(st, "content"), *threads = json_object_get(ctx, "threads");
+    json_t *seed = json_object_get(o, "seed"), *steps = json_object_get(o, "steps");
+    json_t *reps = json_object_get(o, "repetitions"), *filter = json_object_get(o, "filter");
+    const char *schema = json_string_value(json_object_get(root, "schema"));
+    const char *path = json_string_value(json_object_get(st, "path"));
+    const char *hash = json_string_value(json_object_get(st, "content_hash"));
+    const char *isa = json_string_value(json_object_get(ctx, "isa_used"));
+    const char *missing = !json_is_string(text)           ? "context.suite.content"
+                          : !path                         ? "context.suite.path"
+                          : !hash                         ? "context.suite.content_hash"
+                          : !isa                          ? "context.isa_used"
+                          : !json_is_integer(threads)     ? "context.threads"
+                          : !json_is_integer(seed)        ? "context.run_options.seed"
+                          : !json_is_integer(reps)        ? "context.run_options.repetitions"
+                          : !(json_is_integer(steps) || json_is_null(steps))
+                              ? "context.run_options.steps"
+                          : !(json_is_string(filter) || json_is_null(filter))
+                              ? "context.run_options.filter"
+                              : NULL;
+    if (!schema || strcmp(schema, "specbias-results/1")) {
+        snprintf(err, errlen, "%s: not a specbias results file (schema \"%s\")", a->rerun,
+                 schema ? schema : "");
+        goto bad;
+    }
+    if (missing) {
+        snprintf(err, errlen,
+                 "%s: cannot rerun: it lacks %s (written before --rerun existed, or edited)",
+                 a->rerun, missing);
+        goto bad;
+    }
+    const json_int_t t = json_integer_value(threads), sd = json_integer_value(seed),
+                     r = json_integer_value(reps), sp = json_integer_value(steps);
+    if (t < 1 || t > 1024 || sd < 0 || sd > (json_int_t)UINT32_MAX || r < 1 || r > 1000 ||
+        (json_is_integer(steps) && (sp < 1 || sp > 100000000))) {
+        snprintf(err, errlen,
+                 "%s: cannot rerun: threads %lld, seed %lld, repetitions %lld or steps %lld is "
+                 "out of range",
+                 a->rerun, (long long)t, (long long)sd, (long long)r, (long long)sp);
+        goto bad;
+    }
+    if (sb_suite_parse(path, json_string_value(text), json_string_length(text), suite, err,
+                       errlen)) {
+        char inner[4096];
+        snprintf(inner, sizeof inner, "%.4000s", err);
+        snprintf(err, errlen, "%.4000s: its embedded suite: %s", a->rerun, inner);
+        goto bad;
+    }
+    if (strcmp(suite->content_hash, hash)) {
+        snprintf(err, errlen,
+                 "%s: the embedded suite does not match context.suite.content_hash (%s there, %s "
+                 "computed): the file was edited",
+                 a->rerun, hash, suite->content_hash);
+        sb_suite_free(suite);
+        goto bad;
+    }
+    a->filter = json_string_value(filter);
+    a->seed = (uint64_t)sd;
+    a->steps = json_is_integer(steps) ? (uint64_t)sp : 0;
+    a->repetitions = (size_t)r;
+    a->isa = isa;
+    a->threads = (int)t;
+    const struct sb_build_info *b = sb_build_info();
+    static const char *const fields[] = {"git_commit", "build_flags", "compiler"};
+    const char *mine[] = {b->git_commit, b->flags, b->compiler};
+    for (size_t i = 0; i < 3; i++) {
+        const char *theirs = json_string_value(json_object_get(ctx, fields[i]));
+        if (!theirs || strcmp(theirs, mine[i]))
+            fprintf(stderr,
+                    "specbias run: warning: %s was written by a build with %s \"%s\", this one "
+                    "has \"%s\"; trajectory hashes may differ\n",
+                    a->rerun, fields[i], theirs ? theirs : "(none)", mine[i]);
+    }
+    return root;
+bad:
+    json_decref(root);
+    return NULL;
+}
+
 int sb_cmd_run(int argc, char **argv)
 {
     struct run_args a;
     if (parse_args(argc, argv, &a)) return SB_EXIT_USAGE;
     char err[8192];
     struct sb_suite suite;
-    if (sb_suite_load(a.suite, &suite, err, sizeof err)) {
+    json_t *rerun = NULL;
+    if (a.rerun) {
+        rerun = load_rerun(&a, &suite, err, sizeof err);
+        if (!rerun) {
+            fprintf(stderr, "specbias run: %s\n", err);
+            return SB_EXIT_USAGE;
+        }
+    } else if (sb_suite_load(a.suite, &suite, err, sizeof err)) {
         fprintf(stderr, "specbias run: %s\n", err);
         return SB_EXIT_USAGE;
     }
@@ -363,14 +534,38 @@ int sb_cmd_run(int argc, char **argv)
         }
         /* Refuse what cannot fit before allocating it, with the size it needed. */
         const double need = sb_experiment_bytes(&suite.exp[sel[i]], &d, &enc);
-        const double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+        char why[160], size[32];
+        const double have = memory_left(threads, why, sizeof why);
+        /* --rerun: an image must still hold the pixels the run being repeated trained on. */
+        const char *old_hash = NULL;
+        if (rerun && suite.exp[sel[i]].target != SB_TARGET_SINES1D) {
+            size_t j;
+            json_t *x;
+            json_array_foreach(json_object_get(rerun, "experiments"), j, x) {
+                if (json_is_string(json_object_get(x, "name")) &&
+                    !strcmp(json_string_value(json_object_get(x, "name")), suite.exp[sel[i]].name))
+                    old_hash = json_string_value(json_object_get(
+                        json_object_get(json_object_get(x, "config"), "target"), "data_hash"));
+            }
+        }
+        char now_hash[17];
+        sb_data_hash(&d, now_hash);
         sb_data_free(&d);
         free(enc.B);
-        if (have > 0 && need > 0.9 * have) {
+        if (old_hash && strcmp(old_hash, now_hash)) {
             fprintf(stderr,
-                    "specbias run: %s: experiment '%s' needs about %.1f GiB of buffers; this "
-                    "machine has %.1f GiB of memory\n",
-                    suite.path, suite.exp[sel[i]].name, need / 1073741824.0, have / 1073741824.0);
+                    "specbias run: %s: experiment '%s': the pixels of %s are not the ones the run "
+                    "in %s trained on (data_hash %s there, %s now)\n",
+                    suite.path, suite.exp[sel[i]].name,
+                    suite.exp[sel[i]].target == SB_TARGET_IMAGE ? suite.exp[sel[i]].image_path
+                                                                : "the zone plate",
+                    a.rerun, old_hash, now_hash);
+            goto out;
+        }
+        fmt_bytes(size, sizeof size, need);
+        if (have > 0 && need > have) {
+            fprintf(stderr, "specbias run: %s: experiment '%s' needs about %s of buffers; %s\n",
+                    suite.path, suite.exp[sel[i]].name, size, why);
             goto out;
         }
     }
@@ -394,6 +589,19 @@ int sb_cmd_run(int argc, char **argv)
                      context_json(k, threads, &suite, argc + 1, argv - 1), "complete", 0,
                      "interrupted", 0, "experiments");
     json_t *context = json_object_get(root, "context");
+    /* Everything --rerun needs: the suite's own text (its content_hash is of these bytes) and
+     * the options that chose and shaped the experiments. */
+    json_t *text = json_stringn(suite.text, suite.text_len);
+    json_object_set_new(json_object_get(context, "suite"), "content", text ? text : json_null());
+    json_object_set_new(
+        context, "run_options",
+        json_pack("{s:o, s:I, s:o, s:I, s:o, s:o, s:b}", "filter",
+                  a.filter ? sb_json_string(a.filter) : json_null(), "seed", (json_int_t)a.seed,
+                  "steps", a.steps ? json_integer((json_int_t)a.steps) : json_null(),
+                  "repetitions", (json_int_t)a.repetitions, "isa",
+                  a.isa ? json_string(a.isa) : json_null(), "threads",
+                  a.threads ? json_integer(a.threads) : json_null(), "no_bind", a.no_bind));
+    if (a.rerun) json_object_set_new(context, "rerun_of", sb_json_string(a.rerun));
     json_object_set_new(context, "binding", binding);
     json_object_set_new(context, "blocking",
                         sb_apply_cache_blocking(json_object_get(context, "topology")));
@@ -448,8 +656,12 @@ int sb_cmd_run(int argc, char **argv)
                     sb_now() - t0, MED("steps_per_second"), MED("gflops"), MED("final_loss"));
 #undef MED
         }
-        if (i + 1 == nsel && !sb_interrupted) json_object_set_new(root, "complete", json_true());
-        if (sb_interrupted) json_object_set_new(root, "interrupted", json_true());
+        /* complete: every experiment ran to its end (ok or failed), even if a signal came
+         * after the last step; interrupted: one was stopped or never started. */
+        if (status == SB_STATUS_INTERRUPTED)
+            json_object_set_new(root, "interrupted", json_true());
+        else if (i + 1 == nsel)
+            json_object_set_new(root, "complete", json_true());
         if (write_results(root, a.out, err, sizeof err)) {
             fprintf(stderr, "specbias run: %s\n", err);
             rc = SB_EXIT_FAILED;
@@ -457,15 +669,24 @@ int sb_cmd_run(int argc, char **argv)
         }
     }
     if (sb_interrupted) {
-        /* A signal between experiments: the results written after the last one stand. */
-        if (!json_is_true(json_object_get(root, "interrupted"))) {
-            json_object_set_new(root, "interrupted", json_true());
-            if (write_results(root, a.out, err, sizeof err))
-                fprintf(stderr, "specbias run: %s\n", err);
+        if (json_is_true(json_object_get(root, "complete"))) {
+            /* The signal came after the last experiment's last step (during its analysis or
+             * the final write): nothing was cut short, so the file says complete. */
+            fprintf(stderr,
+                    "specbias run: signal %d after the last experiment had finished; the "
+                    "results in %s/results.json are complete\n",
+                    (int)sb_interrupted, a.out);
+        } else {
+            /* A signal between experiments: the results written after the last one stand. */
+            if (!json_is_true(json_object_get(root, "interrupted"))) {
+                json_object_set_new(root, "interrupted", json_true());
+                if (write_results(root, a.out, err, sizeof err))
+                    fprintf(stderr, "specbias run: %s\n", err);
+            }
+            fprintf(stderr, "specbias run: interrupted; the experiments finished so far are in "
+                            "%s/results.json\n",
+                    a.out);
         }
-        fprintf(stderr, "specbias run: interrupted; the experiments finished so far are in "
-                        "%s/results.json\n",
-                a.out);
         rc = 128 + (int)sb_interrupted;
         goto out;
     }
@@ -475,6 +696,7 @@ int sb_cmd_run(int argc, char **argv)
 out:
     if (have_counters) sb_counters_close(&counters);
     json_decref(root);
+    json_decref(rerun);
     free(sel);
     sb_suite_free(&suite);
     return rc;

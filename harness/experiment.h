@@ -69,6 +69,8 @@ struct sb_suite {
     char content_hash[17]; /* FNV-1a 64 of the file's bytes: results name what they ran */
     size_t n;
     struct sb_experiment *exp;
+    char *text; /* the file's bytes, NUL-terminated; text_len of them */
+    size_t text_len;
 };
 
 /* Finds and parses a suite: `name_or_file` is a path when it contains '/' or ends in .json,
@@ -77,6 +79,10 @@ struct sb_suite {
  * offending line or field in err. */
 int sb_suite_load(const char *name_or_file, struct sb_suite *suite, char *err, size_t errlen);
 void sb_suite_free(struct sb_suite *suite);
+/* The same from a suite's text already in memory (a results file's embedded copy); `path` is
+ * where it came from: messages name it and image paths are resolved against its folder. */
+int sb_suite_parse(const char *path, const char *text, size_t len, struct sb_suite *suite,
+                   char *err, size_t errlen);
 
 /* The data an experiment trains and is evaluated on. 1D: train = eval = all n points.
  * 2D (Tancik): train on pixels (2i, 2j), evaluate on (2i+1, 2j+1); inputs (x, y) =

@@ -381,6 +381,10 @@ static int parse_experiment(struct ctx *c, json_t *e, struct sb_experiment *x, c
     if (bt && !(json_is_string(bt) && strcmp(json_string_value(bt), "full") == 0)) {
         if (!json_is_integer(bt) || json_integer_value(bt) < 1)
             return fail(c, "'train.batch' must be \"full\" or a positive integer");
+        /* No target has more samples than this (a 16384^2 image has MAX_N training pixels). */
+        if (json_integer_value(bt) > (json_int_t)MAX_N)
+            return fail(c, "'train.batch' = %lld is out of range [1, %u]",
+                        (long long)json_integer_value(bt), MAX_N);
         x->batch = (size_t)json_integer_value(bt);
     }
     x->steps = integer(c, t, "train", "steps", 0, 1, 1, MAX_STEPS);
@@ -466,13 +470,34 @@ int sb_suite_load(const char *name_or_file, struct sb_suite *suite, char *err, s
         snprintf(err, errlen, "%s: read error", suite->path);
         return -1;
     }
+    char path[SB_PATH_MAX];
+    memcpy(path, suite->path, sizeof path);
+    const int rc = sb_suite_parse(path, buf, n, suite, err, errlen);
+    free(buf);
+    return rc;
+}
+
+int sb_suite_parse(const char *path, const char *buf, size_t n, struct sb_suite *suite, char *err,
+                   size_t errlen)
+{
+    memset(suite, 0, sizeof *suite);
+    snprintf(suite->path, sizeof suite->path, "%s", path);
     snprintf(suite->content_hash, sizeof suite->content_hash, "%016llx",
-             (unsigned long long)fnv1a64((unsigned char *)buf, n));
+             (unsigned long long)fnv1a64((const unsigned char *)buf, n));
+    /* Kept, so results files can embed what they ran (specbias run --rerun). */
+    suite->text = malloc(n + 1);
+    if (!suite->text) {
+        snprintf(err, errlen, "%s: out of memory", suite->path);
+        return -1;
+    }
+    memcpy(suite->text, buf, n);
+    suite->text[n] = 0;
+    suite->text_len = n;
 
     json_error_t jerr;
     json_t *root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr);
-    free(buf);
     if (!root) {
+        sb_suite_free(suite);
         snprintf(err, errlen, "%s:%d:%d: %s", suite->path, jerr.line, jerr.column, jerr.text);
         return -1;
     }
@@ -553,6 +578,8 @@ out:
 void sb_suite_free(struct sb_suite *suite)
 {
     free(suite->exp);
+    free(suite->text);
     suite->exp = NULL;
-    suite->n = 0;
+    suite->text = NULL;
+    suite->n = suite->text_len = 0;
 }

@@ -82,6 +82,27 @@ size_t sb_checkpoint_steps(uint64_t steps, size_t count, uint64_t *out, size_t m
     return n;
 }
 
+/* Bit 31 of the result is set when some v[i] is NaN or infinite (exponent all ones): adding
+ * one exponent step to such an exponent carries into bit 31, to no other. Integer operations
+ * only, so the compiler vectorises it without reordering any float arithmetic. */
+static uint32_t nonfinite_bits(const float *v, size_t n)
+{
+    uint32_t acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, v + i, sizeof b);
+        acc |= (b & 0x7f800000u) + 0x00800000u;
+    }
+    return acc;
+}
+
+void sb_data_hash(const struct sb_data *d, char hex[17])
+{
+    uint64_t h = sb_fnv1a64(SB_FNV_OFFSET, d->t_train, d->n_train * d->out * sizeof(float));
+    h = sb_fnv1a64(h, d->t_eval, d->n_eval * d->out * sizeof(float));
+    snprintf(hex, 17, "%016llx", (unsigned long long)h);
+}
+
 /* Everything an experiment's repetitions share. */
 struct prepared {
     const struct sb_experiment *e;
@@ -519,19 +540,36 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
             goto fail;
         }
         sb_model_backward(k, &r.model, p->batch, &r.act, r.grad);
+        /* A gradient can overflow while the loss is still finite (a sigmoid output bounds the
+         * loss, not the weights): checked on each chunk just before the optimiser reads it,
+         * while it is in cache. The update itself is left as it was, so no trajectory moves. */
+        uint32_t nonfinite = 0;
         if (e->optimizer == SB_OPT_ADAM) {
             const struct sb_adam_step st =
                 sb_adam_step_make(e->lr, e->beta1, e->beta2, e->eps, step + 1);
             const size_t chunk = 16384;
-#pragma omp parallel for schedule(static)
-            for (size_t c0 = 0; c0 < P; c0 += chunk)
-                k->adam_update(P - c0 < chunk ? P - c0 : chunk, r.model.params + c0, r.grad + c0,
-                               r.m + c0, r.v + c0, &st);
+#pragma omp parallel for schedule(static) reduction(| : nonfinite)
+            for (size_t c0 = 0; c0 < P; c0 += chunk) {
+                const size_t len = P - c0 < chunk ? P - c0 : chunk;
+                nonfinite |= nonfinite_bits(r.grad + c0, len);
+                k->adam_update(len, r.model.params + c0, r.grad + c0, r.m + c0, r.v + c0, &st);
+            }
         } else {
+            nonfinite = nonfinite_bits(r.grad, P);
             /* SGD: one rounding each for the product and the sum, as torch.optim.SGD. */
             const float neg_lr = (float)-e->lr;
             for (size_t i = 0; i < P; i++)
                 r.model.params[i] = r.model.params[i] + neg_lr * r.grad[i];
+        }
+        if (nonfinite & 0x80000000u) {
+            r.train_seconds += sb_now() - t0;
+            size_t i = 0;
+            while (i < P && isfinite(r.grad[i])) i++;
+            snprintf(err, errlen,
+                     "%s: the gradient is %s (parameter %zu of %zu) at step %llu (diverged)",
+                     e->name, i < P && isnan(r.grad[i]) ? "NaN" : "infinite", i, P,
+                     (unsigned long long)step);
+            goto fail;
         }
         sb_model_pack(&r.model);
         const double dt = sb_now() - t0;
@@ -672,11 +710,8 @@ static json_t *config_json(const struct sb_experiment *e, const struct prepared 
             json_object_set_new(t, "path", json_string(e->image_path));
         /* The pixels trained on, whatever path they came from: compare matches runs from
          * different checkouts by it. */
-        const struct sb_data *d = &p->data;
-        uint64_t h = sb_fnv1a64(SB_FNV_OFFSET, d->t_train, d->n_train * d->out * sizeof(float));
-        h = sb_fnv1a64(h, d->t_eval, d->n_eval * d->out * sizeof(float));
         char hex[17];
-        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+        sb_data_hash(&p->data, hex);
         json_object_set_new(t, "data_hash", json_string(hex));
         json_object_set_new(t, "size", json_integer((json_int_t)e->image_size));
         json_object_set_new(t, "channels", json_integer((json_int_t)p->data.out));

@@ -54,6 +54,10 @@ json_t *sb_json_string(const char *s);
 double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *d,
                            const struct sb_encoding *enc);
 
+/* FNV-1a 64 of an image target's pixels (train, then test), as hex: config.target.data_hash,
+ * by which compare matches runs and --rerun checks the image is still the same. */
+void sb_data_hash(const struct sb_data *d, char hex[17]);
+
 /* Monotonic seconds. */
 double sb_now(void);
 
