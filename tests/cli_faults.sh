@@ -18,22 +18,8 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+source "$src/tests/cli_lib.sh"
 
-# expect RC PATTERN ARGS...: runs specbias, checks the exit code and that stderr matches.
-expect() {
-  local want=$1 pattern=$2
-  shift 2
-  local err rc
-  err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?
-  [ "$rc" -eq "$want" ] || fail "specbias $* exited $rc, want $want; stderr: $err"
-  grep -qE -- "$pattern" <<<"$err" || fail "specbias $*: stderr does not match '$pattern': $err"
-}
-suite() { # suite FILE EXPERIMENT-JSON...
-  local f=$1; shift
-  local IFS=,
-  printf '{"schema": "specbias-suite/1", "name": "t", "experiments": [%s]}\n' "$*" >"$f"
-}
 no_tmp() { # no_tmp DIR WHAT: no temporary results file left behind
   ls -a "$1" | grep -q '\.tmp' && fail "$2 left a temporary file in $1: $(ls -a "$1")"
   return 0

@@ -6,23 +6,8 @@ bin=$1
 src=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+source "$src/tests/cli_lib.sh"
 
-# expect RC PATTERN ARGS...: runs specbias, checks the exit code and that stderr matches.
-expect() {
-  local want=$1 pattern=$2
-  shift 2
-  local err rc
-  err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?
-  [ "$rc" -eq "$want" ] || fail "specbias $* exited $rc, want $want; stderr: $err"
-  grep -qE -- "$pattern" <<<"$err" || fail "specbias $*: stderr does not match '$pattern': $err"
-}
-
-suite() { # suite FILE EXPERIMENT-JSON...
-  local f=$1; shift
-  local IFS=,
-  printf '{"schema": "specbias-suite/1", "name": "t", "experiments": [%s]}\n' "$*" >"$f"
-}
 one_d='{"name": "a/raw", "target": {"kind": "sines1d", "n": 256, "frequencies": [3, 7]},
         "model": {"depth": 2, "width": 16}, "train": {"lr": 0.001, "steps": 6}, "checkpoints": 3,
         "target_loss": 0.1}'

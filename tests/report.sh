@@ -14,22 +14,12 @@ py=/usr/bin/python3
 fx="$py $src/tests/report_fixtures.py"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+source "$src/tests/cli_lib.sh"
 
 if ! "$py" -c 'import matplotlib, numpy' 2>/dev/null; then
   echo "SKIP: $py has no matplotlib (install python3-matplotlib)"
   exit 77
 fi
-
-# expect RC PATTERN ARGS...: runs specbias, checks the exit code and that stderr matches.
-expect() {
-  local want=$1 pattern=$2
-  shift 2
-  local err rc
-  err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?
-  [ "$rc" -eq "$want" ] || fail "specbias $* exited $rc, want $want; stderr: $err"
-  grep -qE -- "$pattern" <<<"$err" || fail "specbias $*: stderr does not match '$pattern': $err"
-}
 
 # ---- inputs: two small real runs and a kernel benchmark file ----------------------------
 # A small suite rather than `quick`: scalar quick runs take minutes on a loaded 2-core box.
