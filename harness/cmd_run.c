@@ -69,6 +69,7 @@ bad:
     return -1;
 }
 
+/* Returns 0, 1 (help printed) or -1 (message printed). */
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -121,7 +122,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         else if (!strcmp(arg, "--no-bind") && !val) a->no_bind = 1;
         else if ((!strcmp(arg, "-h") || !strcmp(arg, "--help")) && !val) {
             run_usage(stdout);
-            exit(SB_EXIT_OK);
+            return 1;
         } else {
             fprintf(stderr, "specbias run: unknown option '%s'\n\n", argv[i]);
             run_usage(stderr);
@@ -304,10 +305,17 @@ static void print_summary(json_t *root, FILE *f)
                "pixels for 2D, the fitted signal for 1D)\n");
 }
 
+int sb_run_parse_only(int argc, char **argv)
+{
+    struct run_args a;
+    return parse_args(argc, argv, &a);
+}
+
 int sb_cmd_run(int argc, char **argv)
 {
     struct run_args a;
-    if (parse_args(argc, argv, &a)) return SB_EXIT_USAGE;
+    const int prc = parse_args(argc, argv, &a);
+    if (prc) return prc > 0 ? SB_EXIT_OK : SB_EXIT_USAGE;
     char err[8192];
     struct sb_suite suite;
     if (sb_suite_load(a.suite, &suite, err, sizeof err)) {

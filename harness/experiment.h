@@ -76,6 +76,10 @@ struct sb_suite {
  * this build was made from. Returns 0, or -1 with a message naming the file and the
  * offending line or field in err. */
 int sb_suite_load(const char *name_or_file, struct sb_suite *suite, char *err, size_t errlen);
+/* The same from n bytes of suite JSON in memory; `path` names it in messages and image paths
+ * are resolved against its folder (no file is opened). The fuzz target's entry point. */
+int sb_suite_parse(const char *path, const char *text, size_t n, struct sb_suite *suite,
+                   char *err, size_t errlen);
 void sb_suite_free(struct sb_suite *suite);
 
 /* The data an experiment trains and is evaluated on. 1D: train = eval = all n points.

@@ -466,12 +466,23 @@ int sb_suite_load(const char *name_or_file, struct sb_suite *suite, char *err, s
         snprintf(err, errlen, "%s: read error", suite->path);
         return -1;
     }
+    char path[SB_PATH_MAX];
+    snprintf(path, sizeof path, "%s", suite->path);
+    int rc = sb_suite_parse(path, buf, n, suite, err, errlen);
+    free(buf);
+    return rc;
+}
+
+int sb_suite_parse(const char *path, const char *text, size_t n, struct sb_suite *suite,
+                   char *err, size_t errlen)
+{
+    memset(suite, 0, sizeof *suite);
+    snprintf(suite->path, sizeof suite->path, "%s", path);
     snprintf(suite->content_hash, sizeof suite->content_hash, "%016llx",
-             (unsigned long long)fnv1a64((unsigned char *)buf, n));
+             (unsigned long long)fnv1a64((const unsigned char *)text, n));
 
     json_error_t jerr;
-    json_t *root = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr);
-    free(buf);
+    json_t *root = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         snprintf(err, errlen, "%s:%d:%d: %s", suite->path, jerr.line, jerr.column, jerr.text);
         return -1;
