@@ -2,6 +2,8 @@
 #ifndef SPECBIAS_HARNESS_CLI_H
 #define SPECBIAS_HARNESS_CLI_H
 
+#include <stddef.h>
+
 enum sb_exit {
     SB_EXIT_OK = 0,
     SB_EXIT_REGRESSION = 1, /* compare found a regression */
@@ -20,5 +22,19 @@ int sb_cmd_run(int argc, char **argv);
 int sb_cmd_kernels(int argc, char **argv);
 int sb_cmd_compare(int argc, char **argv);
 int sb_cmd_report(int argc, char **argv);
+
+/* Each command's option parsing alone, running nothing (the fuzz target tests/fuzz/fuzz_cli.c):
+ * argv as the command gets it (argv[0] the command's name). Returns 0 (parsed), 1 (help
+ * printed) or -1 (bad usage, message printed). */
+int sb_info_parse_only(int argc, char **argv);
+int sb_run_parse_only(int argc, char **argv);
+int sb_kernels_parse_only(int argc, char **argv);
+int sb_compare_parse_only(int argc, char **argv);
+int sb_report_parse_only(int argc, char **argv);
+
+/* `specbias compare`'s input loader over len bytes in memory (results or Google Benchmark
+ * JSON), then the gate and the table of that input against itself, printing nothing (the fuzz
+ * targets fuzz_results and fuzz_gbench). Returns 0, 2 (bad input) or 3 (out of memory). */
+int sb_compare_check_buffer(const void *data, size_t len);
 
 #endif

@@ -289,8 +289,12 @@ static char *nonfinite_to_null(const char *text, size_t *len)
     return out;
 }
 
+static int parse_json(const char *path, const char *text, size_t len, json_t **out, char *err,
+                      size_t errlen);
+
 static int load_json(const char *path, json_t **out, char *err, size_t errlen)
 {
+    int rc;
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         sb_errorf(err, errlen, "%s: is a folder, want a results file (%s/results.json?)", path,
@@ -325,8 +329,16 @@ static int load_json(const char *path, json_t **out, char *err, size_t errlen)
         sb_errorf(err, errlen, "%s: cannot read: %s", path, strerror(saved_errno));
         return BAD_INPUT;
     }
-    char *clean = nonfinite_to_null(text, &len);
+    rc = parse_json(path, text, len, out, err, errlen);
     free(text);
+    return rc;
+}
+
+/* Parses len bytes of results or Google Benchmark JSON; `path` names them in messages. */
+static int parse_json(const char *path, const char *text, size_t len, json_t **out, char *err,
+                      size_t errlen)
+{
+    char *clean = nonfinite_to_null(text, &len);
     if (!clean) return NO_MEMORY;
     json_error_t je;
     /* duplicate keys would make "the" value of a field ambiguous */
@@ -646,6 +658,8 @@ static void make_label(struct input *in)
         snprintf(in->label, sizeof in->label, "%s", in->path);
 }
 
+static int input_read(struct input *in, struct strlist *warnings, char *err, size_t errlen);
+
 static int input_load(struct input *in, const char *path, struct strlist *warnings, char *err,
                       size_t errlen)
 {
@@ -653,6 +667,14 @@ static int input_load(struct input *in, const char *path, struct strlist *warnin
     in->path = path;
     int rc = load_json(path, &in->root, err, errlen);
     if (rc) return rc;
+    return input_read(in, warnings, err, errlen);
+}
+
+/* in->path and in->root set: what kind of file, and its experiments or benchmarks. */
+static int input_read(struct input *in, struct strlist *warnings, char *err, size_t errlen)
+{
+    const char *path = in->path;
+    int rc;
     in->index = json_object();
     if (!in->index) return NO_MEMORY;
     if (!json_is_object(in->root)) {
@@ -1714,6 +1736,43 @@ static int print_json(const struct compare_options *o, const struct input *in, s
 }
 
 /* ---- the command --------------------------------------------------------------------------- */
+
+int sb_compare_parse_only(int argc, char **argv)
+{
+    struct compare_options o;
+    const int rc = parse_args(argc, argv, &o);
+    free(o.paths);
+    return rc;
+}
+
+int sb_compare_check_buffer(const void *data, size_t len)
+{
+    struct compare_options o = {5.0, 0.05, 0.5, 0, FORMAT_TEXT, NULL, 0};
+    struct input in[2];
+    struct strlist warnings = {0};
+    char err[1024];
+    size_t loaded = 0;
+    int rc = 0;
+    for (; loaded < 2 && rc == 0; loaded++) {
+        memset(&in[loaded], 0, sizeof in[loaded]);
+        in[loaded].path = loaded ? "new" : "base";
+        rc = parse_json(in[loaded].path, data, len, &in[loaded].root, err, sizeof err);
+        if (rc == 0) rc = input_read(&in[loaded], &warnings, err, sizeof err);
+    }
+    if (rc == 0) {
+        /* the file against itself, as a gate and as a table: every reader of what was loaded */
+        struct gate g = {.o = &o, .base = &in[0], .new_ = &in[1]};
+        if (gate_run(&g) == NO_MEMORY) rc = NO_MEMORY;
+        free(g.rows);
+        strlist_free(&g.warnings);
+        struct table t = {0};
+        if (table_build(&t, in, 2)) rc = NO_MEMORY;
+        table_free(&t);
+    }
+    for (size_t i = 0; i < loaded; i++) input_free(&in[i]);
+    strlist_free(&warnings);
+    return rc == 0 ? 0 : rc == NO_MEMORY ? 3 : 2;
+}
 
 int sb_cmd_compare(int argc, char **argv)
 {

@@ -12,26 +12,43 @@
 
 static void info_usage(FILE *f) { fprintf(f, "usage: specbias info [--json] [--isa ISA]\n"); }
 
-int sb_cmd_info(int argc, char **argv)
+/* Returns 0, 1 (help printed) or -1 (message printed). */
+static int parse_args(int argc, char **argv, int *as_json, const char **isa_request)
 {
-    int as_json = 0;
-    const char *isa_request = NULL; /* NULL: $SPECBIAS_ISA, else auto */
+    *as_json = 0;
+    *isa_request = NULL; /* NULL: $SPECBIAS_ISA, else auto */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
-            as_json = 1;
+            *as_json = 1;
         } else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
-            isa_request = argv[++i];
+            *isa_request = argv[++i];
         } else if (strncmp(argv[i], "--isa=", 6) == 0) {
-            isa_request = argv[i] + 6;
+            *isa_request = argv[i] + 6;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             info_usage(stdout);
-            return SB_EXIT_OK;
+            return 1;
         } else {
             fprintf(stderr, "specbias info: unknown or incomplete option '%s'\n", argv[i]);
             info_usage(stderr);
-            return SB_EXIT_USAGE;
+            return -1;
         }
     }
+    return 0;
+}
+
+int sb_info_parse_only(int argc, char **argv)
+{
+    int as_json;
+    const char *isa_request;
+    return parse_args(argc, argv, &as_json, &isa_request);
+}
+
+int sb_cmd_info(int argc, char **argv)
+{
+    int as_json;
+    const char *isa_request;
+    const int prc = parse_args(argc, argv, &as_json, &isa_request);
+    if (prc) return prc > 0 ? SB_EXIT_OK : SB_EXIT_USAGE;
 
     char err[256];
     const struct sb_kernels *k = sb_select(isa_request, err, sizeof err);

@@ -375,42 +375,72 @@ static void counters_end(void *cv, double *values)
     json_decref(v);
 }
 
-int sb_cmd_kernels(int argc, char **argv)
+/* Our options out of argv; the rest (Google Benchmark's) into gb[*gbc], which has room for
+ * argc + 1. Returns 0, 1 (help printed) or -1 (message printed). */
+static int parse_args(int argc, char **argv, const char **isa_arg, const char **counters_arg,
+                      char **gb, int *gbc)
 {
-    const char *isa_arg = "all", *counters_arg = NULL;
-    const char *counter_names[SB_MAX_COUNTERS] = {0};
-    /* Google Benchmark's argv: ours minus --isa. */
-    char **gb = calloc((size_t)argc + 1, sizeof *gb);
-    if (!gb) return SB_EXIT_FAILED;
-    int gbc = 0;
-    gb[gbc++] = argv[0];
+    *isa_arg = "all";
+    *counters_arg = NULL;
+    *gbc = 0;
+    gb[(*gbc)++] = argv[0];
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--isa") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "specbias kernels: --isa needs a value\n");
-                free(gb);
-                return SB_EXIT_USAGE;
+                return -1;
             }
-            isa_arg = argv[++i];
+            *isa_arg = argv[++i];
         } else if (strncmp(argv[i], "--isa=", 6) == 0) {
-            isa_arg = argv[i] + 6;
+            *isa_arg = argv[i] + 6;
         } else if (strcmp(argv[i], "--counters") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "specbias kernels: --counters needs a value\n");
-                free(gb);
-                return SB_EXIT_USAGE;
+                return -1;
             }
-            counters_arg = argv[++i];
+            *counters_arg = argv[++i];
         } else if (strncmp(argv[i], "--counters=", 11) == 0) {
-            counters_arg = argv[i] + 11;
+            *counters_arg = argv[i] + 11;
         } else if (strcmp(argv[i], "-h") == 0) {
             usage(stdout);
-            free(gb);
-            return SB_EXIT_OK;
+            return 1;
         } else {
             if (strcmp(argv[i], "--help") == 0) usage(stdout);
-            gb[gbc++] = argv[i];
+            gb[(*gbc)++] = argv[i];
         }
+    }
+    enum sb_isa isa;
+    if (strcmp(*isa_arg, "all") != 0 && sb_isa_parse(*isa_arg, &isa) != 0) {
+        fprintf(stderr, "specbias kernels: unknown ISA '%s' (all, scalar, avx2, avx512, neon)\n",
+                *isa_arg);
+        return -1;
+    }
+    return 0;
+}
+
+int sb_kernels_parse_only(int argc, char **argv)
+{
+    const char *isa_arg, *counters_arg;
+    char **gb = calloc((size_t)argc + 1, sizeof *gb);
+    if (!gb) return -1;
+    int gbc;
+    const int rc = parse_args(argc, argv, &isa_arg, &counters_arg, gb, &gbc);
+    free(gb);
+    return rc;
+}
+
+int sb_cmd_kernels(int argc, char **argv)
+{
+    const char *isa_arg, *counters_arg;
+    const char *counter_names[SB_MAX_COUNTERS] = {0};
+    /* Google Benchmark's argv: ours minus --isa. */
+    char **gb = calloc((size_t)argc + 1, sizeof *gb);
+    if (!gb) return SB_EXIT_FAILED;
+    int gbc;
+    const int prc = parse_args(argc, argv, &isa_arg, &counters_arg, gb, &gbc);
+    if (prc) {
+        free(gb);
+        return prc > 0 ? SB_EXIT_OK : SB_EXIT_USAGE;
     }
 
     int selected[SB_ISA_COUNT] = {0};

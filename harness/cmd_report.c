@@ -151,15 +151,13 @@ static int launch(const char *const *files, int nfiles, const char *out, const c
     return rc;
 }
 
-int sb_cmd_report(int argc, char **argv)
+/* files has room for argc + 1. Returns 0, 1 (help printed) or -1 (message printed). */
+static int parse_args(int argc, char **argv, const char **files, int *nfiles, const char **out,
+                      const char **history)
 {
-    const char *out = NULL, *history = NULL;
-    const char **files = calloc((size_t)argc + 1, sizeof *files);
-    if (!files) {
-        fprintf(stderr, "specbias report: out of memory\n");
-        return SB_EXIT_FAILED;
-    }
-    int nfiles = 0, only_files = 0, rc = SB_EXIT_USAGE;
+    *out = *history = NULL;
+    *nfiles = 0;
+    int only_files = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0;
@@ -167,33 +165,60 @@ int sb_cmd_report(int argc, char **argv)
             only_files = 1;
         } else if (!only_files && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
             report_usage(stdout);
-            free(files);
-            return SB_EXIT_OK;
+            return 1;
         } else if (!only_files && ((v = opt_value(argc, argv, &i, "--out", &missing)) || missing)) {
             if (missing || !*v) {
                 fprintf(stderr, "specbias report: --out needs a value (a folder)\n");
-                goto done;
+                return -1;
             }
-            out = v;
+            *out = v;
         } else if (!only_files &&
                    ((v = opt_value(argc, argv, &i, "--history", &missing)) || missing)) {
             if (missing || !*v) {
                 fprintf(stderr, "specbias report: --history needs a value (a folder)\n");
-                goto done;
+                return -1;
             }
-            history = v;
+            *history = v;
         } else if (!only_files && a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "specbias report: unknown option '%s'\n", a);
             report_usage(stderr);
-            goto done;
+            return -1;
         } else {
-            files[nfiles++] = a;
+            files[(*nfiles)++] = a;
         }
     }
-    if (nfiles == 0 && !history) {
+    if (*nfiles == 0 && !*history) {
         fprintf(stderr, "specbias report: no results files given (and no --history DIR)\n");
         report_usage(stderr);
-        goto done;
+        return -1;
+    }
+    return 0;
+}
+
+int sb_report_parse_only(int argc, char **argv)
+{
+    const char *out, *history;
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    if (!files) return -1;
+    int nfiles;
+    const int rc = parse_args(argc, argv, files, &nfiles, &out, &history);
+    free(files);
+    return rc;
+}
+
+int sb_cmd_report(int argc, char **argv)
+{
+    const char *out, *history;
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    if (!files) {
+        fprintf(stderr, "specbias report: out of memory\n");
+        return SB_EXIT_FAILED;
+    }
+    int nfiles, rc = SB_EXIT_USAGE;
+    const int prc = parse_args(argc, argv, files, &nfiles, &out, &history);
+    if (prc) {
+        free(files);
+        return prc > 0 ? SB_EXIT_OK : SB_EXIT_USAGE;
     }
     struct stat st;
     for (int i = 0; i < nfiles; i++) {

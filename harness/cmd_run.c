@@ -75,6 +75,7 @@ bad:
     return -1;
 }
 
+/* Returns 0, 1 (help printed) or -1 (message printed). */
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -133,7 +134,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         else if (!strcmp(arg, "--no-bind") && !val) a->no_bind = 1;
         else if ((!strcmp(arg, "-h") || !strcmp(arg, "--help")) && !val) {
             run_usage(stdout);
-            exit(SB_EXIT_OK);
+            return 1;
         } else {
             fprintf(stderr, "specbias run: unknown option '%s'\n\n", argv[i]);
             run_usage(stderr);
@@ -468,10 +469,17 @@ bad:
     return NULL;
 }
 
+int sb_run_parse_only(int argc, char **argv)
+{
+    struct run_args a;
+    return parse_args(argc, argv, &a);
+}
+
 int sb_cmd_run(int argc, char **argv)
 {
     struct run_args a;
-    if (parse_args(argc, argv, &a)) return SB_EXIT_USAGE;
+    const int prc = parse_args(argc, argv, &a);
+    if (prc) return prc > 0 ? SB_EXIT_OK : SB_EXIT_USAGE;
     char err[8192];
     struct sb_suite suite;
     json_t *rerun = NULL;

@@ -78,11 +78,12 @@ struct sb_suite {
  * this build was made from. Returns 0, or -1 with a message naming the file and the
  * offending line or field in err. */
 int sb_suite_load(const char *name_or_file, struct sb_suite *suite, char *err, size_t errlen);
-void sb_suite_free(struct sb_suite *suite);
-/* The same from a suite's text already in memory (a results file's embedded copy); `path` is
- * where it came from: messages name it and image paths are resolved against its folder. */
-int sb_suite_parse(const char *path, const char *text, size_t len, struct sb_suite *suite,
+/* The same from n bytes of suite JSON in memory (a results file's embedded copy, or a fuzz
+ * input); `path` names it in messages and image paths are resolved against its folder (no
+ * file is opened). */
+int sb_suite_parse(const char *path, const char *text, size_t n, struct sb_suite *suite,
                    char *err, size_t errlen);
+void sb_suite_free(struct sb_suite *suite);
 
 /* The data an experiment trains and is evaluated on. 1D: train = eval = all n points.
  * 2D (Tancik): train on pixels (2i, 2j), evaluate on (2i+1, 2j+1); inputs (x, y) =

@@ -61,47 +61,15 @@ static void spng_err(char *err, size_t errlen, const char *path, int e)
 
 static const uint8_t png_signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
 
-int sb_image_load_png(const char *path, struct sb_image *img, char *err, size_t errlen)
+/* Decodes the PNG that ctx was given; `path` names it in messages. */
+static int decode_png(spng_ctx *ctx, const char *path, struct sb_image *img, char *err,
+                      size_t errlen)
 {
-    image_clear(img);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        sb_errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-
-    /* The signature is checked here so that empty, short and non-PNG files all get the same
-     * plain answer instead of libspng's end-of-stream error. */
-    uint8_t sig[8];
-    const size_t got = fread(sig, 1, sizeof sig, f);
-    if (got < sizeof sig && ferror(f)) {
-        sb_errorf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        fclose(f);
-        return -1;
-    }
-    if (got < sizeof sig || memcmp(sig, png_signature, sizeof sig) != 0) {
-        sb_errorf(err, errlen, got == 0 ? "%s: empty file, not a PNG file" : "%s: not a PNG file",
-                path);
-        fclose(f);
-        return -1;
-    }
-    if (fseek(f, 0, SEEK_SET) != 0) {
-        sb_errorf(err, errlen, "%s: cannot seek: %s", path, strerror(errno));
-        fclose(f);
-        return -1;
-    }
-
     int rc = -1;
     uint8_t *buf = NULL;
-    spng_ctx *ctx = spng_ctx_new(0);
-    if (!ctx) {
-        sb_errorf(err, errlen, "%s: out of memory", path);
-        goto done;
-    }
     spng_set_chunk_limits(ctx, SB_PNG_CHUNK_LIMIT, SB_PNG_CHUNK_LIMIT);
-    int e = spng_set_png_file(ctx, f);
     struct spng_ihdr ihdr;
-    if (!e) e = spng_get_ihdr(ctx, &ihdr);
+    int e = spng_get_ihdr(ctx, &ihdr);
     if (e) {
         spng_err(err, errlen, path, e);
         goto done;
@@ -168,9 +136,81 @@ int sb_image_load_png(const char *path, struct sb_image *img, char *err, size_t 
     rc = 0;
 
 done:
-    spng_ctx_free(ctx);
     free(buf);
+    return rc;
+}
+
+
+/* The signature is checked first so that empty, short and non-PNG input all get the same
+ * plain answer instead of libspng's end-of-stream error. */
+static int check_signature(const uint8_t *sig, size_t got, const char *path, char *err,
+                           size_t errlen)
+{
+    if (got < sizeof png_signature || memcmp(sig, png_signature, sizeof png_signature) != 0) {
+        sb_errorf(err, errlen, got == 0 ? "%s: empty file, not a PNG file" : "%s: not a PNG file",
+                  path);
+        return -1;
+    }
+    return 0;
+}
+
+int sb_image_load_png(const char *path, struct sb_image *img, char *err, size_t errlen)
+{
+    image_clear(img);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sb_errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    uint8_t sig[8];
+    const size_t got = fread(sig, 1, sizeof sig, f);
+    if (got < sizeof sig && ferror(f)) {
+        sb_errorf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        fclose(f);
+        return -1;
+    }
+    if (check_signature(sig, got, path, err, errlen)) {
+        fclose(f);
+        return -1;
+    }
+    if (fseek(f, 0, SEEK_SET) != 0) {
+        sb_errorf(err, errlen, "%s: cannot seek: %s", path, strerror(errno));
+        fclose(f);
+        return -1;
+    }
+    int rc = -1;
+    spng_ctx *ctx = spng_ctx_new(0);
+    if (!ctx) {
+        sb_errorf(err, errlen, "%s: out of memory", path);
+    } else {
+        const int e = spng_set_png_file(ctx, f);
+        if (e)
+            spng_err(err, errlen, path, e);
+        else
+            rc = decode_png(ctx, path, img, err, errlen);
+    }
+    spng_ctx_free(ctx);
     fclose(f);
+    return rc;
+}
+
+int sb_image_load_png_buffer(const void *data, size_t len, const char *what,
+                             struct sb_image *img, char *err, size_t errlen)
+{
+    image_clear(img);
+    if (check_signature(data, len, what, err, errlen)) return -1;
+    int rc = -1;
+    spng_ctx *ctx = spng_ctx_new(0);
+    if (!ctx) {
+        sb_errorf(err, errlen, "%s: out of memory", what);
+    } else {
+        const int e = spng_set_png_buffer(ctx, data, len);
+        if (e)
+            spng_err(err, errlen, what, e);
+        else
+            rc = decode_png(ctx, what, img, err, errlen);
+    }
+    spng_ctx_free(ctx);
     return rc;
 }
 

@@ -16,6 +16,10 @@ struct sb_image {
  * or -1 with a message naming the file and what is wrong in err. */
 int sb_image_load_png(const char *path, struct sb_image *img, char *err, size_t errlen);
 
+/* The same from len bytes of PNG in memory; `what` names it in messages. */
+int sb_image_load_png_buffer(const void *data, size_t len, const char *what,
+                             struct sb_image *img, char *err, size_t errlen);
+
 /* Writes an 8-bit PNG (values clamped to [0, 1] and rounded), for reports and tests.
  * Returns 0, or -1 with a message. */
 int sb_image_write_png(const char *path, const struct sb_image *img, char *err, size_t errlen);

@@ -4,17 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifndef SB_VERSION
-#define SB_VERSION "0.0.0"
-#endif
-
-const struct sb_build_info *sb_build_info(void)
-{
-    static const struct sb_build_info info = {SB_VERSION, SB_GIT_COMMIT, SB_COMPILER,
-                                              SB_BUILD_TYPE, SB_BUILD_FLAGS};
-    return &info;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,

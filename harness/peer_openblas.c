@@ -196,6 +196,16 @@ static void state_alloc(const struct net *m, struct state *s)
     s->tb = xcalloc(B * m->outs, sizeof(float));
 }
 
+/* Everything load() and state_alloc() allocated, so that LeakSanitizer (scripts/test's
+ * sanitizer stage) sees a clean exit. */
+static void free_all(struct net *m, struct state *s)
+{
+    for (size_t l = 0; l < m->n_layers; l++) free(s->act[l]);
+    free(s->act), free(s->params), free(s->grad), free(s->m), free(s->v);
+    free(s->g), free(s->dx), free(s->xb), free(s->tb);
+    free(m->layers), free(m->enc), free(m->target), free(m->init);
+}
+
 static void state_reset(const struct net *m, struct state *s)
 {
     memcpy(s->params, m->init, m->n_params * sizeof(float));
@@ -564,5 +574,6 @@ int main(int argc, char **argv)
     if (puts(text) == EOF || fflush(stdout)) die(3, "cannot write the result: %s", strerror(errno));
     free(text);
     json_decref(out);
+    free_all(&m, &s);
     return 0;
 }

@@ -70,6 +70,9 @@ def load_json(path: str):
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}")
+    except RecursionError:
+        # nesting deeper than Python's recursion limit (found by tests/fuzz/report_inputs_fuzz.py)
+        raise InputError(f"{path}: not a results file: JSON nested too deeply")
 
 
 def classify(path: str, doc) -> str:
@@ -133,7 +136,10 @@ def num(x):
             return None
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return None
-    x = float(x)
+    try:
+        x = float(x)
+    except OverflowError:   # an integer beyond any double (JSON allows 1 followed by 400 zeros)
+        return None
     return x if math.isfinite(x) else None
 
 
@@ -148,7 +154,7 @@ def representative(e: dict):
     reps = reps_with_curve(e)
     ok = [r for r in reps if r.get("status", "ok") == "ok" and num(r.get("train_seconds")) is not None]
     if ok:
-        ok = sorted(ok, key=lambda r: r["train_seconds"])
+        ok = sorted(ok, key=lambda r: num(r["train_seconds"]))   # "1.5" counts as 1.5
         return ok[(len(ok) - 1) // 2]
     return reps[0] if reps else None
 
@@ -229,6 +235,8 @@ def gbench_rows(s: Source) -> list:
         if not has_median and b.get("run_type") == "aggregate":
             continue
         name = b.get("run_name") or b.get("name", "")
+        if not isinstance(name, str):   # a row is only as good as its name
+            continue
         op, _, rest = name.partition("__")
         isa, _, shape = rest.partition("/")
         shape = shape.split("/")[0]   # drop Google Benchmark's "/real_time" suffix

@@ -29,6 +29,10 @@ SB_PACKAGES_TORCH=(python3-torch python3-numpy)
 # baseline harness/peer_openblas.c, built only when OpenBLAS is found); optional.
 SB_PACKAGES_PEERS=(libopenblas-dev python3-torch python3-numpy)
 
+# scripts/test's fuzz stage: clang with libFuzzer (Debian ships it in libclang-rt-14-dev) and
+# LLVM's OpenMP runtime, which the harness needs when clang builds it.
+SB_PACKAGES_FUZZ=(clang libclang-rt-14-dev libomp-14-dev)
+
 sb_missing() {
   local p missing=()
   for p in "$@"; do

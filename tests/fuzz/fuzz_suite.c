@@ -1,0 +1,14 @@
+/* libFuzzer target: suite files (harness/suite.c) from memory. */
+#include "harness/experiment.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct sb_suite suite;
+    char err[1024];
+    if (sb_suite_parse("/fuzz/suite.json", (const char *)data, size, &suite, err, sizeof err) == 0)
+        sb_suite_free(&suite);
+    return 0;
+}
