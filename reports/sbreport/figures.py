@@ -111,17 +111,26 @@ def _curve_matrix(curve, key):
                      for p in curve], float)
 
 
+def _spectrum_over_time(fs, kind, key, src, e, rep, section):
+    """The checkpoints that carry the list `key`, the frequencies it refers to, the
+    checkpoints x frequencies matrix and the x axis; None (skip recorded) when fewer than 2."""
+    curve = [p for p in rep["curve"] if isinstance(p.get(key), list)]
+    freqs = rep.get("frequencies") or []
+    if len(curve) < 2 or not freqs:
+        fs.skip(kind, f"fewer than 2 checkpoints with {key}", e["name"], src, section)
+        return None
+    x, xlabel = _xs_seconds(curve)
+    return curve, freqs, _curve_matrix(curve, key), x, xlabel
+
+
 # ---- per results file, per experiment ------------------------------------------------------
 
 def heatmap(fs: FigureSet, src, e, rep, section):
-    curve = [p for p in rep["curve"] if isinstance(p.get("spectral_magnitude"), list)]
-    freqs = rep.get("frequencies") or []
-    if len(curve) < 2 or not freqs:
-        fs.skip("heatmap", "fewer than 2 checkpoints with spectral_magnitude", e["name"], src, section)
+    got = _spectrum_over_time(fs, "heatmap", "spectral_magnitude", src, e, rep, section)
+    if got is None:
         return None
-    m = _curve_matrix(curve, "spectral_magnitude")
+    curve, freqs, m, x, xlabel = got
     m = np.clip(m, 0.0, 1.0)
-    x, xlabel = _xs_seconds(curve)
     fig, ax = plt.subplots(figsize=(7.0, 3.4))
     mesh = ax.pcolormesh(x, np.asarray(freqs, float), m.T, shading="nearest", cmap="viridis",
                          vmin=0.0, vmax=1.0)
@@ -215,13 +224,10 @@ def image(fs: FigureSet, src, e, rep, section):
 
 
 def radial(fs: FigureSet, src, e, rep, section):
-    curve = [p for p in rep["curve"] if isinstance(p.get("spectral_error"), list)]
-    bands = rep.get("frequencies") or []
-    if len(curve) < 2 or not bands:
-        fs.skip("radial", "fewer than 2 checkpoints with spectral_error", e["name"], src, section)
+    got = _spectrum_over_time(fs, "radial", "spectral_error", src, e, rep, section)
+    if got is None:
         return None
-    m = _curve_matrix(curve, "spectral_error")
-    x, xlabel = _xs_seconds(curve)
+    _, bands, m, x, xlabel = got
     fig, ax = plt.subplots(figsize=(7.0, 3.2))
     cmap = plt.get_cmap("viridis")
     for j, b in enumerate(bands[:m.shape[1]]):
