@@ -71,6 +71,16 @@ def run_compare(specbias, paths):
 
 # ---- the report ---------------------------------------------------------------------------
 
+
+def _experiment_names(results):
+    """Every experiment name of the results files, in first-seen order."""
+    names = []
+    for s in results:
+        for e in s.experiments:
+            if e["name"] not in names:
+                names.append(e["name"])
+    return names
+
 class Report:
     def __init__(self, outdir, specbias):
         from . import figures
@@ -184,11 +194,7 @@ class Report:
     def comparison(self, results, compare, compare_note):
         from .doc import Cell, Heading, Para, Table
         self.add(Heading(2, "Comparison", "comparison"))
-        names = []
-        for s in results:
-            for e in s.experiments:
-                if e["name"] not in names:
-                    names.append(e["name"])
+        names = _experiment_names(results)
         base = results[0]
         metrics = [("seconds_per_step", "s/step", "lower"),
                    ("time_to_target_s", "time to target", "lower"),
@@ -277,11 +283,7 @@ class Report:
         from .doc import Figure, Grid, Heading
         F = self.figures_mod
         self.add(Heading(2, "Convergence per second", "convergence"))
-        names = []
-        for s in results:
-            for e in s.experiments:
-                if e["name"] not in names:
-                    names.append(e["name"])
+        names = _experiment_names(results)
         figs = []
         for n in names:
             entries = []
