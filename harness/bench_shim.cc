@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <benchmark/benchmark.h>
 
+#include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -45,7 +47,10 @@ extern "C" void sb_bench_register(const struct sb_bench_spec *spec_in)
         sb_bench_body *const body = spec->body;
         void *const ctx = spec->ctx;
         if (spec->counters_begin) spec->counters_begin(spec->counters);
+        const auto t0 = std::chrono::steady_clock::now();
         for (auto _ : state) body(ctx);
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         using C = benchmark::Counter;
         if (spec->counters_end) {
             double values[64] = {0};
@@ -58,17 +63,27 @@ extern "C" void sb_bench_register(const struct sb_bench_spec *spec_in)
         state.counters["intensity"] =
             C(spec->bytes_per_iter > 0 ? spec->flops_per_iter / spec->bytes_per_iter : 0.0);
         state.counters["flops_per_iter"] = C(spec->flops_per_iter);
-        if (spec->peak_gflops > 0)
-            state.counters["peak_fraction"] =
-                C(spec->flops_per_iter / (spec->peak_gflops * 1e9), C::kIsIterationInvariantRate);
-        if (spec->peak_gflops > 0 && spec->bandwidth_gbs > 0 && spec->bytes_per_iter > 0 &&
+        const double gflops = seconds > 0 ? spec->flops_per_iter *
+                                                static_cast<double>(state.iterations()) /
+                                                seconds / 1e9
+                                          : 0.0;
+        const double peak = spec->peak ? spec->peak(spec->peak_ctx, gflops) : 0.0;
+        if (peak > 0 && gflops > peak) {
+            char label[160];
+            std::snprintf(label, sizeof label,
+                          "%.1f GFLOP/s, above the re-measured peak of %.1f: no peak_fraction",
+                          gflops, peak);
+            state.SetLabel(label);
+        } else if (peak > 0) {
+            state.counters["peak_fraction"] = C(gflops / peak);
+        }
+        if (peak > 0 && spec->bandwidth_gbs > 0 && spec->bytes_per_iter > 0 &&
             spec->flops_per_iter > 0) {
             /* the roofline's bound at this kernel's declared intensity (none for kernels that
              * do no arithmetic: the bound would be 0) */
             const double intensity = spec->flops_per_iter / spec->bytes_per_iter;
-            const double bound = std::min(spec->peak_gflops, intensity * spec->bandwidth_gbs) * 1e9;
-            state.counters["roofline_fraction"] =
-                C(spec->flops_per_iter / bound, C::kIsIterationInvariantRate);
+            const double bound = std::min(peak, intensity * spec->bandwidth_gbs);
+            state.counters["roofline_fraction"] = C(gflops / bound);
         }
     })->UseRealTime();
 }
@@ -78,10 +93,14 @@ extern "C" void sb_bench_add_context(const char *key, const char *value)
     benchmark::AddCustomContext(key, value);
 }
 
-extern "C" int sb_bench_main(int argc, char **argv)
+extern "C" int sb_bench_init(int argc, char **argv)
 {
     benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+    return benchmark::ReportUnrecognizedArguments(argc, argv) ? 2 : 0;
+}
+
+extern "C" int sb_bench_run(void)
+{
     benchmark::RunSpecifiedBenchmarks();
     release_current();
     benchmark::Shutdown();

@@ -25,8 +25,12 @@ struct sb_bench_spec {
     void *ctx;
     double flops_per_iter; /* declared cost of one iteration */
     double bytes_per_iter;
-    double peak_gflops; /* measured peak of the ISA; 0 = unknown (no peak_fraction counter) */
-    double bandwidth_gbs; /* measured memory bandwidth; with the peak: roofline_fraction */
+    /* The ISA's FMA peak in GFLOP/s: peak(peak_ctx, observed) returns it after the timed loop,
+     * given the loop's own rate; when that rate is above the peak, the peak was wrong and peak()
+     * measures it again first. NULL or a result of 0: no peak_fraction counter. */
+    double (*peak)(void *peak_ctx, double observed_gflops);
+    void *peak_ctx;
+    double bandwidth_gbs; /* measured memory bandwidth, 0 = unknown; with the peak: roofline_fraction */
     /* Optional event counters around the timed loop: counters_begin(counters) before it,
      * counters_end(counters, values) after it fills values[0 .. n_counters-1], reported per
      * iteration under counter_names. */
@@ -37,9 +41,12 @@ struct sb_bench_spec {
     const char *const *counter_names;
 };
 
-/* Registers one benchmark. Its counters: FLOP/s and bytes/s (rates over real time),
- * intensity (FLOP per byte), peak_fraction (achieved FLOP/s over peak), roofline_fraction
- * (achieved FLOP/s over min(peak, intensity x bandwidth)), flops_per_iter.
+/* Registers one benchmark. Its counters: FLOP/s and bytes/s (rates over Google Benchmark's real
+ * time), intensity (FLOP per byte), flops_per_iter, and, from the timed loop's wall time as
+ * this shim measures it (a hair longer than Google Benchmark's), peak_fraction (FLOP/s over the
+ * peak; never above 1: a rate above the peak re-measures it, and one still above has no
+ * peak_fraction but a label saying so) and roofline_fraction (FLOP/s over min(peak,
+ * intensity x bandwidth)).
  * Setup runs lazily, just before the benchmark's first run, and the previous benchmark's
  * teardown just before that, so only one benchmark's buffers are held at a time. */
 void sb_bench_register(const struct sb_bench_spec *spec);
@@ -47,10 +54,14 @@ void sb_bench_register(const struct sb_bench_spec *spec);
 /* A key/value line in Google Benchmark's context (console header, JSON "context"). */
 void sb_bench_add_context(const char *key, const char *value);
 
-/* benchmark::Initialize, then the registered benchmarks under Google Benchmark's flags in argv
- * (argv[0] is the program name). Returns 0, or 2 for an unrecognised argument. Tears down the
- * last benchmark's buffers before it returns. */
-int sb_bench_main(int argc, char **argv);
+/* benchmark::Initialize over Google Benchmark's flags in argv (argv[0] is the program name),
+ * before anything is registered or measured, so that a bad flag costs nothing. Returns 0, or 2
+ * for an unrecognised argument (reported on stderr). */
+int sb_bench_init(int argc, char **argv);
+
+/* Runs the registered benchmarks under the flags sb_bench_init took. Tears down the last
+ * benchmark's buffers before it returns 0. */
+int sb_bench_run(void);
 
 #ifdef __cplusplus
 }

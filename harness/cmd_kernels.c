@@ -10,6 +10,7 @@
 #include "harness/cli.h"
 #include "harness/context.h"
 #include "harness/counters.h"
+#include "harness/peak.h"
 #include "specbias/kernels.h"
 
 #include <stdint.h>
@@ -347,7 +348,8 @@ static void kb_body(void *ctx)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: specbias kernels [--isa ISA|all] [--counters LIST] [Google Benchmark flags]\n"
+            "usage: specbias kernels [--isa ISA|all] [--counters LIST] [--remeasure-peak]\n"
+            "                        [Google Benchmark flags]\n"
             "  every kernel x ISA x shape, timed by Google Benchmark; names are\n"
             "  <kernel>__<isa>/<shape>. --isa (default all) picks one ISA or every one this CPU\n"
             "  runs. Google Benchmark's flags pass through unchanged: --benchmark_filter=REGEX,\n"
@@ -355,11 +357,25 @@ static void usage(FILE *f)
             "  --benchmark_format=console|json|csv, --benchmark_out=FILE,\n"
             "  --benchmark_list_tests (--help lists them all).\n"
             "  counters: FLOP/s, bytes/s (from the declared costs), intensity (FLOP/byte),\n"
-            "  peak_fraction (of the ISA's 1-thread FMA peak), roofline_fraction (of min(peak,\n"
+            "  peak_fraction (of the ISA's 1-thread FMA peak, from the peak cache; never above\n"
+            "  1: a faster kernel re-measures the peak), roofline_fraction (of min(peak,\n"
             "  intensity x the 1-thread STREAM bandwidth)), flops_per_iter.\n"
-            "  --counters EVENT,... adds PAPI events (preset or native names) per call, counted\n"
-            "  on the benchmark's thread around its timed loop; each event's status (counted,\n"
-            "  or unavailable with PAPI's reason) is in the context as \"counter EVENT\".\n");
+            "  --counters EVENT,... adds events per call (perf's generic names such as\n"
+            "  task-clock or instructions, or PAPI's), counted on the benchmark's thread around\n"
+            "  its timed loop; each event's status (counted by papi or perf_event, or\n"
+            "  unavailable with the reason) is in the context as \"counter EVENT\".\n"
+            "  --remeasure-peak measures the FMA peaks again and updates the peak cache.\n");
+}
+
+/* The ISA's 1-thread peak for a benchmark that ran at `observed` GFLOP/s: re-measured first
+ * when it ran faster (a peak below a real rate was measured wrong). */
+static struct sb_peak peaks[SB_ISA_COUNT];
+
+static double peak_of(void *ctx, double observed)
+{
+    struct sb_peak *p = ctx;
+    sb_peak_recheck(p, observed, stderr, "specbias kernels");
+    return p->gflops;
 }
 
 /* Event counters around one benchmark's timed loop (its values per call come from Google
@@ -378,10 +394,11 @@ static void counters_end(void *cv, double *values)
 /* Our options out of argv; the rest (Google Benchmark's) into gb[*gbc], which has room for
  * argc + 1. Returns 0, 1 (help printed) or -1 (message printed). */
 static int parse_args(int argc, char **argv, const char **isa_arg, const char **counters_arg,
-                      char **gb, int *gbc)
+                      int *remeasure, char **gb, int *gbc)
 {
     *isa_arg = "all";
     *counters_arg = NULL;
+    *remeasure = 0;
     *gbc = 0;
     gb[(*gbc)++] = argv[0];
     for (int i = 1; i < argc; i++) {
@@ -401,6 +418,8 @@ static int parse_args(int argc, char **argv, const char **isa_arg, const char **
             *counters_arg = argv[++i];
         } else if (strncmp(argv[i], "--counters=", 11) == 0) {
             *counters_arg = argv[i] + 11;
+        } else if (strcmp(argv[i], "--remeasure-peak") == 0) {
+            *remeasure = 1;
         } else if (strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 1;
@@ -423,8 +442,8 @@ int sb_kernels_parse_only(int argc, char **argv)
     const char *isa_arg, *counters_arg;
     char **gb = calloc((size_t)argc + 1, sizeof *gb);
     if (!gb) return -1;
-    int gbc;
-    const int rc = parse_args(argc, argv, &isa_arg, &counters_arg, gb, &gbc);
+    int gbc, remeasure;
+    const int rc = parse_args(argc, argv, &isa_arg, &counters_arg, &remeasure, gb, &gbc);
     free(gb);
     return rc;
 }
@@ -436,8 +455,8 @@ int sb_cmd_kernels(int argc, char **argv)
     /* Google Benchmark's argv: ours minus --isa. */
     char **gb = calloc((size_t)argc + 1, sizeof *gb);
     if (!gb) return SB_EXIT_FAILED;
-    int gbc;
-    const int prc = parse_args(argc, argv, &isa_arg, &counters_arg, gb, &gbc);
+    int gbc, remeasure;
+    const int prc = parse_args(argc, argv, &isa_arg, &counters_arg, &remeasure, gb, &gbc);
     if (prc) {
         free(gb);
         return prc > 0 ? SB_EXIT_OK : SB_EXIT_USAGE;
@@ -465,6 +484,18 @@ int sb_cmd_kernels(int argc, char **argv)
         selected[isa] = 1;
     }
 
+    /* --benchmark_list_tests needs no peaks or bandwidth: no probes there. */
+    int listing = 0;
+    for (int i = 1; i < gbc; i++)
+        if (strncmp(gb[i], "--benchmark_list_tests", 22) == 0 &&
+            strcmp(gb[i], "--benchmark_list_tests=false") != 0)
+            listing = 1;
+    /* Google Benchmark's flags are checked before any probe or allocation. */
+    if (sb_bench_init(gbc, gb)) {
+        free(gb);
+        return SB_EXIT_USAGE;
+    }
+
     size_t cap = 0;
     for (int i = 0; i < SB_ISA_COUNT; i++) {
         if (!selected[i]) continue;
@@ -481,13 +512,6 @@ int sb_cmd_kernels(int argc, char **argv)
         return SB_EXIT_FAILED;
     }
 
-    /* --benchmark_list_tests needs no peaks; skip the 80 ms probes there. */
-    int listing = 0;
-    for (int i = 1; i < gbc; i++)
-        if (strncmp(gb[i], "--benchmark_list_tests", 22) == 0 &&
-            strcmp(gb[i], "--benchmark_list_tests=false") != 0)
-            listing = 1;
-
     /* The kernels block for this machine's caches, as in `specbias run`. */
     json_t *topology = sb_topology_json();
     json_t *blocking = sb_apply_cache_blocking(topology);
@@ -502,13 +526,25 @@ int sb_cmd_kernels(int argc, char **argv)
         sb_bench_add_context("blocking_source", json_string_value(json_object_get(blocking, "source")));
     }
     /* One thread's memory bandwidth for the roofline (the kernels run on one thread). */
-    const json_t *l3 = json_object_get(topology, "l3_bytes");
-    const double bandwidth =
-        listing ? 0.0 : sb_stream_bandwidth(1, json_is_integer(l3) ? (size_t)json_integer_value(l3) : 0);
+    double bandwidth = 0.0;
     if (!listing) {
-        char val[64];
-        snprintf(val, sizeof val, "%.2f", bandwidth);
-        sb_bench_add_context("bandwidth_gbs_1thread", val);
+        json_t *bw = sb_bandwidth_json(1, topology);
+        char val[512];
+        if (json_is_number(json_object_get(bw, "one_thread"))) {
+            bandwidth = json_number_value(json_object_get(bw, "one_thread"));
+            snprintf(val, sizeof val, "%.2f", bandwidth);
+            sb_bench_add_context("bandwidth_gbs_1thread", val);
+            snprintf(val, sizeof val, "%lld",
+                     (long long)json_integer_value(json_object_get(bw, "array_bytes")));
+            sb_bench_add_context("bandwidth_array_bytes", val);
+        } else {
+            snprintf(val, sizeof val, "unavailable: %s",
+                     json_string_value(json_object_get(bw, "reason")));
+            sb_bench_add_context("bandwidth_gbs_1thread", val);
+            fprintf(stderr, "specbias kernels: warning: no bandwidth, so no roofline_fraction: %s\n",
+                    json_string_value(json_object_get(bw, "reason")));
+        }
+        json_decref(bw);
     }
     json_decref(blocking);
     json_decref(topology);
@@ -518,7 +554,8 @@ int sb_cmd_kernels(int argc, char **argv)
     int have_counters = 0;
     if (counters_arg) {
         char cerr[256];
-        if (sb_counters_open(&counters, counters_arg, cerr, sizeof cerr)) {
+        if (sb_counters_open(&counters, counters_arg, stderr, "specbias kernels", cerr,
+                             sizeof cerr)) {
             fprintf(stderr, "specbias kernels: --counters: %s\n", cerr);
             free(benches);
             free(gb);
@@ -528,11 +565,12 @@ int sb_cmd_kernels(int argc, char **argv)
         size_t e;
         json_t *ev;
         json_array_foreach(json_object_get(counters.status, "events"), e, ev) {
-            char key[160], val[320];
-            const json_t *why = json_object_get(ev, "reason");
+            char key[160], val[1200];
+            const json_t *why = json_object_get(ev, "reason"), *src = json_object_get(ev, "source");
             snprintf(key, sizeof key, "counter %s", json_string_value(json_object_get(ev, "name")));
-            snprintf(val, sizeof val, "%s%s%s", json_string_value(json_object_get(ev, "status")),
-                     why ? ": " : "", why ? json_string_value(why) : "");
+            snprintf(val, sizeof val, "%s%s%s%s%s", json_string_value(json_object_get(ev, "status")),
+                     src ? " by " : "", src ? json_string_value(src) : "", why ? ": " : "",
+                     why ? json_string_value(why) : "");
             if (!listing) sb_bench_add_context(key, val);
         }
         for (size_t n = 0; n < counters.n; n++) counter_names[n] = counters.names[n];
@@ -542,11 +580,19 @@ int sb_cmd_kernels(int argc, char **argv)
     for (int i = 0; i < SB_ISA_COUNT; i++) {
         if (!selected[i]) continue;
         const struct sb_kernels *k = sb_kernels_for((enum sb_isa)i);
-        const double peak = listing ? 0.0 : sb_peak_gflops((enum sb_isa)i, 1);
-        char key[64], val[64];
-        snprintf(key, sizeof key, "peak_gflops_1thread_%s", k->isa_name);
-        snprintf(val, sizeof val, "%.2f", peak);
-        if (!listing) sb_bench_add_context(key, val);
+        if (!listing) {
+            sb_peak_get((enum sb_isa)i, 1, remeasure, stderr, "specbias kernels", &peaks[i]);
+            char key[64], val[600];
+            snprintf(key, sizeof key, "peak_gflops_1thread_%s", k->isa_name);
+            snprintf(val, sizeof val, "%.2f", peaks[i].gflops);
+            sb_bench_add_context(key, val);
+            snprintf(key, sizeof key, "peak_1thread_%s", k->isa_name);
+            snprintf(val, sizeof val, "%s, spread %.1f %% over %d trials%s%s%s",
+                     peaks[i].source, 100.0 * peaks[i].spread, peaks[i].trials,
+                     peaks[i].stable ? "" : ", not stable within its time bound",
+                     peaks[i].note[0] ? "; " : "", peaks[i].note);
+            sb_bench_add_context(key, val);
+        }
         for (int id = 0; id < SB_KERNEL_COUNT; id++) {
             sb_any_fn *fn = NULL;
             const struct adapter *ad = resolve((enum sb_kernel_id)id, k, &fn);
@@ -577,7 +623,8 @@ int sb_cmd_kernels(int argc, char **argv)
                                                    b,
                                                    c.flops * (double)ks->calls,
                                                    c.bytes * (double)ks->calls,
-                                                   peak,
+                                                   listing ? NULL : peak_of,
+                                                   &peaks[i],
                                                    bandwidth,
                                                    have_counters ? &counters : NULL,
                                                    have_counters ? counters_begin : NULL,
@@ -588,9 +635,9 @@ int sb_cmd_kernels(int argc, char **argv)
             }
         }
     }
-    const int rc = sb_bench_main(gbc, gb);
+    sb_bench_run();
     if (have_counters) sb_counters_close(&counters);
     free(benches);
     free(gb);
-    return rc == 0 ? SB_EXIT_OK : SB_EXIT_USAGE;
+    return SB_EXIT_OK;
 }

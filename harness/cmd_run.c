@@ -1,7 +1,9 @@
 /* specbias run: runs a suite and writes DIR/results.json (DESIGN.md, Command line). */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/cli.h"
+#include "harness/audit.h"
 #include "harness/context.h"
+#include "harness/peak.h"
 #include "harness/train.h"
 
 #include <errno.h>
@@ -26,7 +28,7 @@ struct run_args {
     int threads; /* 0 = OMP_NUM_THREADS or all cores */
     size_t repetitions;
     uint64_t seed, steps;
-    int list, quiet, no_bind;
+    int list, quiet, no_bind, remeasure_peak;
 };
 
 static void run_usage(FILE *f)
@@ -34,9 +36,9 @@ static void run_usage(FILE *f)
     fprintf(
         f, "usage: specbias run [--suite NAME|FILE] [--filter REGEX] [--isa ISA] [--threads N]\n"
            "                    [--repetitions R] [--seed S] [--steps N] [--out DIR] [--no-bind]\n"
-           "                    [--counters EVENT,...]\n"
+           "                    [--counters EVENT,...] [--remeasure-peak]\n"
            "                    [--list]\n"
-           "       specbias run --rerun RESULTS [--out DIR] [--quiet] [--no-bind]\n"
+           "       specbias run --rerun RESULTS [--out DIR] [--quiet] [--no-bind] [--remeasure-peak]\n"
            "\n"
            "  --suite NAME|FILE  suite to run: a name in suites/ (quick, paper) or a JSON file\n"
            "                     (default quick)\n"
@@ -47,9 +49,13 @@ static void run_usage(FILE *f)
            "  --seed S           added to every experiment's seed (default 0)\n"
            "  --steps N          override every experiment's step count (smoke runs)\n"
            "  --out DIR          where results.json goes (default out)\n"
-           "  --counters LIST    PAPI events to count over the training steps, by PAPI name\n"
-           "                     (e.g. perf::TASK-CLOCK,PAPI_TOT_CYC); unavailable ones are\n"
-           "                     recorded with PAPI's reason and skipped\n"
+           "  --counters LIST    events to count over the training steps: perf's generic names\n"
+           "                     (task-clock, page-faults, cycles, instructions, ...) or PAPI's\n"
+           "                     (PAPI_TOT_CYC, perf::TASK-CLOCK, native events); PAPI first,\n"
+           "                     else perf_event_open; unavailable ones are recorded with the\n"
+           "                     reason, warned about and skipped\n"
+           "  --remeasure-peak   measure the FMA peak again instead of taking it from the\n"
+           "                     peak cache, and update the cache\n"
            "  --no-bind          leave OpenMP threads unbound (default: thread i on core i; not\n"
            "                     done either when OMP_PROC_BIND or GOMP_CPU_AFFINITY is set)\n"
            "  --list             print the selected experiments and exit\n"
@@ -132,6 +138,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         } else if (!strcmp(arg, "--list") && !val) a->list = 1;
         else if (!strcmp(arg, "--quiet") && !val) a->quiet = 1;
         else if (!strcmp(arg, "--no-bind") && !val) a->no_bind = 1;
+        else if (!strcmp(arg, "--remeasure-peak") && !val) a->remeasure_peak = 1;
         else if ((!strcmp(arg, "-h") || !strcmp(arg, "--help")) && !val) {
             run_usage(stdout);
             return 1;
@@ -301,8 +308,10 @@ static double memory_left(int threads, char *why, size_t whylen)
     return have;
 }
 
+/* The FMA peak of each ISA this machine runs, at the run's threads (from the peak cache, or
+ * measured); peaks[isa] is filled for the record and the chosen ISA's share of peak. */
 static json_t *context_json(const struct sb_kernels *k, int threads, const struct sb_suite *suite,
-                            int argc, char **argv)
+                            int argc, char **argv, int remeasure, struct sb_peak *peaks)
 {
     const struct sb_build_info *b = sb_build_info();
     char host[256] = "unknown";
@@ -310,26 +319,51 @@ static json_t *context_json(const struct sb_kernels *k, int threads, const struc
     char date[32];
     time_t now = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    json_t *avail = json_array(), *peak = json_object();
+    json_t *avail = json_array(), *peak = json_object(), *detail = json_object();
     for (int i = 0; i < SB_ISA_COUNT; i++) {
         if (!sb_isa_supported((enum sb_isa)i, NULL)) continue;
         json_array_append_new(avail, json_string(sb_isa_name((enum sb_isa)i)));
-        const double g = sb_peak_gflops((enum sb_isa)i, threads);
+        sb_peak_get((enum sb_isa)i, threads, remeasure, stderr, "specbias run", &peaks[i]);
+        const double g = peaks[i].gflops;
         json_object_set_new(peak, sb_isa_name((enum sb_isa)i), g > 0 ? json_real(g) : json_null());
+        json_object_set_new(detail, sb_isa_name((enum sb_isa)i), sb_peak_json(&peaks[i]));
     }
     json_t *cmd = json_array();
     for (int i = 0; i < argc; i++) json_array_append_new(cmd, sb_json_string(argv[i]));
     return json_pack(
-        "{s:o, s:s, s:o, s:o, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, "
+        "{s:o, s:s, s:o, s:s, s:o, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, "
         "s:{s:s, s:s, s:[]}, s:{s:o, s:o, s:s}, s:o}",
         "host", sb_json_string(host), "date", date, "cpu_model", sb_json_string(sb_cpu_model()),
-        "isa_available", avail, "isa_used", k->isa_name, "threads", threads, "compiler",
-        b->compiler, "build_type", b->build_type, "build_flags", b->flags, "git_commit",
-        b->git_commit, "version", b->version, "topology", sb_topology_json(), "peak_gflops", peak,
-        "peak_method", "FMA chains per thread, all threads at once, best of 3 x 20 ms", "counters",
-        "status", "not_requested", "reason", "no --counters given", "events", "suite", "name",
-        sb_json_string(suite->name), "path", sb_json_string(suite->path), "content_hash",
-        suite->content_hash, "command_line", cmd);
+        "cpu_signature", sb_cpu_signature(), "isa_available", avail, "isa_used", k->isa_name,
+        "threads", threads, "logical_cpus", sb_cpus_allowed(), "compiler", b->compiler,
+        "build_type", b->build_type, "build_flags", b->flags, "git_commit", b->git_commit,
+        "version", b->version, "topology", sb_topology_json(), "peak_gflops", peak, "peak", detail,
+        "peak_method", sb_peak_method, "counters", "status", "not_requested", "reason",
+        "no --counters given", "events", "suite", "name", sb_json_string(suite->name), "path",
+        sb_json_string(suite->path), "content_hash", suite->content_hash, "command_line", cmd);
+}
+
+/* Every repetition's share of `peak` (null where it ran faster than the peak: the peak was
+ * re-measured and still too low, so no share is claimed), and their summaries. */
+static void apply_peak(json_t *exps, double peak)
+{
+    size_t i, j;
+    json_t *e, *r;
+    json_array_foreach(exps, i, e) {
+        json_t *reps = json_object_get(e, "repetitions");
+        int any = 0;
+        json_array_foreach(reps, j, r) {
+            const json_t *g = json_object_get(r, "gflops");
+            if (!json_is_number(g)) continue;
+            any = 1;
+            const double v = json_number_value(g);
+            json_object_set_new(r, "peak_fraction",
+                                peak > 0 && v <= peak ? json_real(v / peak) : json_null());
+        }
+        if (any)
+            json_object_set_new(json_object_get(e, "summary"), "peak_fraction",
+                                sb_field_summary(reps, "peak_fraction"));
+    }
 }
 
 static void fmt_seconds(char *buf, size_t n, json_t *v)
@@ -495,6 +529,8 @@ int sb_cmd_run(int argc, char **argv)
     }
     int rc = SB_EXIT_USAGE, have_counters = 0;
     struct sb_counters counters;
+    static struct sb_peak peaks[SB_ISA_COUNT];
+    static struct sb_audit audit;
     size_t *sel = calloc(suite.n, sizeof *sel), nsel = 0;
     json_t *root = NULL;
     if (!sel) goto out;
@@ -527,6 +563,14 @@ int sb_cmd_run(int argc, char **argv)
     }
     if (a.threads) omp_set_num_threads(a.threads);
     const int threads = omp_get_max_threads();
+    const int cpus = sb_cpus_allowed();
+    sb_cores_allowed(); /* read both now, before the main thread is bound to one core */
+    if (threads > cpus)
+        fprintf(stderr,
+                "specbias run: warning: %d threads%s, but this process may use %d logical CPU%s: "
+                "threads will share cores, and shares of peak are against the %d core%s used\n",
+                threads, a.threads ? "" : " (OMP_NUM_THREADS)", cpus, cpus == 1 ? "" : "s",
+                sb_cores_allowed(), sb_cores_allowed() == 1 ? "" : "s");
 
     /* Bad input shows up before any training: every selected experiment's data is built once
      * (images read and checked) before the first step. */
@@ -579,7 +623,8 @@ int sb_cmd_run(int argc, char **argv)
     }
     /* The counter list is input too: refused before anything is written. */
     if (a.counters) {
-        if (sb_counters_open(&counters, a.counters, err, sizeof err)) {
+        if (sb_counters_open(&counters, a.counters, a.quiet ? NULL : stderr, "specbias run", err,
+                             sizeof err)) {
             fprintf(stderr, "specbias run: %s\n", err);
             goto out;
         }
@@ -591,12 +636,14 @@ int sb_cmd_run(int argc, char **argv)
         goto out;
     }
 
-    /* Bind first, so the peak probe measures the threads as training will use them. */
+    /* Bind first, so the probes measure the threads as training will use them. */
     json_t *binding = sb_bind_threads(threads, !a.no_bind);
     root = json_pack("{s:s, s:o, s:b, s:b, s:[]}", "schema", "specbias-results/1", "context",
-                     context_json(k, threads, &suite, argc + 1, argv - 1), "complete", 0,
-                     "interrupted", 0, "experiments");
+                     context_json(k, threads, &suite, argc + 1, argv - 1, a.remeasure_peak, peaks),
+                     "complete", 0, "interrupted", 0, "experiments");
     json_t *context = json_object_get(root, "context");
+    json_object_set_new(context, "audit",
+                        sb_audit_start(&audit, json_object_get(binding, "cpus"), threads));
     /* Everything --rerun needs: the suite's own text (its content_hash is of these bytes) and
      * the options that chose and shaped the experiments. */
     json_t *text = json_stringn(suite.text, suite.text_len);
@@ -647,6 +694,22 @@ int sb_cmd_run(int argc, char **argv)
         const double t0 = sb_now();
         json_t *je = sb_run_experiment(e, &o, i, nsel, &status, err, sizeof err);
         json_array_append_new(exps, je);
+        /* A repetition faster than the peak means the peak was wrong: measure it again. */
+        struct sb_peak *pk = &peaks[k->isa];
+        size_t r;
+        json_t *jr;
+        int changed = 0;
+        json_array_foreach(json_object_get(je, "repetitions"), r, jr)
+            if (json_is_number(json_object_get(jr, "gflops")))
+                changed |= sb_peak_recheck(pk, json_number_value(json_object_get(jr, "gflops")),
+                                           stderr, "specbias run");
+        if (changed) {
+            json_object_set_new(json_object_get(context, "peak_gflops"), k->isa_name,
+                                json_real(pk->gflops));
+            json_object_set_new(json_object_get(context, "peak"), k->isa_name, sb_peak_json(pk));
+        }
+        apply_peak(exps, pk->gflops);
+        sb_audit_update(json_object_get(context, "audit"), &audit);
         if (status == SB_STATUS_INTERRUPTED) {
             fprintf(stderr, "\nspecbias run: [%zu/%zu] %s\n", i + 1, nsel, err);
         } else if (status) {
@@ -698,6 +761,11 @@ int sb_cmd_run(int argc, char **argv)
         rc = 128 + (int)sb_interrupted;
         goto out;
     }
+    /* The audit as of the last experiment, already in the file. */
+    size_t w;
+    json_t *wj;
+    json_array_foreach(json_object_get(json_object_get(context, "audit"), "warnings"), w, wj)
+        fprintf(stderr, "specbias run: warning: this run was disturbed: %s\n", json_string_value(wj));
     if (!a.quiet) print_summary(root, stdout);
     fprintf(stderr, "specbias run: results in %s/results.json\n", a.out);
     rc = failed ? SB_EXIT_FAILED : SB_EXIT_OK;

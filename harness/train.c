@@ -756,7 +756,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* median, min, max and coefficient of variation of one field over the finished repetitions */
-static json_t *field_summary(json_t *reps, const char *field)
+json_t *sb_field_summary(json_t *reps, const char *field)
 {
     double v[1024];
     size_t n = 0, i;
@@ -848,7 +848,7 @@ json_t *sb_run_experiment(const struct sb_experiment *e, const struct sb_run_opt
      * those that reached it), out of summary.repetitions. */
     json_t *sum = json_pack("{s:I}", "repetitions", (json_int_t)json_array_size(reps));
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
-        json_object_set_new(sum, fields[i], field_summary(reps, fields[i]));
+        json_object_set_new(sum, fields[i], sb_field_summary(reps, fields[i]));
     json_object_set_new(je, "summary", sum);
     if (o->progress_bar) fprintf(stderr, "\r\033[K");
     prepared_free(&p);

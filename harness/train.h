@@ -58,6 +58,10 @@ double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *
  * by which compare matches runs and --rerun checks the image is still the same. */
 void sb_data_hash(const struct sb_data *d, char hex[17]);
 
+/* The summary of one field over an experiment's repetitions: {median, min, max, cv, n}
+ * over those that have a number (results.json's experiments[].summary). */
+json_t *sb_field_summary(json_t *reps, const char *field);
+
 /* Monotonic seconds. */
 double sb_now(void);
 

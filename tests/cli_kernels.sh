@@ -9,6 +9,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 py=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+export XDG_CACHE_HOME=$tmp/cache
 
 # Expected count, independently: shapes per function type x kernels of kernel_list.inc x ISAs
 # that `specbias info --json` reports available.
@@ -59,7 +60,10 @@ rate = flops / (b["real_time"] * scale)
 assert abs(b["FLOP/s"] / rate - 1) < 1e-6, (b["FLOP/s"], rate)
 for k in ("bytes/s", "intensity", "peak_fraction"):
     assert k in b, (k, b)
-assert abs(b["peak_fraction"] * float(d["context"]["peak_gflops_1thread_scalar"]) * 1e9 / b["FLOP/s"] - 1) < 1e-2
+# peak_fraction and roofline_fraction come from specbias's own timing of the loop, a hair longer
+# than Google Benchmark's; never above 1 for the peak
+assert 0 < b["peak_fraction"] <= 1, b
+assert abs(b["peak_fraction"] * float(d["context"]["peak_gflops_1thread_scalar"]) * 1e9 / b["FLOP/s"] - 1) < 5e-2
 # the roofline: FLOP/s over min(peak, intensity x the measured 1-thread bandwidth)
 bw = float(d["context"]["bandwidth_gbs_1thread"])
 assert bw > 0, d["context"]
@@ -69,7 +73,7 @@ for b in d["benchmarks"]:
     if b["FLOP/s"] == 0:   # the pattern kernels do no arithmetic
         assert b.get("roofline_fraction", 0) == 0, b
         continue
-    assert abs(b["roofline_fraction"] * bound / b["FLOP/s"] - 1) < 1e-2, (b, bw, peak)
+    assert abs(b["roofline_fraction"] * bound / b["FLOP/s"] - 1) < 5e-2, (b, bw, peak)
 PY
 
 compare=$(dpkg -L libbenchmark-tools 2>/dev/null | grep '/compare.py$' | head -1)
@@ -95,23 +99,30 @@ err=$("$bin" kernels --isa 2>&1); rc=$?
 [ $rc -eq 2 ] || fail "--isa without a value: rc $rc"
 err=$("$bin" kernels --benchmark_frobnicate 2>&1); rc=$?
 [ $rc -eq 2 ] && grep -q "frobnicate" <<<"$err" || fail "unknown flag: rc $rc, '$err'"
-# PAPI counters per call: the software task clock counts (close to the CPU time per call);
-# cycles count where there is a PMU, else they are recorded unavailable with PAPI's reason.
+# Counters per call: the task clock, where the kernel counts it (tests/perf_probe.py), is close
+# to the CPU time per call; cycles count where there is a PMU, else they are recorded
+# unavailable with the reason (tests/cli_counters.sh covers the sources).
 "$bin" kernels --isa scalar --benchmark_filter='adam_update__scalar' --benchmark_min_time=0.05 \
-  --counters perf::TASK-CLOCK,PAPI_TOT_CYC --benchmark_format=json >"$tmp/c.json" 2>"$tmp/c.err" \
+  --counters task-clock,cycles --benchmark_format=json >"$tmp/c.json" 2>"$tmp/c.err" \
   || fail "kernels --counters exited $? ($(cat "$tmp/c.err"))"
-$py - "$tmp/c.json" <<'PY' || fail "--counters values or statuses"
+$py "$src/tests/perf_probe.py" task-clock cycles >"$tmp/oracle" || fail "perf_probe.py"
+$py - "$tmp/c.json" "$tmp/oracle" <<'PY' || fail "--counters values or statuses"
 import json, sys
 d = json.load(open(sys.argv[1])); ctx = d["context"]
-assert ctx["counter perf::TASK-CLOCK"] == "counted", ctx
-cyc = ctx["counter PAPI_TOT_CYC"]
-assert cyc == "counted" or (cyc.startswith("unavailable: ") and len(cyc) > 13), cyc
+oracle = dict(l.split(" ", 1) for l in open(sys.argv[2]).read().splitlines())
+for n in ("task-clock", "cycles"):
+    st = ctx["counter " + n]
+    if oracle.get(n) == "ok":
+        assert st in ("counted by papi", "counted by perf_event"), (n, st)
+    else:
+        assert st.startswith("unavailable: ") and len(st) > 13, (n, st)
 assert d["benchmarks"], d
 for b in d["benchmarks"]:
-    scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
-    ratio = b["perf::TASK-CLOCK"] / (b["cpu_time"] * scale)   # task clock is in ns
-    assert 0.5 < ratio < 1.5, (ratio, b)
-    assert ("PAPI_TOT_CYC" in b) == (cyc == "counted"), b
+    if "task-clock" in b:
+        scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+        ratio = b["task-clock"] / (b["cpu_time"] * scale)   # task clock is in ns
+        assert 0.5 < ratio < 1.5, (ratio, b)
+    assert ("cycles" in b) == ctx["counter cycles"].startswith("counted"), b
 PY
 err=$("$bin" kernels --counters ',,' 2>&1); rc=$?
 [ $rc -eq 2 ] && grep -q -- "--counters" <<<"$err" || fail "bad --counters list: rc $rc, '$err'"

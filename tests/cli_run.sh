@@ -92,7 +92,7 @@ assert b['enabled'] is True or b.get('reason'), b" || fail "context.binding says
 "$bin" run --suite "$tmp/ok.json" --filter '^a/' --steps 1 --no-bind --out "$tmp/o5" --quiet >/dev/null 2>&1 || fail "--no-bind run failed"
 python3 -c "
 import json; b=json.load(open('$tmp/o5/results.json'))['context']['binding']
-assert b == {'enabled': False, 'reason': '--no-bind'}, b" || fail "--no-bind not recorded"
+assert b['enabled'] is False and b['reason'] == '--no-bind' and b['cpus'], b" || fail "--no-bind not recorded"
 OMP_PROC_BIND=close "$bin" run --suite "$tmp/ok.json" --filter '^a/' --steps 1 --out "$tmp/o6" --quiet >/dev/null 2>&1 || fail "OMP_PROC_BIND run failed"
 python3 -c "
 import json; b=json.load(open('$tmp/o6/results.json'))['context']['binding']
@@ -184,29 +184,7 @@ import json; r=json.load(open('$tmp/o3/results.json')); e=r['experiments']
 assert r['complete'] and e[0]['status']=='ok' and e[1]['status']=='failed' and 'diverged' in e[1]['error'], e" \
   || fail "a diverged experiment is not recorded as failed beside the finished one"
 
-# ---- PAPI counters: software events count, unavailable ones are recorded with PAPI's reason -
-"$bin" run --suite "$tmp/ok.json" --filter '^a/' --steps 3000 --threads 1 --quiet --out "$tmp/oc" \
-  --counters perf::TASK-CLOCK,PAPI_TOT_CYC,NO_SUCH_EVENT >/dev/null 2>&1 || fail "--counters run failed"
-python3 - "$tmp/oc/results.json" <<'PY' || fail "counters not recorded as they should be"
-import json, sys
-r = json.load(open(sys.argv[1]))
-c = r["context"]["counters"]
-ev = {e["name"]: e for e in c["events"]}
-assert ev["perf::TASK-CLOCK"]["status"] == "counted", ev
-assert ev["NO_SUCH_EVENT"]["status"] == "unavailable" and ev["NO_SUCH_EVENT"]["reason"], ev
-assert c["status"] == "partial" and c["reason"], c
-rep = r["experiments"][0]["repetitions"][0]
-# one thread, training only: the task clock is the training time
-ratio = rep["counters"]["perf::TASK-CLOCK"] / 1e9 / rep["train_seconds"]
-assert 0.5 < ratio < 1.5, ratio
-# a PMU-less VM cannot count cycles; real hardware can: either is right, silence is not
-cyc = ev["PAPI_TOT_CYC"]
-if cyc["status"] == "counted":
-    assert rep["counters"]["PAPI_TOT_CYC"] > 0, rep["counters"]
-else:
-    assert cyc["status"] == "unavailable" and cyc["reason"], cyc
-    assert "PAPI_TOT_CYC" not in rep["counters"]
-PY
+# ---- counters: tests/cli_counters.sh; here only that none are requested by default -------
 python3 -c "
 import json; c=json.load(open('$tmp/out/results.json'))['context']['counters']
 assert c['status'] == 'not_requested' and c['events'] == [], c" || fail "counters without --counters"
