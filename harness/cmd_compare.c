@@ -96,6 +96,13 @@ static void strlist_free(struct strlist *l)
     *l = (struct strlist){0};
 }
 
+/* Appends copies of src's messages to dst. */
+static void strlist_add_all(struct strlist *dst, const struct strlist *src)
+{
+    for (size_t i = 0; i < src->n; i++) strlist_addf(dst, "%s", src->s[i]);
+    dst->oom |= src->oom;
+}
+
 /* ---- inputs -------------------------------------------------------------------------------- */
 
 enum file_kind { KIND_RESULTS, KIND_GBENCH };
@@ -120,6 +127,23 @@ struct kernel {
     struct vec real_ns, gflops;
 };
 
+/* The machine audit of a results file (context.audit, written by specbias run; harness/audit.h)
+ * and the FMA peak of the ISA it used. Older files have none; a field of the wrong type counts
+ * as absent (the audit only labels and warns, it never refuses a file). */
+struct audit_info {
+    int present;                            /* context.audit is an object */
+    double measured_mhz, nominal_mhz;       /* NAN: unknown */
+    const char *governor;                   /* NULL: unknown (no cpufreq driver) */
+    int boost;                              /* 1 on, 0 off, -1 unknown */
+    const char *smt_control;                /* NULL: unknown */
+    int smt_active;                         /* 1, 0, -1 unknown */
+    json_int_t smt_per_core;                /* 0: unknown */
+    double steal_fraction, others_fraction; /* NAN: unknown */
+    int disturbed;                          /* the audit says so */
+    const json_t *warnings;                 /* the audit's own reasons (an array), or NULL */
+    double peak_gflops;                     /* context.peak_gflops[isa_used]; NAN: unknown */
+};
+
 struct input {
     const char *path;
     enum file_kind kind;
@@ -133,6 +157,7 @@ struct input {
     size_t nexp;
     struct kernel *kerns;
     size_t nkern;
+    struct audit_info audit;
 };
 
 static void input_free(struct input *in)
@@ -466,6 +491,54 @@ static int read_repetition(struct experiment *e, const json_t *rep, const struct
     return read_spectrum(e, rep, w, err, errlen);
 }
 
+/* A finite number, or NAN (absent, null or another type). */
+static double audit_number(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    const double x = json_is_number(v) ? json_number_value(v) : NAN;
+    return isfinite(x) ? x : NAN;
+}
+
+static int audit_bool(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_boolean(v) ? json_is_true(v) : -1;
+}
+
+static void read_audit(struct input *in, const json_t *ctx)
+{
+    struct audit_info *a = &in->audit;
+    const json_t *peaks = json_object_get(ctx, "peak_gflops");
+    const double peak = in->isa_used ? audit_number(peaks, in->isa_used) : NAN;
+    a->peak_gflops = peak > 0 ? peak : NAN;
+    a->measured_mhz = a->nominal_mhz = a->steal_fraction = a->others_fraction = NAN;
+    a->boost = a->smt_active = -1;
+    const json_t *audit = json_object_get(ctx, "audit");
+    if (!json_is_object(audit)) return;
+    a->present = 1;
+    const json_t *clock = json_object_get(audit, "clock");
+    const double measured = audit_number(clock, "measured_mhz");
+    const double nominal = audit_number(clock, "nominal_mhz");
+    a->measured_mhz = measured > 0 ? measured : NAN;
+    a->nominal_mhz = nominal > 0 ? nominal : NAN;
+    a->governor = context_string(audit, "governor");
+    a->boost = audit_bool(audit, "boost");
+    const json_t *smt = json_object_get(audit, "smt");
+    a->smt_control = context_string(smt, "control");
+    a->smt_active = audit_bool(smt, "active");
+    const json_t *per_core = json_object_get(smt, "threads_per_core");
+    if (json_is_integer(per_core) && json_integer_value(per_core) > 0)
+        a->smt_per_core = json_integer_value(per_core);
+    const json_t *run = json_object_get(audit, "run");
+    const double steal = audit_number(run, "steal_fraction");
+    const double others = audit_number(run, "others_fraction");
+    a->steal_fraction = steal >= 0 ? steal : NAN;
+    a->others_fraction = others >= 0 ? others : NAN;
+    a->disturbed = json_is_true(json_object_get(audit, "disturbed"));
+    const json_t *w = json_object_get(audit, "warnings");
+    a->warnings = json_is_array(w) ? w : NULL;
+}
+
 static int read_results(struct input *in, char *err, size_t errlen)
 {
     struct where w = {in->path, ""};
@@ -484,6 +557,7 @@ static int read_results(struct input *in, char *err, size_t errlen)
         in->threads = json_integer_value(threads);
         in->has_threads = 1;
     }
+    read_audit(in, ctx);
 
     const json_t *exps = json_object_get(in->root, "experiments");
     if (!json_is_array(exps)) {
@@ -752,6 +826,12 @@ static void compare_usage(FILE *f)
         "  Exit 1 when anything regressed, else 0.\n"
         "More files: a table, rows experiments and kernels, columns files, values relative to\n"
         "the first file, the best marked (* in text, bold in markdown; none on a tie). Exit 0.\n"
+        "\n"
+        "The machine audit of results files (context.audit) is shown per file and warned\n"
+        "about, never a failure: a run its audit calls disturbed (its reasons quoted), a file\n"
+        "without an audit, and a file against BASE (the first) with another governor, boost\n"
+        "or SMT setting, a measured clock over 5 %% or a nominal clock over 1 %% apart, or the\n"
+        "FMA peak of the same ISA on as many threads over 10 %% apart.\n"
         "\n"
         "  --threshold PCT       slowdown that counts, in percent (default 5)\n"
         "  --alpha A             significance level of the test, in (0, 1] (default 0.05)\n"
@@ -1363,6 +1443,148 @@ static double relative(const struct mrow *r, size_t f)
     return isfinite(v0) && isfinite(v) && v0 != 0.0 ? v / v0 : NAN;
 }
 
+/* ---- the machine audit ---------------------------------------------------------------------- */
+
+/* What may make two results files' timings differ besides the code: a run the audit found
+ * disturbed (its own verdict and reasons, recomputed by nobody), a file without an audit, and
+ * machines that differ in governor, boost, SMT, clock (measured over 5 %, nominal over 1 %) or
+ * the FMA peak of the ISA used (over 10 %). Only warnings: they never change the exit code. */
+#define AUDIT_MEASURED_LIMIT 0.05
+#define AUDIT_NOMINAL_LIMIT  0.01
+#define AUDIT_PEAK_LIMIT     0.10
+
+/* "path (BASE)" in a gate, "path ([2])" in a table. */
+static void audit_name(char *buf, size_t len, const struct input *in, size_t i, size_t nin)
+{
+    if (nin == 2)
+        snprintf(buf, len, "%s (%s)", in[i].path, i == 0 ? "BASE" : "NEW");
+    else
+        snprintf(buf, len, "%s ([%zu])", in[i].path, i);
+}
+
+static const char *on_off(int b) { return b < 0 ? "unknown" : b ? "on" : "off"; }
+
+static void smt_text(char *buf, size_t len, const struct audit_info *a)
+{
+    snprintf(buf, len, "%s%s%s%s",
+             a->smt_active < 0 ? "?"
+             : a->smt_active   ? "on"
+                               : "off",
+             a->smt_control ? " (control " : "", a->smt_control ? a->smt_control : "",
+             a->smt_control ? ")" : "");
+}
+
+static void audit_pair(struct strlist *w, const struct input *in, size_t r, size_t i, size_t nin)
+{
+    const struct audit_info *a = &in[r].audit, *b = &in[i].audit;
+    char na[400], nb[400];
+    audit_name(na, sizeof na, in, r, nin);
+    audit_name(nb, sizeof nb, in, i, nin);
+    if (a->governor && b->governor && strcmp(a->governor, b->governor))
+        strlist_addf(w, "the frequency governor differs: %s in %s, %s in %s", a->governor, na,
+                     b->governor, nb);
+    if (a->boost >= 0 && b->boost >= 0 && a->boost != b->boost)
+        strlist_addf(w, "boost (turbo) differs: %s in %s, %s in %s", on_off(a->boost), na,
+                     on_off(b->boost), nb);
+    if ((a->smt_control && b->smt_control && strcmp(a->smt_control, b->smt_control)) ||
+        (a->smt_active >= 0 && b->smt_active >= 0 && a->smt_active != b->smt_active)) {
+        char sa[64], sb[64];
+        smt_text(sa, sizeof sa, a);
+        smt_text(sb, sizeof sb, b);
+        strlist_addf(w, "SMT differs: %s in %s, %s in %s", sa, na, sb, nb);
+    }
+    const double mr = b->measured_mhz / a->measured_mhz;
+    if (isfinite(mr) && fabs(mr - 1.0) > AUDIT_MEASURED_LIMIT)
+        strlist_addf(w,
+                     "the measured clock differs by %+.1f %% (above %.0f %%): %.0f MHz in %s, "
+                     "%.0f MHz in %s: the timings compare clocks as well as code",
+                     100.0 * (mr - 1.0), 100.0 * AUDIT_MEASURED_LIMIT, a->measured_mhz, na,
+                     b->measured_mhz, nb);
+    const double nr = b->nominal_mhz / a->nominal_mhz;
+    if (isfinite(nr) && fabs(nr - 1.0) > AUDIT_NOMINAL_LIMIT)
+        strlist_addf(w,
+                     "the nominal clock differs by %+.1f %% (above %.0f %%): %.0f MHz in %s, "
+                     "%.0f MHz in %s",
+                     100.0 * (nr - 1.0), 100.0 * AUDIT_NOMINAL_LIMIT, a->nominal_mhz, na,
+                     b->nominal_mhz, nb);
+    /* The peak is over all the run's threads: only the same ISA on as many threads is the
+     * same peak. */
+    const double pr = b->peak_gflops / a->peak_gflops;
+    if (in[r].isa_used && in[i].isa_used && !strcmp(in[r].isa_used, in[i].isa_used) &&
+        !(in[r].has_threads && in[i].has_threads && in[r].threads != in[i].threads) &&
+        isfinite(pr) && fabs(pr - 1.0) > AUDIT_PEAK_LIMIT)
+        strlist_addf(w,
+                     "the %s FMA peak differs by %+.1f %% (above %.0f %%): %.1f GFLOP/s in %s, "
+                     "%.1f GFLOP/s in %s: the shares of peak are not comparable",
+                     in[r].isa_used, 100.0 * (pr - 1.0), 100.0 * AUDIT_PEAK_LIMIT, a->peak_gflops,
+                     na, b->peak_gflops, nb);
+}
+
+/* The audit warnings of nin files into w: per results file, disturbed or no audit; then each
+ * results file against the first with an audit (BASE in a gate). */
+static void audit_checks(struct strlist *w, const struct input *in, size_t nin)
+{
+    char name[400], reasons[640];
+    long ref = -1;
+    for (size_t i = 0; i < nin; i++) {
+        if (in[i].kind != KIND_RESULTS) continue;
+        int repeated = 0; /* the same file twice says it once */
+        for (size_t j = 0; j < i && !repeated; j++)
+            repeated = in[j].kind == KIND_RESULTS && !strcmp(in[j].path, in[i].path);
+        const struct audit_info *a = &in[i].audit;
+        if (a->present && ref < 0) ref = (long)i;
+        if (repeated) continue;
+        audit_name(name, sizeof name, in, i, nin);
+        if (!a->present) {
+            strlist_addf(w,
+                         "%s has no machine audit (written before specbias recorded one): its "
+                         "clock, governor, boost, SMT and disturbance are unknown",
+                         name);
+            continue;
+        }
+        if (!a->disturbed) continue;
+        size_t len = 0;
+        reasons[0] = '\0';
+        for (size_t k = 0; a->warnings && k < json_array_size(a->warnings); k++) {
+            const char *text = json_string_value(json_array_get(a->warnings, k));
+            if (!text || len + 1 >= sizeof reasons) continue;
+            const int wrote =
+                snprintf(reasons + len, sizeof reasons - len, "%s%s", len ? "; " : "", text);
+            if (wrote > 0) len += (size_t)wrote;
+            if (len >= sizeof reasons) len = sizeof reasons - 1;
+        }
+        strlist_addf(w, "%s was disturbed while it ran: %s", name,
+                     len ? reasons : "its audit gives no reason");
+    }
+    for (size_t i = 0; ref >= 0 && i < nin; i++)
+        if ((long)i != ref && in[i].kind == KIND_RESULTS && in[i].audit.present)
+            audit_pair(w, in, (size_t)ref, i, nin);
+}
+
+/* One line of a file's audit for the header: clock, governor, boost, SMT, steal, others. */
+static void audit_line(char *buf, size_t len, const struct input *in)
+{
+    const struct audit_info *a = &in->audit;
+    if (!a->present) {
+        snprintf(buf, len, "none (written before specbias recorded a machine audit)");
+        return;
+    }
+    char measured[32] = "?", nominal[32] = "?", steal[32] = "?", others[32] = "?", smt[64];
+    if (isfinite(a->measured_mhz)) snprintf(measured, sizeof measured, "%.0f MHz", a->measured_mhz);
+    if (isfinite(a->nominal_mhz)) snprintf(nominal, sizeof nominal, "%.0f MHz", a->nominal_mhz);
+    if (isfinite(a->steal_fraction))
+        snprintf(steal, sizeof steal, "%.1f %%", 100.0 * a->steal_fraction);
+    if (isfinite(a->others_fraction))
+        snprintf(others, sizeof others, "%.1f %%", 100.0 * a->others_fraction);
+    smt_text(smt, sizeof smt, a);
+    snprintf(buf, len,
+             "clock %s measured, %s nominal; governor %s; boost %s; SMT %s; steal %s, others "
+             "%s%s",
+             measured, nominal, a->governor ? a->governor : "?",
+             a->boost < 0 ? "?" : on_off(a->boost), smt, steal, others,
+             a->disturbed ? "; DISTURBED" : "");
+}
+
 /* ---- output -------------------------------------------------------------------------------- */
 
 /* Names and notes come from input files: control characters would garble a terminal, and
@@ -1476,6 +1698,12 @@ static void print_files(FILE *f, const struct input *in, size_t nin, int gate, i
         fputs(" (", f);
         put_text(f, in[i].label, markdown);
         fputs(")\n", f);
+        if (in[i].kind != KIND_RESULTS) continue;
+        char line[512];
+        audit_line(line, sizeof line, &in[i]);
+        fputs(markdown ? "  - audit: " : gate ? "      audit: " : "    audit: ", f);
+        put_text(f, line, markdown);
+        fputc('\n', f);
     }
 }
 
@@ -1639,6 +1867,34 @@ static void print_table(const struct table *t, const struct input *in,
     print_warnings(stdout, warnings, markdown);
 }
 
+static json_t *bool_or_null(int b) { return b < 0 ? json_null() : json_boolean(b); }
+
+/* The audit's summary for a file of the JSON output; null without one. */
+static json_t *audit_json(const struct input *in)
+{
+    const struct audit_info *a = &in->audit;
+    if (!a->present) return json_null();
+    json_t *o = json_object(), *w = json_array();
+    json_object_set_new(o, "measured_mhz", real_or_null(a->measured_mhz));
+    json_object_set_new(o, "nominal_mhz", real_or_null(a->nominal_mhz));
+    json_object_set_new(o, "governor", string_or_null(a->governor));
+    json_object_set_new(o, "boost", bool_or_null(a->boost));
+    json_object_set_new(o, "smt",
+                        json_pack("{s:o, s:o, s:o}", "active", bool_or_null(a->smt_active),
+                                  "control", string_or_null(a->smt_control), "threads_per_core",
+                                  a->smt_per_core ? json_integer(a->smt_per_core) : json_null()));
+    json_object_set_new(o, "steal_fraction", real_or_null(a->steal_fraction));
+    json_object_set_new(o, "others_fraction", real_or_null(a->others_fraction));
+    json_object_set_new(o, "disturbed", json_boolean(a->disturbed));
+    for (size_t k = 0; a->warnings && k < json_array_size(a->warnings); k++) {
+        const char *text = json_string_value(json_array_get(a->warnings, k));
+        if (text) json_array_append_new(w, text_json(text));
+    }
+    json_object_set_new(o, "warnings", w);
+    json_object_set_new(o, "peak_gflops", real_or_null(a->peak_gflops));
+    return o;
+}
+
 static json_t *files_json(const struct input *in, size_t nin)
 {
     json_t *a = json_array();
@@ -1654,6 +1910,7 @@ static json_t *files_json(const struct input *in, size_t nin)
                             in[i].has_threads ? json_integer(in[i].threads) : json_null());
         json_object_set_new(f, "git_commit", string_or_null(in[i].git_commit));
         json_object_set_new(f, "date", string_or_null(in[i].date));
+        json_object_set_new(f, "audit", audit_json(&in[i]));
         json_array_append_new(a, f);
     }
     return a;
@@ -1666,7 +1923,8 @@ static json_t *sample_json(int numeric, double median, size_t n)
 }
 
 static int print_json(const struct compare_options *o, const struct input *in, size_t nin,
-                      const struct gate *g, const struct table *t, const struct strlist *warnings)
+                      const struct gate *g, const struct table *t, const struct strlist *warnings,
+                      const struct strlist *audit_warnings)
 {
     json_t *root = json_object();
     const int gate = g != NULL;
@@ -1686,6 +1944,11 @@ static int print_json(const struct compare_options *o, const struct input *in, s
     json_t *jw = json_array();
     for (size_t i = 0; i < warnings->n; i++) json_array_append_new(jw, text_json(warnings->s[i]));
     json_object_set_new(root, "warnings", jw);
+    /* the machine audit's share of warnings, for readers that show them apart (the report) */
+    json_t *ja = json_array();
+    for (size_t i = 0; i < audit_warnings->n; i++)
+        json_array_append_new(ja, text_json(audit_warnings->s[i]));
+    json_object_set_new(root, "audit_warnings", ja);
     json_t *rows = json_array();
     for (size_t i = 0; gate && i < g->n; i++) {
         const struct row *r = &g->rows[i];
@@ -1768,6 +2031,11 @@ int sb_compare_check_buffer(const void *data, size_t len)
         struct table t = {0};
         if (table_build(&t, in, 2)) rc = NO_MEMORY;
         table_free(&t);
+        /* the machine audit: its warnings, header lines and JSON summary */
+        audit_checks(&warnings, in, 2);
+        char line[512];
+        for (size_t i = 0; i < 2; i++) audit_line(line, sizeof line, &in[i]);
+        json_decref(files_json(in, 2));
     }
     for (size_t i = 0; i < loaded; i++) input_free(&in[i]);
     strlist_free(&warnings);
@@ -1784,7 +2052,7 @@ int sb_cmd_compare(int argc, char **argv)
     }
     int exit_code = SB_EXIT_OK;
     char err[1024] = "";
-    struct strlist warnings = {0};
+    struct strlist warnings = {0}, audit_warnings = {0};
     struct gate g = {0};
     struct table t = {0};
     struct input *in = calloc(o.npaths, sizeof *in);
@@ -1800,6 +2068,17 @@ int sb_cmd_compare(int argc, char **argv)
             loaded++;
             goto bad_input;
         }
+    }
+
+    /* The machine audit's warnings come first, before those of the loaders and the gate. */
+    audit_checks(&audit_warnings, in, o.npaths);
+    {
+        struct strlist all = {0};
+        strlist_add_all(&all, &audit_warnings);
+        strlist_add_all(&all, &warnings);
+        strlist_free(&warnings);
+        warnings = all;
+        if (warnings.oom) goto no_memory;
     }
 
     if (o.npaths == 2) {
@@ -1824,7 +2103,7 @@ int sb_cmd_compare(int argc, char **argv)
         }
         const struct counts c = count_rows(&g);
         if (o.format == FORMAT_JSON) {
-            if (print_json(&o, in, 2, &g, NULL, &g.warnings)) goto io_error;
+            if (print_json(&o, in, 2, &g, NULL, &g.warnings, &audit_warnings)) goto io_error;
         } else if (o.format == FORMAT_MARKDOWN) {
             print_gate_markdown(&g, &c);
         } else {
@@ -1834,7 +2113,7 @@ int sb_cmd_compare(int argc, char **argv)
     } else {
         if (table_build(&t, in, o.npaths) || warnings.oom) goto no_memory;
         if (o.format == FORMAT_JSON) {
-            if (print_json(&o, in, o.npaths, NULL, &t, &warnings)) goto io_error;
+            if (print_json(&o, in, o.npaths, NULL, &t, &warnings, &audit_warnings)) goto io_error;
         } else {
             print_table(&t, in, &warnings, o.format == FORMAT_MARKDOWN);
         }
@@ -1859,6 +2138,7 @@ done:
     free(g.rows);
     strlist_free(&g.warnings);
     strlist_free(&warnings);
+    strlist_free(&audit_warnings);
     table_free(&t);
     free(o.paths);
     return exit_code;

@@ -24,9 +24,9 @@
 #endif
 
 const char sb_peak_method[] =
-    "fma-chains/2: 12 independent FMA chains per thread, the whole team timed together in "
-    "~4 ms trials, best of k until the best three agree within 2 % (at most 0.25 s), one "
-    "thread per core";
+    "fma-chains/3: 12 independent FMA chains per thread, the whole team timed together in "
+    "~4 ms trials, best of k (k >= 8, over >= 0.1 s) until the best three agree within 2 % "
+    "(at most 0.4 s), one thread per core";
 
 /* ---- the probes: independent multiply-add chains, 12 vectors wide (more than the latency x
  * throughput product of any current core). Each returns the FLOPs done. ------------------ */
@@ -260,7 +260,11 @@ int sb_peak_stable(const double *rates, int n, int min_trials, double tolerance,
 
 #define MAX_TRIALS 512
 
-static void measure(probe_fn *probe, int n, double budget, int min_trials, struct sb_peak *p)
+/* Trials of the whole team until the best three agree within 2 %, after at least `span`
+ * seconds (a slow stretch of a few trials, another process or the hypervisor taking a CPU,
+ * must not pass for the machine's peak) and at most `budget`. */
+static void measure(probe_fn *probe, int n, double span, double budget, int min_trials,
+                    struct sb_peak *p)
 {
     hwloc_topology_t topo = this_system();
     hwloc_cpuset_t cores[1024];
@@ -306,7 +310,7 @@ static void measure(probe_fn *probe, int n, double budget, int min_trials, struc
                 const double t1 = sb_now();
                 rates[nt++] = (double)n * (double)calls * flops_per_call / (t1 - t0) / 1e9;
                 stable = sb_peak_stable(rates, nt, min_trials, 0.02, &best, &spread);
-                stop = stable || nt == MAX_TRIALS || t1 - start > budget;
+                stop = (stable && t1 - start >= span) || nt == MAX_TRIALS || t1 - start > budget;
             }
 #pragma omp barrier
             if (stop) break;
@@ -449,14 +453,15 @@ static json_t *to_entry(const struct sb_peak *p)
 
 /* Looks up, or measures and stores, under the cache's lock: two processes starting together
  * do not measure at once (each would halve the other's figure). */
-static void get_locked(enum sb_isa isa, probe_fn *probe, int remeasure, double budget,
-                       int min_trials, FILE *warn, const char *who, struct sb_peak *p)
+static void get_locked(enum sb_isa isa, probe_fn *probe, int remeasure, double span,
+                       double budget, int min_trials, FILE *warn, const char *who,
+                       struct sb_peak *p)
 {
     char why[600] = "";
     const char *path = sb_peak_cache_path(why, sizeof why);
     if (!path) {
         snprintf(p->note, sizeof p->note, "not cached: %s", why);
-        measure(probe, p->threads_measured, budget, min_trials, p);
+        measure(probe, p->threads_measured, span, budget, min_trials, p);
         return;
     }
     snprintf(p->cache, sizeof p->cache, "%s", path);
@@ -476,7 +481,7 @@ static void get_locked(enum sb_isa isa, probe_fn *probe, int remeasure, double b
     if (found != (size_t)-1 && !remeasure) {
         from_entry(json_array_get(peaks, found), p);
     } else {
-        measure(probe, p->threads_measured, budget, min_trials, p);
+        measure(probe, p->threads_measured, span, budget, min_trials, p);
         if (found != (size_t)-1) json_array_remove(peaks, found);
         json_array_append_new(peaks, to_entry(p));
         if (cache_write(path, peaks, why, sizeof why)) {
@@ -502,7 +507,7 @@ void sb_peak_get(enum sb_isa isa, int threads, int remeasure, FILE *warn, const 
         snprintf(out->note, sizeof out->note, "the ISA cannot run here");
         return;
     }
-    get_locked(isa, probe, remeasure, 0.25, 5, warn, who, out);
+    get_locked(isa, probe, remeasure, 0.1, 0.4, 8, warn, who, out);
     if (threads > cores) {
         char more[256];
         snprintf(more, sizeof more,
@@ -518,7 +523,7 @@ int sb_peak_recheck(struct sb_peak *p, double observed_gflops, FILE *warn, const
     if (!probe || p->gflops <= 0 || observed_gflops <= p->gflops) return 0;
     const double old = p->gflops;
     /* Longer and stricter than the first time: it was wrong once. */
-    get_locked(p->isa, probe, 1, 1.5, 10, warn, who, p);
+    get_locked(p->isa, probe, 1, 0.5, 2.0, 16, warn, who, p);
     char more[256];
     snprintf(more, sizeof more,
              "%sre-measured: %.1f GFLOP/s was measured against the peak of %.1f; now %.1f",

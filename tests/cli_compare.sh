@@ -63,6 +63,17 @@ PY
 real=$tmp/real/results.json
 P=lazzari1d/pe0-3
 T=tancik2d-small/gauss
+# The run's machine audit is real; on a loaded machine it may call the run disturbed, which
+# would add warnings to every comparison below. The cases here set that themselves (k).
+$py - "$real" <<'PY' || fail "the real run has no machine audit (context.audit)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+a = r["context"]["audit"]
+assert isinstance(a["clock"]["measured_mhz"], float) and isinstance(a["disturbed"], bool), a
+assert isinstance(a["warnings"], list) and isinstance(r["context"]["peak_gflops"], dict), a
+a["disturbed"], a["warnings"] = False, []
+json.dump(r, open(sys.argv[1], "w"), indent=1)
+PY
 
 cmp 0 --help
 for opt in --threshold --alpha --psnr-tolerance --accept-numerics --format 'default 5' \
@@ -294,6 +305,122 @@ assert g["better"] == "higher" and g["winner"] == 0 and g["values"][2] is None, 
 assert abs(g["relative"][1] - 1 / 1.3) < 1e-3, g
 (s,) = [x for x in t if x["metric"] == "seconds_per_step" and x["name"] == "lazzari1d/pe0-3"]
 assert s["values"][:2] == [None, None] and s["winner"] is None and s["relative"][2] is None, s'
+
+# (k) the machine audit (context.audit): shown per file, warned about, never a failure
+cmp 0 "$real" "$real"
+out '^      audit: clock [0-9]+ MHz measured, .*; steal [0-9.]+ %, others [0-9.]+ %$' "audit line per file"
+nout "disturbed|DISTURBED|differs|no machine audit" "an undisturbed file against itself"
+out '0 warnings$' "an undisturbed file against itself"
+W1="steal time was 7.2 % of the run's CPU time (above 5 %): the hypervisor ran something else on these CPUs"
+W2="the load average at the start (3.10) was above the 2 logical CPUs"
+edit "$real" "$tmp/dist.json" "
+a = r['context']['audit']; a['disturbed'] = True; a['warnings'] = [\"$W1\", \"$W2\"]"
+# a disturbed file against itself: one warning naming the file and quoting its reasons, exit 0
+cmp 0 "$tmp/dist.json" "$tmp/dist.json"
+out '^verdict: PASS: .* 1 warning$' "disturbed file against itself"
+out "^  - .*/dist\.json \(BASE\) was disturbed while it ran: steal time was 7\.2 % .*; the load average at the start \(3\.10\) was above the 2 logical CPUs$" \
+  "disturbed file against itself"
+out '^      audit: .*; DISTURBED$' "disturbed marker"
+cmp 0 "$real" "$tmp/dist.json"
+out "^  - .*/dist\.json \(NEW\) was disturbed while it ran: steal time" "disturbed NEW"
+nout "real/results\.json \(BASE\) was disturbed" "only the disturbed side"
+# a regression stays one, a disturbed side does not change the exit code either way
+edit "$tmp/slow20.json" "$tmp/slow20-dist.json" "
+a = r['context']['audit']; a['disturbed'] = True; a['warnings'] = [\"$W1\"]"
+cmp 1 "$tmp/base5.json" "$tmp/slow20-dist.json"
+out "slow20-dist\.json \(NEW\) was disturbed while it ran" "disturbed and slower"
+# machines that differ: governor, boost, SMT, measured clock +20 %, nominal clock +2 %
+edit "$real" "$tmp/gov-a.json" "
+a = r['context']['audit']; a['governor'] = 'performance'; a['boost'] = True
+a['smt'].update(active=True, control='on')"
+edit "$tmp/gov-a.json" "$tmp/gov-b.json" "
+a = r['context']['audit']; a['governor'] = 'powersave'; a['boost'] = False
+a['smt'].update(active=False, control='off')
+a['clock']['measured_mhz'] *= 1.2; a['clock']['nominal_mhz'] *= 1.02"
+cmp 0 "$tmp/gov-a.json" "$tmp/gov-b.json"
+out '^verdict: PASS' "machines differ: not a failure"
+out "^  - the frequency governor differs: performance in .*/gov-a\.json \(BASE\), powersave in .*/gov-b\.json \(NEW\)$" "governor"
+out "^  - boost \(turbo\) differs: on in .*/gov-a\.json \(BASE\), off in .*/gov-b\.json \(NEW\)$" "boost"
+out "^  - SMT differs: on \(control on\) in .*gov-a\.json \(BASE\), off \(control off\) in .*gov-b\.json \(NEW\)$" "SMT"
+out "^  - the measured clock differs by \+20\.0 % \(above 5 %\): [0-9]+ MHz in .*/gov-a\.json \(BASE\), [0-9]+ MHz in .*/gov-b\.json \(NEW\)" "measured clock +20 %"
+out "^  - the nominal clock differs by \+2\.0 % \(above 1 %\): [0-9]+ MHz in .*gov-a\.json \(BASE\), [0-9]+ MHz in .*gov-b\.json" "nominal clock +2 %"
+out '^      audit: clock [0-9]+ MHz measured, [0-9]+ MHz nominal; governor powersave; boost off; SMT off \(control off\); ' "audit line of NEW"
+# below the limits (clock +4 %, nominal +0.5 %, peak -8 %) and unknown values (null) are quiet
+edit "$real" "$tmp/close.json" "
+c = r['context']; c['audit']['clock']['measured_mhz'] *= 1.04; c['audit']['clock']['nominal_mhz'] *= 1.005
+c['peak_gflops'][c['isa_used']] *= 0.92; c['audit']['governor'] = 'performance'; c['audit']['boost'] = True"
+cmp 0 "$real" "$tmp/close.json"
+nout "differs" "differences below the limits, or against unknown values"
+# the FMA peak of the ISA used: over 10 % apart, the shares of peak are not comparable
+edit "$real" "$tmp/peak.json" "c = r['context']; c['peak_gflops'][c['isa_used']] *= 0.8"
+cmp 0 "$real" "$tmp/peak.json"
+out "^  - the [a-z0-9]+ FMA peak differs by -20\.0 % \(above 10 %\): .* GFLOP/s in .*/peak\.json \(NEW\): the shares of peak are not comparable$" "peak -20 %"
+# another ISA has another peak: no peak warning
+edit "$tmp/peak.json" "$tmp/peak-isa.json" "r['context']['isa_used'] = 'some-other-isa'"
+cmp 0 "$real" "$tmp/peak-isa.json"
+nout "FMA peak differs" "peaks of different ISAs"
+# a file without an audit (written before it existed): one warning, compared as before
+edit "$real" "$tmp/noaudit.json" "del r['context']['audit']"
+cmp 0 "$tmp/noaudit.json" "$real"
+out "^  - .*/noaudit\.json \(BASE\) has no machine audit \(written before specbias recorded one\)" "no audit"
+out '^      audit: none \(written before specbias recorded a machine audit\)$' "no audit line"
+out "trajectory_hash .* ok +identical" "no audit: still compared"
+[ "$(grep -c 'no machine audit' "$tmp/out")" -eq 1 ] || fail "no audit: want one warning: $(cat "$tmp/out")"
+# an audit of the wrong shape is no audit, and wrong types inside it are unknown values
+edit "$real" "$tmp/badaudit.json" "r['context']['audit'] = 'yes'"
+cmp 0 "$real" "$tmp/badaudit.json"
+out "badaudit\.json \(NEW\) has no machine audit" "audit of the wrong type"
+edit "$real" "$tmp/badfields.json" "
+c = r['context']; c['peak_gflops'] = [1]
+c['audit'].update(clock=5, governor=7, boost='yes', smt=[], run={'steal_fraction': 'x'}, disturbed=1, warnings={})"
+cmp 0 "$tmp/badfields.json" "$tmp/gov-b.json" --format json
+jcheck '(a, b) = [f["audit"] for f in d["files"]]
+assert a == {"measured_mhz": None, "nominal_mhz": None, "governor": None, "boost": None,
+             "smt": {"active": None, "control": None, "threads_per_core": None},
+             "steal_fraction": None, "others_fraction": None, "disturbed": False,
+             "warnings": [], "peak_gflops": None}, a
+assert d["audit_warnings"] == [], d["audit_warnings"]'
+cmp 0 "$tmp/badfields.json" "$tmp/badfields.json"
+# JSON: every file's audit summary; the audit's warnings in "warnings" and "audit_warnings"
+cmp 0 "$tmp/gov-a.json" "$tmp/dist.json" --format json
+jcheck '(a, b) = [f["audit"] for f in d["files"]]
+for x in (a, b):
+    assert set(x) == {"measured_mhz", "nominal_mhz", "governor", "boost", "smt", "steal_fraction",
+                      "others_fraction", "disturbed", "warnings", "peak_gflops"}, x
+    assert x["measured_mhz"] > 0 and x["peak_gflops"] > 0 and 0 <= x["steal_fraction"] <= 1, x
+assert a["governor"] == "performance" and a["boost"] is True and a["disturbed"] is False, a
+assert a["smt"]["control"] == "on" and a["smt"]["active"] is True and a["warnings"] == [], a
+assert b["governor"] is None and b["boost"] is None and b["disturbed"] is True, b
+assert b["warnings"][0].startswith("steal time was 7.2 %") and len(b["warnings"]) == 2, b
+aw = d["audit_warnings"]   # disturbed, and SMT on in gov-a.json against the real one
+assert len(aw) == 2 and "dist.json (NEW) was disturbed while it ran: steal time" in aw[0], aw
+assert aw[1].startswith("SMT differs: on (control on) in "), aw
+assert d["warnings"][:2] == aw and d["counts"]["warnings"] == len(d["warnings"]), d
+assert d["verdict"] == "pass" and d["schema"] == "specbias-compare/1", d'
+cmp 0 "$tmp/noaudit.json" "$tmp/gov-b.json" --format json
+jcheck 'assert d["files"][0]["audit"] is None, d["files"][0]
+assert any("noaudit.json (BASE) has no machine audit" in w for w in d["audit_warnings"]), d
+assert any(w.startswith("the measured clock") for w in d["audit_warnings"]) is False, d'
+cmp 0 "$tmp/gov-a.json" "$tmp/gov-b.json" --format markdown
+out '^  - audit: clock [0-9]+ MHz measured, .*governor powersave' "markdown audit line"
+out '^- the frequency governor differs: performance in .*gov-a\.json \(BASE\)' "markdown warning"
+# a table of more files: an audit line per file, DISTURBED marked, each file against [0]
+cmp 0 "$tmp/gov-a.json" "$tmp/gov-b.json" "$tmp/dist.json" "$tmp/noaudit.json"
+out '^    audit: .*governor powersave; boost off; .*' "table: audit line"
+out '^    audit: .*; DISTURBED$' "table: disturbed marker"
+out '^    audit: none ' "table: no audit"
+out "^  - .*/dist\.json \(\[2\]\) was disturbed while it ran: steal time" "table: disturbed"
+out "^  - .*/noaudit\.json \(\[3\]\) has no machine audit" "table: no audit"
+out "^  - the measured clock differs by \+20\.0 % .*gov-a\.json \(\[0\]\), .*gov-b\.json \(\[1\]\)" "table: clock"
+out "^  - the frequency governor differs: performance in .*gov-a\.json \(\[0\]\), powersave in .*gov-b\.json \(\[1\]\)" "table: governor"
+cmp 0 "$tmp/gov-a.json" "$tmp/gov-b.json" "$tmp/dist.json" --format json
+jcheck 'assert d["mode"] == "machines" and [f["audit"]["disturbed"] for f in d["files"]] == [False, False, True]
+aw = d["audit_warnings"]   # [2] disturbed; [1] against [0]: 5 differences; [2] against [0]: SMT
+assert len(aw) == 7 and d["warnings"][:7] == aw, aw
+assert "dist.json ([2]) was disturbed" in aw[0] and "gov-b.json ([1])" in aw[5] and "dist.json ([2])" in aw[6], aw'
+# kernel benchmark files have no audit to miss
+cmp 0 "$tmp/gflat.json" "$tmp/gslow.json" "$real"
+nout "no machine audit" "kernel files"
 
 # (j) bad input: exit 2, a message naming the file
 head -c 700 "$real" >"$tmp/trunc.json"

@@ -202,7 +202,7 @@ interrupt() {
   "$bin" run --suite "$tmp/sig.json" --out "$o" --quiet >/dev/null 2>&1 &
   pid=$!
   for i in $(seq 200); do grep -q '"a/raw"' "$o/results.json" 2>/dev/null && break; sleep 0.05; done
-  sleep 0.2
+  sleep 0.5  # into the second experiment (its setup takes milliseconds; this leaves room under load)
   for i in $(seq "$n"); do kill -"$sig" $pid; done
   wait $pid; rc=$?
   [ $rc -eq "$want" ] || fail "SIG$sig x $n: exit $rc, want $want"

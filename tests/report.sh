@@ -137,6 +137,67 @@ for f in index.html report.md figures.json; do
 done
 [ -n "$keep" ] && { rm -rf "$keep"; cp -r "$R" "$keep"; }
 
+# ---- the machine audit (context.audit) --------------------------------------------------------
+# Each file's context table has the audit's rows (the real runs have an audit).
+for row in "peak of [a-z0-9]+ \(ISA used\)</td><td[^>]*>[0-9.]+ GFLOP/s \((measured|cache)" \
+  "<td>clock</td><td>measured [0-9]+ MHz" "<td>governor</td>" "<td>boost \(turbo\)</td>" \
+  "<td>SMT</td><td>active (yes|no|\?), control " "<td>load average at start</td>" \
+  "<td>steal, others \(the run\)</td><td>steal [0-9.]+ %" "<td>disturbed</td>"; do
+  [ "$(grep -cE "$row" "$R/index.html")" -ge 2 ] || fail "the audit row '$row' is not on the page for both runs"
+done
+# Made-up audits: a disturbed run, two machines that differ, none, one of the wrong types.
+$py - "$tmp/A/results.json" "$tmp/AD.json" "$tmp/AG1.json" "$tmp/AG2.json" "$tmp/AN.json" "$tmp/AB.json" <<'PY' || fail "audit fixtures"
+import copy, json, sys
+r = json.load(open(sys.argv[1]))
+a = r["context"]["audit"]
+def write(path, f):
+    d = copy.deepcopy(r); f(d["context"]); json.dump(d, open(path, "w"))
+def disturbed(c):
+    c["audit"].update(disturbed=True, warnings=["AUDIT-W1 steal time was 9.9 % of the run's CPU time",
+                                                "AUDIT-W2 the load average at the start was high"])
+def calm(c, governor, mhz):
+    c["audit"].update(disturbed=False, warnings=[], governor=governor)
+    c["audit"]["clock"]["measured_mhz"] = mhz
+write(sys.argv[2], disturbed)
+write(sys.argv[3], lambda c: calm(c, "performance", 3000.0))
+write(sys.argv[4], lambda c: calm(c, "powersave", 3900.0))
+write(sys.argv[5], lambda c: c.pop("audit"))
+def wrong(c):
+    c["audit"].update(clock=[], governor=7, boost="on", smt=None, run="x", disturbed="yes",
+                      warnings={"a": 1}, load_average_start=["x"], cpus_used=3)
+    c["peak"] = {c["isa_used"]: {"gflops": "fast", "spread": [], "stable": 1}}
+write(sys.argv[6], wrong)
+PY
+# a disturbed run alone: its warnings on the page (banner and row), the summary says disturbed
+"$bin" report "$tmp/AD.json" --out "$tmp/RA1" >/dev/null 2>"$tmp/err" || fail "report of a disturbed run: $(cat "$tmp/err")"
+[ "$(grep -c "was disturbed while it ran: AUDIT-W1 steal time was 9.9 %[^<]*; AUDIT-W2 the load" "$tmp/RA1/index.html")" -eq 2 ] \
+  || fail "the disturbed run's warnings are not on the page (summary and its section)"
+grep -q '<p class="warn">F1 (.*AD.json) was disturbed while it ran: AUDIT-W1' "$tmp/RA1/index.html" || fail "no disturbed banner"
+grep -qE '<td>disturbed</td><td class="bad">yes: AUDIT-W1 .*; AUDIT-W2 ' "$tmp/RA1/index.html" || fail "no disturbed row"
+grep -q '<td class="warn">complete, disturbed</td>' "$tmp/RA1/index.html" || fail "the summary does not mark the run disturbed"
+grep -q "Warning:.* was disturbed while it ran: AUDIT-W1" "$tmp/RA1/report.md" || fail "report.md lacks the disturbed warning"
+# two machines that differ: compare's warnings in the summary, files named by their tags
+"$bin" report "$tmp/AG1.json" "$tmp/AG2.json" --out "$tmp/RA2" >/dev/null 2>"$tmp/err" || fail "report of two machines: $(cat "$tmp/err")"
+grep -q '<p class="warn">Machine audit: the frequency governor differs: performance in F1 (.*AG1.json, BASE), powersave in F2 (.*AG2.json, NEW)</p>' \
+  "$tmp/RA2/index.html" || fail "no governor warning in the summary"
+grep -q '<p class="warn">Machine audit: the measured clock differs by +30.0 % (above 5 %): 3000 MHz in F1 ' \
+  "$tmp/RA2/index.html" || fail "no clock warning in the summary"
+grep -q "compare warnings: [^<]*Machine\|compare warnings: [^<]*governor differs" "$tmp/RA2/index.html" \
+  && fail "the audit warnings are repeated among compare's other warnings"
+# no audit, an audit of the wrong types, and a disturbed run: rows say so, nothing crashes
+"$bin" report "$tmp/AN.json" "$tmp/AB.json" "$tmp/AD.json" --out "$tmp/RA3" >/dev/null 2>"$tmp/err" \
+  || fail "report of files without a sound audit: $(cat "$tmp/err")"
+grep -q '<td>machine audit</td><td class="muted">none: the file was written before specbias recorded one' \
+  "$tmp/RA3/index.html" || fail "no 'none' audit row for a file without one"
+grep -q 'Machine audit: F1 (.*AN.json) has no machine audit' "$tmp/RA3/index.html" || fail "no warning for a file without an audit"
+grep -q 'Machine audit: F3 (.*AD.json) was disturbed while it ran: AUDIT-W1' "$tmp/RA3/index.html" || fail "no disturbed warning among three files"
+grep -qE '<td>governor</td><td>unknown(<|:)' "$tmp/RA3/index.html" || fail "a governor of the wrong type is not unknown"
+# deterministic with the audit too
+"$bin" report "$tmp/AG1.json" "$tmp/AG2.json" --out "$tmp/RA2b" >/dev/null 2>&1 || fail "second report of two machines"
+for f in index.html report.md figures.json; do
+  cmp -s "$tmp/RA2/$f" "$tmp/RA2b/$f" || fail "$f differs between two reports of the same audited files"
+done
+
 # ---- failed and interrupted experiments ---------------------------------------------------
 $py - "$tmp/A/results.json" "$tmp/FI.json" <<'PY'
 import json, sys

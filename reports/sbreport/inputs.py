@@ -32,6 +32,8 @@ class Source:
     tag: str = ""                  # "F1"
     label: str = ""                # host cpu isa Nt, as compare labels files
     warnings: list = field(default_factory=list)
+    audit: dict = None             # read_audit(context); None: no machine audit in the file
+    peak: dict = None              # read_peak(context): the FMA peak of the ISA used; None: none
 
     @property
     def context(self) -> dict:
@@ -116,6 +118,8 @@ def load(path: str, index: int) -> Source:
     if kind == "results":
         s.warnings = check_results(path, doc)
         c = s.context
+        s.audit = read_audit(c)
+        s.peak = read_peak(c)
         s.label = " ".join(str(c.get(k, "?")) for k in ("host", "cpu_model", "isa_used")) + \
             f" {c.get('threads', '?')}t"
     else:
@@ -141,6 +145,96 @@ def num(x):
     except OverflowError:   # an integer beyond any double (JSON allows 1 followed by 400 zeros)
         return None
     return x if math.isfinite(x) else None
+
+
+# ---- the machine audit (context.audit) and the peak record (context.peak) -------------------
+# Written by newer runs only. Every field is optional; one of the wrong type counts as absent
+# (None), never as an error: the audit labels a run, it does not make the file unreadable.
+
+def _number(x):
+    """A finite JSON number (not a bool, not a string), or None."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    return num(x)
+
+
+def _text(x):
+    return x if isinstance(x, str) else None
+
+
+def _flag(x):
+    return x if isinstance(x, bool) else None
+
+
+def _object(x) -> dict:
+    return x if isinstance(x, dict) else {}
+
+
+def read_audit(c: dict):
+    """context.audit as plain values (None = unknown), or None when the file has none."""
+    a = c.get("audit") if isinstance(c, dict) else None
+    if not isinstance(a, dict):
+        return None
+    clock, smt, run = _object(a.get("clock")), _object(a.get("smt")), _object(a.get("run"))
+    load = a.get("load_average_start")
+    load = [_number(x) for x in load] if isinstance(load, list) else []
+    per_core = smt.get("threads_per_core")
+    cpus = a.get("cpus_used")
+    return {
+        "logical_cpus": _number(a.get("logical_cpus")),
+        "cpus_used": [x for x in cpus if isinstance(x, int) and not isinstance(x, bool)]
+        if isinstance(cpus, list) else [],
+        "load": load if load and all(x is not None for x in load) else None,
+        "nominal_mhz": _number(clock.get("nominal_mhz")),
+        "nominal_source": _text(clock.get("nominal_source")),
+        "max_mhz": _number(clock.get("max_mhz")),
+        "measured_mhz": _number(clock.get("measured_mhz")),
+        "measured_min": _number(clock.get("measured_mhz_min")),
+        "measured_max": _number(clock.get("measured_mhz_max")),
+        "measured_threads": _number(clock.get("measured_threads")),
+        "clock_reason": _text(clock.get("reason")),
+        "governor": _text(a.get("governor")),
+        "governor_reason": _text(a.get("governor_reason")),
+        "boost": _flag(a.get("boost")),
+        "boost_source": _text(a.get("boost_source")),
+        "boost_reason": _text(a.get("boost_reason")),
+        "smt_active": _flag(smt.get("active")),
+        "smt_control": _text(smt.get("control")),
+        "smt_threads_per_core": _number(per_core) if isinstance(per_core, int) else None,
+        "run_seconds": _number(run.get("seconds")),
+        "steal_seconds": _number(run.get("steal_seconds")),
+        "others_seconds": _number(run.get("others_cpu_seconds")),
+        "context_switches": _number(run.get("involuntary_context_switches")),
+        "steal_fraction": _number(run.get("steal_fraction")),
+        "others_fraction": _number(run.get("others_fraction")),
+        "run_reason": _text(run.get("reason")),
+        # the run's own verdict and reasons, as written: nothing here recomputes them
+        "disturbed": a.get("disturbed") is True,
+        "warnings": [w for w in a.get("warnings") if isinstance(w, str)]
+        if isinstance(a.get("warnings"), list) else [],
+    }
+
+
+def read_peak(c: dict):
+    """context.peak[isa_used] (how the FMA peak of the ISA used was found), or None."""
+    isa = c.get("isa_used") if isinstance(c, dict) else None
+    peaks = c.get("peak") if isinstance(c, dict) else None
+    p = peaks.get(isa) if isinstance(isa, str) and isinstance(peaks, dict) else None
+    if not isinstance(p, dict):
+        return None
+    return {
+        "isa": isa,
+        "gflops": _number(p.get("gflops")),
+        "source": _text(p.get("source")),
+        "spread": _number(p.get("spread")),
+        "trials": _number(p.get("trials")),
+        "stable": _flag(p.get("stable")),
+        "threads_measured": _number(p.get("threads_measured")),
+        "threads_requested": _number(p.get("threads_requested")),
+        "measured_at": _text(p.get("measured_at")),
+        "host": _text(p.get("host")),
+        "note": _text(p.get("note")),
+    }
 
 
 def reps_with_curve(e: dict) -> list:

@@ -45,6 +45,117 @@ def fmt_bytes(x):
         v /= 1024
 
 
+def fmt_pct(fraction):
+    v = num(fraction)
+    return "-" if v is None else f"{100 * v:.1f} %"
+
+
+def audit_rows(s):
+    """The context table's rows for the machine audit and the peak of the ISA used."""
+    from .doc import Cell
+    rows = []
+    p = s.peak
+    if p:
+        how = []
+        if p["source"]:
+            how.append(p["source"] + (f" {p['measured_at']}" if p["measured_at"] else "")
+                       + (f" on {p['host']}" if p["host"] else ""))
+        if p["spread"] is not None:
+            how.append(f"spread {fmt_pct(p['spread'])}")
+        if p["trials"] is not None:
+            how.append(f"{p['trials']:.0f} trials")
+        if p["stable"] is not None:
+            how.append("stable" if p["stable"] else "not stable")
+        if p["threads_measured"] is not None:
+            how.append(f"{p['threads_measured']:.0f} thread(s)")
+        if p["note"]:
+            how.append(p["note"])
+        rows.append([f"peak of {p['isa']} (ISA used)",
+                     Cell(f"{fmt(p['gflops'], '.1f')} GFLOP/s" + (f" ({', '.join(how)})" if how
+                                                                 else ""),
+                          "" if p["stable"] is not False else "warn")])
+    a = s.audit
+    if a is None:
+        rows.append(["machine audit", Cell("none: the file was written before specbias "
+                                           "recorded one", "muted")])
+        return rows
+    measured = "-"
+    if a["measured_mhz"] is not None:
+        measured = f"{a['measured_mhz']:.0f} MHz"
+        extra = []
+        if a["measured_threads"] is not None:
+            extra.append(f"median of {a['measured_threads']:.0f} thread(s)")
+        if a["measured_min"] is not None and a["measured_max"] is not None:
+            extra.append(f"{a['measured_min']:.0f}-{a['measured_max']:.0f}")
+        if extra:
+            measured += f" ({', '.join(extra)})"
+    elif a["clock_reason"]:
+        measured = f"- ({a['clock_reason']})"
+    nominal = "-" if a["nominal_mhz"] is None else f"{a['nominal_mhz']:.0f} MHz"
+    if a["nominal_source"]:
+        nominal += f" ({a['nominal_source']})"
+    rows.append(["clock", f"measured {measured}; nominal {nominal}"
+                 + (f"; max {a['max_mhz']:.0f} MHz" if a["max_mhz"] is not None else "")])
+    rows.append(["governor", a["governor"] or
+                 ("unknown" + (f": {a['governor_reason']}" if a["governor_reason"] else ""))])
+    if a["boost"] is None:
+        boost = "unknown" + (f": {a['boost_reason']}" if a["boost_reason"] else "")
+    else:
+        boost = ("on" if a["boost"] else "off") + \
+            (f" ({a['boost_source']})" if a["boost_source"] else "")
+    rows.append(["boost (turbo)", boost])
+    yes_no = {True: "yes", False: "no", None: "?"}
+    rows.append(["SMT", f"active {yes_no[a['smt_active']]}, control {a['smt_control'] or '?'}, "
+                 + (f"{a['smt_threads_per_core']:.0f}" if a["smt_threads_per_core"] is not None
+                    else "?") + " thread(s) per core"])
+    load = ", ".join(f"{x:.2f}" for x in a["load"]) if a["load"] else "-"
+    rows.append(["load average at start", load + " (1, 5, 15 min)"
+                 + (f"; {a['logical_cpus']:.0f} logical CPUs" if a["logical_cpus"] is not None
+                    else "")
+                 + (f"; run on CPUs {', '.join(map(str, a['cpus_used']))}" if a["cpus_used"]
+                    else "")])
+    over = [f"steal {fmt_pct(a['steal_fraction'])}"
+            + (f" ({a['steal_seconds']:.3g} s)" if a["steal_seconds"] is not None else ""),
+            f"other processes {fmt_pct(a['others_fraction'])}"
+            + (f" ({a['others_seconds']:.3g} s)" if a["others_seconds"] is not None else "")]
+    tail = "of the CPUs' time" + (f" over {fmt_seconds(a['run_seconds'])}"
+                                  if a["run_seconds"] is not None else "")
+    if a["context_switches"] is not None:
+        tail += f"; {a['context_switches']:.0f} involuntary context switches"
+    if a["run_reason"]:
+        tail += f"; {a['run_reason']}"
+    rows.append(["steal, others (the run)", ", ".join(over) + " " + tail])
+    rows.append(["disturbed", Cell("yes: " + ("; ".join(a["warnings"]) or "its audit gives no "
+                                              "reason"), "bad") if a["disturbed"] else "no"])
+    return rows
+
+
+def disturbed_text(s):
+    """The banner of a run its audit calls disturbed, or None."""
+    a = s.audit
+    if not a or not a["disturbed"]:
+        return None
+    return (f"{s.tag} ({s.path}) was disturbed while it ran: "
+            + ("; ".join(a["warnings"]) or "its audit gives no reason")
+            + ". Its timings may say as much about the machine as about the code.")
+
+
+def compare_audit_warnings(compare):
+    """specbias compare's machine-audit warnings (disturbed, no audit, machines that differ),
+    or None when there is no compare document or it predates them."""
+    w = compare.get("audit_warnings") if isinstance(compare, dict) else None
+    return [x for x in w if isinstance(x, str)] if isinstance(w, list) else None
+
+
+def with_tags(text, results):
+    """compare names files "PATH (BASE)" or "PATH ([i])"; the page names them F1, F2, ..."""
+    for i, s in enumerate(results):
+        for role in ([f"[{i}]"] + (["BASE"] if i == 0 else ["NEW"] if i == 1 else [])):
+            text = text.replace(f"{s.path} ({role})",
+                                f"{s.tag} ({s.path}{', ' + role if role[0] != '[' else ''})")
+    return text
+
+
 # ---- compare ---------------------------------------------------------------------------------
 
 def run_compare(specbias, paths):
@@ -160,6 +271,18 @@ class Report:
         elif compare_note:
             self.add(Para(f"compare unavailable: {compare_note}. The report goes on without "
                           "regression verdicts.", "warn"))
+        # The machine audit: specbias compare's warnings when it ran (one implementation of
+        # the rules: disturbed runs, files without an audit, machines that differ); else each
+        # file's own verdict.
+        audit_w = compare_audit_warnings(compare) if len(results) >= 2 else None
+        if audit_w is not None:
+            for w in audit_w:
+                self.add(Para(f"Machine audit: {with_tags(w, results)}", "warn"))
+        else:
+            for s in results:
+                text = disturbed_text(s)
+                if text:
+                    self.add(Para(text, "warn"))
         rows = []
         for s in sources:
             c = s.context
@@ -170,6 +293,8 @@ class Report:
                        if e.get("status", "ok") != "ok"]
                 state = "interrupted" if s.doc.get("interrupted") else \
                     ("complete" if s.doc.get("complete", True) else "incomplete")
+                if s.audit and s.audit["disturbed"]:
+                    state += ", disturbed"
                 rows.append([
                     s.tag, os.path.basename(os.path.dirname(os.path.abspath(s.path))) + "/" +
                     os.path.basename(s.path),
@@ -237,8 +362,11 @@ class Report:
         if compare is None:
             self.add(Para(f"Regression verdicts: compare unavailable ({compare_note}).", "warn"))
             return
-        if compare.get("warnings"):
-            self.add(Para("compare warnings: " + "; ".join(map(str, compare["warnings"])), "note"))
+        audit_w = compare_audit_warnings(compare) or []
+        all_w = compare.get("warnings") if isinstance(compare.get("warnings"), list) else []
+        other_w = [w for w in all_w if w not in audit_w]
+        if other_w:
+            self.add(Para("compare warnings: " + "; ".join(map(str, other_w)), "note"))
         if compare.get("mode") == "gate":
             order = {"regression": 0, "numerics_changed": 1, "warning": 2, "improvement": 3,
                      "accepted": 4, "not_significant": 5, "ok": 6}
@@ -328,6 +456,7 @@ class Report:
             ["FMA peak (all threads)", ", ".join(f"{k} {fmt(v, '.1f')} GFLOP/s"
                                                  for k, v in peaks.items()) or "?"],
         ]
+        rows += audit_rows(s)
         if bw:
             rows.append(["bandwidth", ", ".join(f"{k} {fmt(v, '.1f')}" for k, v in bw.items())])
         ev = ", ".join(f"{x.get('name')}: {x.get('status')}" for x in events if isinstance(x, dict))
@@ -352,6 +481,9 @@ class Report:
         if s.doc.get("interrupted"):
             self.add(Para("This run was interrupted: finished experiments are complete, the one "
                           "running at the signal shows its partial curve.", "warn"))
+        text = disturbed_text(s)
+        if text:
+            self.add(Para(text, "warn"))
         self.add(self.context_table(s))
         rows = []
         for e in s.experiments:

@@ -12,8 +12,9 @@ SB_PACKAGES_BUILD=(gcc g++ libc6-dev make cmake pkg-config libjansson-dev libspn
   libfftw3-dev libhwloc-dev libbenchmark-dev libpapi-dev)
 # libbenchmark-tools ships Google Benchmark's compare.py (tests/cli_kernels.sh), which needs
 # numpy and scipy but does not depend on them.
+# strace delivers a signal at the exact moment tests/cli_faults.sh (trace) needs it.
 SB_PACKAGES_TEST=(libcmocka-dev libsimde-dev python3 libbenchmark-tools python3-numpy
-  python3-scipy)
+  python3-scipy strace)
 # specbias report: plots with matplotlib, run by Debian's /usr/bin/python3 (scripts/bench and
 # the report tests).
 SB_PACKAGES_REPORT=(python3-matplotlib)
