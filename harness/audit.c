@@ -2,7 +2,7 @@
 #include "harness/audit.h"
 
 #include "harness/peak.h"
-#include "harness/train.h"
+#include "harness/util.h"
 #include "specbias/kernels.h"
 
 #include <omp.h>

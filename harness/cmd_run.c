@@ -5,6 +5,7 @@
 #include "harness/context.h"
 #include "harness/peak.h"
 #include "harness/train.h"
+#include "harness/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

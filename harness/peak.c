@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
 #include "harness/peak.h"
 
-#include "harness/train.h"
+#include "harness/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

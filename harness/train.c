@@ -1,5 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "harness/train.h"
+#include "harness/util.h"
 
 #include "harness/analysis.h"
 #include "harness/detmath.h"
@@ -20,34 +21,6 @@
 #define SB_SNAPSHOTS 4           /* checkpoints whose outputs the results file keeps */
 
 volatile sig_atomic_t sb_interrupted = 0;
-
-double sb_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-uint64_t sb_fnv1a64(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001B3ull;
-    return h;
-}
-
-json_t *sb_json_string(const char *s)
-{
-    json_t *j = json_string(s);
-    if (j) return j;
-    char *copy = strdup(s);
-    if (!copy) return json_string("?");
-    /* Keep ASCII, replace every other byte: crude, but always valid. */
-    for (char *c = copy; *c; c++)
-        if ((unsigned char)*c >= 0x80) *c = '?';
-    j = json_string(copy);
-    free(copy);
-    return j ? j : json_string("?");
-}
 
 double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *d,
                            const struct sb_encoding *enc)

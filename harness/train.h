@@ -41,14 +41,6 @@ json_t *sb_run_experiment(const struct sb_experiment *e, const struct sb_run_opt
  * were written to out (at most max). */
 size_t sb_checkpoint_steps(uint64_t steps, size_t count, uint64_t *out, size_t max);
 
-/* FNV-1a 64 over bytes, continued from h (start with SB_FNV_OFFSET). */
-#define SB_FNV_OFFSET 0xCBF29CE484222325ull
-uint64_t sb_fnv1a64(uint64_t h, const void *p, size_t n);
-
-/* A JSON string of s; bytes that are not UTF-8 (a Latin-1 file name) become '?', since
- * jansson refuses them and a results file must never lose a field over it. */
-json_t *sb_json_string(const char *s);
-
 /* Bytes of buffers an experiment's training needs (activations, gradients, optimiser state),
  * estimated from its data and model before anything is allocated. */
 double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *d,
@@ -61,8 +53,5 @@ void sb_data_hash(const struct sb_data *d, char hex[17]);
 /* The summary of one field over an experiment's repetitions: {median, min, max, cv, n}
  * over those that have a number (results.json's experiments[].summary). */
 json_t *sb_field_summary(json_t *reps, const char *field);
-
-/* Monotonic seconds. */
-double sb_now(void);
 
 #endif
