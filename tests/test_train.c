@@ -7,10 +7,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "harness/analysis.h"
-#include "harness/detmath.h"
-#include "harness/experiment.h"
-#include "harness/train.h"
+#include "harness/train/analysis.h"
+#include "harness/data/detmath.h"
+#include "harness/train/experiment.h"
+#include "harness/train/train.h"
 
 #include <math.h>
 #include <omp.h>

@@ -1,6 +1,6 @@
 /* Build facts, baked in by CMakeLists.txt (apart from main.c, so that the fuzz targets, which
  * have libFuzzer's main, link the commands too). */
-#include "harness/cli.h"
+#include "harness/cli/cli.h"
 
 #ifndef SB_VERSION
 #define SB_VERSION "0.0.0"

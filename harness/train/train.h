@@ -3,9 +3,9 @@
 #ifndef SPECBIAS_HARNESS_TRAIN_H
 #define SPECBIAS_HARNESS_TRAIN_H
 
-#include "harness/experiment.h"
+#include "harness/train/experiment.h"
 
-#include "harness/counters.h"
+#include "harness/machine/counters.h"
 
 #include <jansson.h>
 #include <stddef.h>

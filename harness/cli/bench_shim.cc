@@ -1,5 +1,5 @@
-// The C shim over Google Benchmark declared in harness/bench_shim.h.
-#include "harness/bench_shim.h"
+// The C shim over Google Benchmark declared in harness/cli/bench_shim.h.
+#include "harness/cli/bench_shim.h"
 
 #include <algorithm>
 #include <benchmark/benchmark.h>

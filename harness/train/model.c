@@ -1,6 +1,6 @@
-#include "harness/model.h"
+#include "harness/train/model.h"
 
-#include "harness/detmath.h"
+#include "harness/data/detmath.h"
 
 #include <math.h>
 #include <omp.h>

@@ -2,8 +2,8 @@
  *
  * FFTW's planner (plan creation and destruction) is not thread-safe: create and free these
  * objects from one thread at a time. Evaluating distinct objects concurrently is safe. */
-#include "harness/spectral.h"
-#include "harness/errmsg.h"
+#include "harness/data/spectral.h"
+#include "harness/util/errmsg.h"
 
 #include <fftw3.h>
 #include <limits.h>

@@ -1,5 +1,5 @@
-/* specbias: the command-line entry point. Each command lives in harness/cmd_<name>.c. */
-#include "harness/cli.h"
+/* specbias: the command-line entry point. Each command lives in harness/cli/cmd_<name>.c. */
+#include "harness/cli/cli.h"
 
 #include <stdio.h>
 #include <string.h>

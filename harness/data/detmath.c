@@ -1,4 +1,4 @@
-#include "harness/detmath.h"
+#include "harness/data/detmath.h"
 
 #include <math.h>
 

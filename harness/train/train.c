@@ -1,11 +1,11 @@
 #define _POSIX_C_SOURCE 200809L
-#include "harness/train.h"
-#include "harness/util.h"
+#include "harness/train/train.h"
+#include "harness/util/util.h"
 
-#include "harness/analysis.h"
-#include "harness/detmath.h"
-#include "harness/image.h"
-#include "harness/spectral.h"
+#include "harness/train/analysis.h"
+#include "harness/data/detmath.h"
+#include "harness/data/image.h"
+#include "harness/data/spectral.h"
 
 #include <errno.h>
 #include <math.h>

@@ -3,7 +3,7 @@
 #ifndef SPECBIAS_HARNESS_EXPERIMENT_H
 #define SPECBIAS_HARNESS_EXPERIMENT_H
 
-#include "harness/model.h"
+#include "harness/train/model.h"
 
 #define SB_PATH_MAX 4096
 #include <stddef.h>

@@ -1,8 +1,8 @@
 #define _GNU_SOURCE
-#include "harness/audit.h"
+#include "harness/machine/audit.h"
 
-#include "harness/peak.h"
-#include "harness/util.h"
+#include "harness/machine/peak.h"
+#include "harness/util/util.h"
 #include "specbias/kernels.h"
 
 #include <omp.h>

@@ -1,16 +1,16 @@
 /* `specbias kernels [--isa ISA|all] [Google Benchmark flags]`: every kernel of the kernel list
  * x every selected ISA x the shapes of its function type, timed by Google Benchmark through
- * harness/bench_shim.h. Rates come from the kernels' declared costs (sb_kernel_cost()).
+ * harness/cli/bench_shim.h. Rates come from the kernels' declared costs (sb_kernel_cost()).
  *
  * Registration expands kernel_list.inc: each kernel's function type picks, by _Generic, the
  * adapter that knows its shapes, buffers and call, so a new kernel of an existing type, or a
  * new ISA, is benchmarked with no new code here (a new function type fails to compile until
  * it has an adapter). */
-#include "harness/bench_shim.h"
-#include "harness/cli.h"
-#include "harness/context.h"
-#include "harness/counters.h"
-#include "harness/peak.h"
+#include "harness/cli/bench_shim.h"
+#include "harness/cli/cli.h"
+#include "harness/machine/context.h"
+#include "harness/machine/counters.h"
+#include "harness/machine/peak.h"
 #include "specbias/kernels.h"
 
 #include <stdint.h>

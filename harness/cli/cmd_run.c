@@ -1,11 +1,11 @@
 /* specbias run: runs a suite and writes DIR/results.json (DESIGN.md, Command line). */
 #define _POSIX_C_SOURCE 200809L
-#include "harness/cli.h"
-#include "harness/audit.h"
-#include "harness/context.h"
-#include "harness/peak.h"
-#include "harness/train.h"
-#include "harness/util.h"
+#include "harness/cli/cli.h"
+#include "harness/machine/audit.h"
+#include "harness/machine/context.h"
+#include "harness/machine/peak.h"
+#include "harness/train/train.h"
+#include "harness/util/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

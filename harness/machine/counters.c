@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "harness/counters.h"
+#include "harness/machine/counters.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* The targets an experiment trains on (EXPERIMENTS.md, Conventions) and its encoding matrix. */
-#include "harness/detmath.h"
-#include "harness/experiment.h"
-#include "harness/image.h"
+#include "harness/data/detmath.h"
+#include "harness/train/experiment.h"
+#include "harness/data/image.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
 #ifndef SPECBIAS_HARNESS_ANALYSIS_H
 #define SPECBIAS_HARNESS_ANALYSIS_H
 
-#include "harness/model.h"
+#include "harness/train/model.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
-#include "harness/context.h"
+#include "harness/machine/context.h"
 
-#include "harness/util.h"
+#include "harness/util/util.h"
 
 #include <errno.h>
 #include <hwloc.h>

@@ -1,5 +1,5 @@
 /* Suite files: JSON parsed by jansson. The format is documented in suites/README.md. */
-#include "harness/experiment.h"
+#include "harness/train/experiment.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -1,5 +1,5 @@
 /* A small C interface to Google Benchmark (C++), so that C code registers benchmarks and runs
- * them with Google Benchmark's own flags and output formats (harness/bench_shim.cc). */
+ * them with Google Benchmark's own flags and output formats (harness/cli/bench_shim.cc). */
 #ifndef SPECBIAS_HARNESS_BENCH_SHIM_H
 #define SPECBIAS_HARNESS_BENCH_SHIM_H
 

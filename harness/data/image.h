@@ -44,7 +44,7 @@ int sb_image_set_channels(struct sb_image *img, size_t channels, char *err, size
 
 /* A zone plate (radial chirp) of size x size, gray: v = 0.5 + 0.5 cos(pi r^2 / size), r the
  * distance to the centre in pixels, so the local frequency rises linearly from 0 at the centre
- * to Nyquist at the edge midpoints. Computed with harness/detmath.h, so the same bits on
+ * to Nyquist at the edge midpoints. Computed with harness/data/detmath.h, so the same bits on
  * every machine. Returns 0, or -1 on allocation failure. */
 int sb_image_zone_plate(size_t size, struct sb_image *img);
 

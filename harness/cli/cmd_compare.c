@@ -6,9 +6,9 @@
  * other machines and other versions, and will be fuzzed. A file that is not what it claims
  * to be is exit 2 with a message naming the file, never a crash. */
 #define _POSIX_C_SOURCE 200809L
-#include "harness/cli.h"
-#include "harness/errmsg.h"
-#include "harness/stats.h"
+#include "harness/cli/cli.h"
+#include "harness/util/errmsg.h"
+#include "harness/compare/stats.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -127,9 +127,10 @@ struct kernel {
     struct vec real_ns, gflops;
 };
 
-/* The machine audit of a results file (context.audit, written by specbias run; harness/audit.h)
- * and the FMA peak of the ISA it used. Older files have none; a field of the wrong type counts
- * as absent (the audit only labels and warns, it never refuses a file). */
+/* The machine audit of a results file (context.audit, written by specbias run;
+ * harness/machine/audit.h) and the FMA peak of the ISA it used. Older files have none; a field
+ * of the wrong type counts as absent (the audit only labels and warns, it never refuses a
+ * file). */
 struct audit_info {
     int present;                            /* context.audit is an object */
     double measured_mhz, nominal_mhz;       /* NAN: unknown */

@@ -9,7 +9,7 @@
  * $SPECBIAS_PYTHON, else /usr/bin/python3 (Debian's, which python3-matplotlib installs into;
  * a python3 earlier on PATH may be another build without it). */
 #define _POSIX_C_SOURCE 200809L
-#include "harness/cli.h"
+#include "harness/cli/cli.h"
 
 #include <errno.h>
 #include <limits.h>

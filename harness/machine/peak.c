@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
-#include "harness/peak.h"
+#include "harness/machine/peak.h"
 
-#include "harness/util.h"
+#include "harness/util/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* Medians and the Mann-Whitney U test (see stats.h). The formulas follow scipy 1.10's
  * mannwhitneyu so that its answers can serve as the test oracle (tests/test_stats.c). */
-#include "harness/stats.h"
+#include "harness/compare/stats.h"
 
 #include <math.h>
 #include <stdlib.h>

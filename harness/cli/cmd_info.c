@@ -1,9 +1,9 @@
 /* specbias info [--json] [--isa ISA]: what this machine and this build can run. */
-#include "harness/cli.h"
-#include "harness/context.h"
-#include "harness/audit.h"
-#include "harness/counters.h"
-#include "harness/peak.h"
+#include "harness/cli/cli.h"
+#include "harness/machine/context.h"
+#include "harness/machine/audit.h"
+#include "harness/machine/counters.h"
+#include "harness/machine/peak.h"
 #include "specbias/kernels.h"
 
 #include <omp.h>

@@ -1,9 +1,9 @@
 /* 2D targets: PNG load and write (libspng), crop, channels, zone plate, PSNR. */
 #define _POSIX_C_SOURCE 200809L
-#include "harness/image.h"
-#include "harness/errmsg.h"
+#include "harness/data/image.h"
+#include "harness/util/errmsg.h"
 
-#include "harness/detmath.h"
+#include "harness/data/detmath.h"
 
 #include <errno.h>
 #include <math.h>

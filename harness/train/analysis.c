@@ -1,6 +1,6 @@
-#include "harness/analysis.h"
+#include "harness/train/analysis.h"
 
-#include "harness/detmath.h"
+#include "harness/data/detmath.h"
 
 #include <math.h>
 #include <stdlib.h>

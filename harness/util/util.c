@@ -1,5 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
-#include "harness/util.h"
+#include "harness/util/util.h"
 
 #include <stdlib.h>
 #include <string.h>
