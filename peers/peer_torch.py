@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch peer of specbias: trains the network of one `specbias run --dump` folder.
 
-Usage: /usr/bin/python3 scripts/peer_torch.py DUMP_DIR [--threads T] [--steps N]
+Usage: /usr/bin/python3 peers/peer_torch.py DUMP_DIR [--threads T] [--steps N]
 
 Builds the same nn.Sequential (Linear + ReLU, the last layer linear or sigmoid), loads the
 initial parameters specbias used (init.f32: per layer W [out][in] then b [out]) and trains

@@ -9,7 +9,7 @@
  *
  * Usage: specbias-peer-openblas DUMP_DIR [--steps N] [--threads T]
  * Prints one JSON line {"peer": "openblas", "seconds", "steps", "threads", "final_loss", ...}
- * like scripts/peer_torch.py: seconds = wall time of the step loop, final_loss = training
+ * like peers/peer_torch.py: seconds = wall time of the step loop, final_loss = training
  * loss of the last step before its update (the dump's losses.f32[N-1]).
  * A minibatch experiment takes its rows in a fixed cyclic order (same cost per step as
  * specbias's shuffled order, losses not comparable).
@@ -43,7 +43,7 @@
 #include <time.h>
 
 /* Steps run on a throwaway copy of the parameters before the timed loop, so OpenBLAS's
- * thread start-up is not charged to the timed steps (scripts/peer_torch.py does the same). */
+ * thread start-up is not charged to the timed steps (peers/peer_torch.py does the same). */
 #define WARMUP_STEPS 2
 
 struct layer {
