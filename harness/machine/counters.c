@@ -408,11 +408,11 @@ void sb_counters_resume(struct sb_counters *c)
     for (size_t i = 0; i < c->n; i++) c->eval[i] += now[i] - c->mark[i];
 }
 
-json_t *sb_counters_stop(struct sb_counters *c)
+void sb_counters_stop(struct sb_counters *c, struct sb_counter_values *out)
 {
-    json_t *v = json_object();
     long long total[SB_MAX_COUNTERS] = {0}, papi[SB_MAX_COUNTERS] = {0};
-    if (!c->n) return v;
+    out->n = 0;
+    if (!c->n) return;
     if (c->n_papi) PAPI_stop(c->papi_set, papi);
     for (size_t i = 0, p = 0; i < c->n; i++) {
         if (c->source[i] == SB_SOURCE_PAPI) {
@@ -421,9 +421,9 @@ json_t *sb_counters_stop(struct sb_counters *c)
             ioctl(c->fd[i], PERF_EVENT_IOC_DISABLE, 0);
             total[i] = perf_value(c->fd[i]);
         }
-        json_object_set_new(v, c->names[i], json_integer(total[i] - c->eval[i]));
+        out->names[out->n] = c->names[i];
+        out->counts[out->n++] = total[i] - c->eval[i];
     }
-    return v;
 }
 
 void sb_counters_close(struct sb_counters *c)

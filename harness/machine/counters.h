@@ -51,8 +51,15 @@ void sb_counters_start(struct sb_counters *c);
 /* Around work that must not count (evaluation at checkpoints). */
 void sb_counters_pause(struct sb_counters *c);
 void sb_counters_resume(struct sb_counters *c);
-/* Stops and returns {event: count of the training steps} for a repetition. */
-json_t *sb_counters_stop(struct sb_counters *c);
+/* The counts of one measurement: event names[i] (pointing into the struct sb_counters, in
+ * list order) counted counts[i]. */
+struct sb_counter_values {
+    size_t n;
+    const char *names[SB_MAX_COUNTERS];
+    long long counts[SB_MAX_COUNTERS];
+};
+/* Stops and fills out with the counts since sb_counters_start, evaluation excluded. */
+void sb_counters_stop(struct sb_counters *c, struct sb_counter_values *out);
 void sb_counters_close(struct sb_counters *c);
 
 /* The events `specbias info` probes: every generic event and PAPI's SP FLOP preset. */

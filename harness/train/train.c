@@ -187,6 +187,13 @@ static json_t *confusion_json(const struct sb_confusion *c)
                      "negative_fraction", real_or_null(c->negative_fraction), "histogram", h);
 }
 
+static json_t *counters_json(const struct sb_counter_values *v)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < v->n; i++) json_object_set_new(o, v->names[i], json_integer(v->counts[i]));
+    return o;
+}
+
 /* The state of one repetition. */
 struct rep {
     struct sb_model model;
@@ -561,7 +568,9 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
     }
     if (r.time_to_target > r.train_seconds) r.time_to_target = r.train_seconds;
     if (counting) {
-        json_object_set_new(jr, "counters", sb_counters_stop(o->counters));
+        struct sb_counter_values v;
+        sb_counters_stop(o->counters, &v);
+        json_object_set_new(jr, "counters", counters_json(&v));
         counting = 0;
     }
 
@@ -649,7 +658,11 @@ static int run_repetition(const struct sb_run_options *o, struct prepared *p, si
 oom:
     snprintf(err, errlen, "%s: out of memory", e->name);
 fail:
-    if (counting) json_object_set_new(jr, "counters", sb_counters_stop(o->counters));
+    if (counting) {
+        struct sb_counter_values v;
+        sb_counters_stop(o->counters, &v);
+        json_object_set_new(jr, "counters", counters_json(&v));
+    }
     json_object_set_new(jr, "status",
                         json_string(rc == SB_STATUS_INTERRUPTED ? "interrupted" : "failed"));
     json_object_set_new(jr, "error", sb_json_string(err));
