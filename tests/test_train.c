@@ -10,6 +10,7 @@
 #include "harness/train/analysis.h"
 #include "harness/data/detmath.h"
 #include "harness/train/experiment.h"
+#include "harness/results/results.h"
 #include "harness/train/train.h"
 
 #include <math.h>
@@ -74,7 +75,11 @@ static json_t *run(const struct sb_experiment *e, const struct sb_kernels *k, in
 {
     omp_set_num_threads(threads);
     struct sb_run_options o = {k, 0, 0, 1, threads, 0.0, NULL, 0, NULL};
-    return sb_run_experiment(e, &o, 0, 1, status, err, errlen);
+    struct sb_experiment_result x;
+    *status = sb_train_experiment(e, &o, 0, 1, &x, err, errlen);
+    json_t *je = sb_results_experiment(&x);
+    sb_experiment_result_free(&x);
+    return je;
 }
 
 static const char *hash_of(json_t *je)

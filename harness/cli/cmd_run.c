@@ -4,6 +4,7 @@
 #include "harness/machine/audit.h"
 #include "harness/machine/context.h"
 #include "harness/machine/peak.h"
+#include "harness/results/results.h"
 #include "harness/train/train.h"
 #include "harness/util/util.h"
 
@@ -344,29 +345,6 @@ static json_t *context_json(const struct sb_kernels *k, int threads, const struc
         sb_json_string(suite->path), "content_hash", suite->content_hash, "command_line", cmd);
 }
 
-/* Every repetition's share of `peak` (null where it ran faster than the peak: the peak was
- * re-measured and still too low, so no share is claimed), and their summaries. */
-static void apply_peak(json_t *exps, double peak)
-{
-    size_t i, j;
-    json_t *e, *r;
-    json_array_foreach(exps, i, e) {
-        json_t *reps = json_object_get(e, "repetitions");
-        int any = 0;
-        json_array_foreach(reps, j, r) {
-            const json_t *g = json_object_get(r, "gflops");
-            if (!json_is_number(g)) continue;
-            any = 1;
-            const double v = json_number_value(g);
-            json_object_set_new(r, "peak_fraction",
-                                peak > 0 && v <= peak ? json_real(v / peak) : json_null());
-        }
-        if (any)
-            json_object_set_new(json_object_get(e, "summary"), "peak_fraction",
-                                sb_field_summary(reps, "peak_fraction"));
-    }
-}
-
 static void fmt_seconds(char *buf, size_t n, json_t *v)
 {
     if (json_is_number(v)) snprintf(buf, n, "%.2f s", json_number_value(v));
@@ -691,25 +669,25 @@ int sb_cmd_run(int argc, char **argv)
     install_signal_handlers();
     for (size_t i = 0; i < nsel && !sb_interrupted; i++) {
         const struct sb_experiment *e = &suite.exp[sel[i]];
-        int status;
         const double t0 = sb_now();
-        json_t *je = sb_run_experiment(e, &o, i, nsel, &status, err, sizeof err);
+        struct sb_experiment_result x;
+        const int status = sb_train_experiment(e, &o, i, nsel, &x, err, sizeof err);
+        json_t *je = sb_results_experiment(&x);
         json_array_append_new(exps, je);
         /* A repetition faster than the peak means the peak was wrong: measure it again. */
         struct sb_peak *pk = &peaks[k->isa];
-        size_t r;
-        json_t *jr;
         int changed = 0;
-        json_array_foreach(json_object_get(je, "repetitions"), r, jr)
-            if (json_is_number(json_object_get(jr, "gflops")))
-                changed |= sb_peak_recheck(pk, json_number_value(json_object_get(jr, "gflops")),
-                                           stderr, "specbias run");
+        for (size_t r = 0; r < x.nreps; r++)
+            if (x.reps[r].stage >= SB_REP_TRAINED)
+                changed |= sb_peak_recheck(pk, sb_repetition_gflops(&x.reps[r]), stderr,
+                                           "specbias run");
+        sb_experiment_result_free(&x);
         if (changed) {
             json_object_set_new(json_object_get(context, "peak_gflops"), k->isa_name,
                                 json_real(pk->gflops));
             json_object_set_new(json_object_get(context, "peak"), k->isa_name, sb_peak_json(pk));
         }
-        apply_peak(exps, pk->gflops);
+        sb_results_apply_peak(exps, pk->gflops);
         sb_audit_update(json_object_get(context, "audit"), &audit);
         if (status == SB_STATUS_INTERRUPTED) {
             fprintf(stderr, "\nspecbias run: [%zu/%zu] %s\n", i + 1, nsel, err);

@@ -1,13 +1,14 @@
 /* Runs one experiment: builds its data, trains R repetitions on the selected kernels, measures
- * and evaluates at checkpoints, and returns the experiment's entry of results.json. */
+ * and evaluates at checkpoints, and fills the plain result structs of result.h (which
+ * harness/results/ writes into results.json). */
 #ifndef SPECBIAS_HARNESS_TRAIN_H
 #define SPECBIAS_HARNESS_TRAIN_H
 
 #include "harness/train/experiment.h"
+#include "harness/train/result.h"
 
 #include "harness/machine/counters.h"
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,14 +29,14 @@ struct sb_run_options {
 #include <signal.h>
 extern volatile sig_atomic_t sb_interrupted;
 
-/* Returns the experiment object (never NULL unless out of memory). *status is 0 when every
- * repetition finished, 2 when the experiment's input was bad (a PNG), 3 when it failed (a
- * non-finite loss, out of memory, an I/O error writing the dump), SB_STATUS_INTERRUPTED
- * when sb_interrupted stopped it; err then says why, and the object records it under
- * "status" ("failed" or "interrupted") and "error". */
-#define SB_STATUS_INTERRUPTED 4
-json_t *sb_run_experiment(const struct sb_experiment *e, const struct sb_run_options *o,
-                          size_t index, size_t count, int *status, char *err, size_t errlen);
+/* Trains e into *x (free it with sb_experiment_result_free) and returns its status: 0 when
+ * every repetition finished, 2 when the experiment's input was bad (a PNG), 3 when it failed
+ * (a non-finite loss, out of memory, an I/O error writing the dump), SB_STATUS_INTERRUPTED
+ * when sb_interrupted stopped it; err then says why, as does x->error. `index` of `count`
+ * numbers the experiment in the progress bar. */
+int sb_train_experiment(const struct sb_experiment *e, const struct sb_run_options *o,
+                        size_t index, size_t count, struct sb_experiment_result *x, char *err,
+                        size_t errlen);
 
 /* Log-spaced checkpoint steps in [0, steps], always including 0 and steps; returns how many
  * were written to out (at most max). */
@@ -49,9 +50,5 @@ double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *
 /* FNV-1a 64 of an image target's pixels (train, then test), as hex: config.target.data_hash,
  * by which compare matches runs and --rerun checks the image is still the same. */
 void sb_data_hash(const struct sb_data *d, char hex[17]);
-
-/* The summary of one field over an experiment's repetitions: {median, min, max, cv, n}
- * over those that have a number (results.json's experiments[].summary). */
-json_t *sb_field_summary(json_t *reps, const char *field);
 
 #endif
