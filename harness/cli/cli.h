@@ -1,8 +1,10 @@
-/* Exit codes and small helpers shared by the specbias commands (DESIGN.md, Command line). */
+/* The specbias commands: exit codes, the command table main() dispatches by, and each
+ * command's entry points (docs/design.md, the command line). */
 #ifndef SPECBIAS_HARNESS_CLI_H
 #define SPECBIAS_HARNESS_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 enum sb_exit {
     SB_EXIT_OK = 0,
@@ -16,6 +18,22 @@ struct sb_build_info {
     const char *version, *git_commit, *compiler, *build_type, *flags;
 };
 const struct sb_build_info *sb_build_info(void);
+
+/* The command table (commands.c): main() dispatches by it, the top-level help lists it, and a
+ * mistyped command gets the closest name suggested. */
+struct sb_command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the command's name; returns an sb_exit */
+    const char *summary;
+};
+extern const struct sb_command sb_commands[];
+extern const size_t sb_ncommands;
+/* The command named name, or NULL. */
+const struct sb_command *sb_command_find(const char *name);
+/* The command whose name is closest to a mistyped one, or NULL when none is close. */
+const struct sb_command *sb_command_suggest(const char *name);
+/* The top-level help: every command with its summary. */
+void sb_usage(FILE *f);
 
 int sb_cmd_info(int argc, char **argv);
 int sb_cmd_run(int argc, char **argv);

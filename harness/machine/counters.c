@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "harness/machine/counters.h"
+#include "harness/util/util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -226,23 +227,6 @@ static int sources_allowed(void)
     return m ? m : SB_SOURCE_PAPI | SB_SOURCE_PERF;
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
-    if (la > 63 || lb > 63) return 99;
-    for (size_t j = 0; j <= lb; j++) prev[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            const size_t sub = prev[j - 1] + ((a[i - 1] | 32) != (b[j - 1] | 32));
-            const size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        memcpy(prev, cur, (lb + 1) * sizeof *prev);
-    }
-    return prev[lb];
-}
-
 /* The known name closest to `name`, or NULL when none is close. */
 static const char *suggest(const char *name)
 {
@@ -253,7 +237,7 @@ static const char *suggest(const char *name)
                                 generic[i].papi[2]};
         for (size_t j = 0; j < 4; j++) {
             if (!cands[j]) continue;
-            const size_t d = edit_distance(name, cands[j]);
+            const size_t d = sb_edit_distance(name, cands[j]);
             if (d < bd) bd = d, best = cands[j];
         }
     }

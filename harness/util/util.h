@@ -18,4 +18,8 @@ uint64_t sb_fnv1a64(uint64_t h, const void *p, size_t n);
  * jansson refuses them and a results file must never lose a field over it. */
 json_t *sb_json_string(const char *s);
 
+/* Levenshtein distance between a and b, ignoring ASCII case; 99 for names over 63 bytes. For
+ * "did you mean" suggestions. */
+size_t sb_edit_distance(const char *a, const char *b);
+
 #endif
