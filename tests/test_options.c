@@ -28,6 +28,7 @@ struct args {
 };
 
 static const char *const modes[] = {"fast", "slow", "exact", NULL};
+static const char *const gb_prefixes[] = {"--gb_", "--v=", NULL};
 
 static struct sb_command_spec spec(struct args *a, struct sb_option *o, int positionals, int pass)
 {
@@ -51,7 +52,7 @@ static struct sb_command_spec spec(struct args *a, struct sb_option *o, int posi
                                     .options = o,
                                     .noptions = sizeof opts / sizeof *opts,
                                     .positionals = positionals ? &a->pos : NULL,
-                                    .pass_prefix = pass ? "--gb_" : NULL,
+                                    .pass_prefixes = pass ? gb_prefixes : NULL,
                                     .passed = pass ? &a->pass : NULL};
 }
 
@@ -125,14 +126,15 @@ static void test_positionals_and_passing(void **state)
     struct args a;
     struct sb_option o[8];
     struct sb_command_spec c = spec(&a, o, 1, 1);
-    assert_int_equal(PARSE(c, "a", "--n", "2", "-", "--gb_x=1", "--", "--n", "b"), 0);
+    assert_int_equal(PARSE(c, "a", "--n", "2", "-", "--gb_x=1", "--v=2", "--", "--n", "b"), 0);
     assert_int_equal(a.pos.n, 4);
     assert_string_equal(a.pos.v[0], "a");
     assert_string_equal(a.pos.v[1], "-");
     assert_string_equal(a.pos.v[2], "--n");
     assert_int_equal(a.n, 2);
-    assert_int_equal(a.pass.n, 1);
+    assert_int_equal(a.pass.n, 2);
     assert_string_equal(a.pass.v[0], "--gb_x=1");
+    assert_string_equal(a.pass.v[1], "--v=2");
     assert_int_equal(PARSE(c, "--other"), -1);
     /* the first of a group given, in argv order */
     assert_int_equal(PARSE(c, "--s", "x", "--flag", "--n", "1"), 0);

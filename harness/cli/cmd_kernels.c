@@ -8,6 +8,7 @@
  * it has an adapter). */
 #include "harness/cli/bench_shim.h"
 #include "harness/cli/cli.h"
+#include "harness/cli/options.h"
 #include "harness/machine/context.h"
 #include "harness/machine/counters.h"
 #include "harness/machine/peak.h"
@@ -345,28 +346,6 @@ static void kb_body(void *ctx)
 
 /* ---- the command ---------------------------------------------------------------------- */
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: specbias kernels [--isa ISA|all] [--counters LIST] [--remeasure-peak]\n"
-            "                        [Google Benchmark flags]\n"
-            "  every kernel x ISA x shape, timed by Google Benchmark; names are\n"
-            "  <kernel>__<isa>/<shape>. --isa (default all) picks one ISA or every one this CPU\n"
-            "  runs. Google Benchmark's flags pass through unchanged: --benchmark_filter=REGEX,\n"
-            "  --benchmark_repetitions=N, --benchmark_min_time=SECONDS,\n"
-            "  --benchmark_format=console|json|csv, --benchmark_out=FILE,\n"
-            "  --benchmark_list_tests (--help lists them all).\n"
-            "  counters: FLOP/s, bytes/s (from the declared costs), intensity (FLOP/byte),\n"
-            "  peak_fraction (of the ISA's 1-thread FMA peak, from the peak cache; never above\n"
-            "  1: a faster kernel re-measures the peak), roofline_fraction (of min(peak,\n"
-            "  intensity x the 1-thread STREAM bandwidth)), flops_per_iter.\n"
-            "  --counters EVENT,... adds events per call (perf's generic names such as\n"
-            "  task-clock or instructions, or PAPI's), counted on the benchmark's thread around\n"
-            "  its timed loop; each event's status (counted by papi or perf_event, or\n"
-            "  unavailable with the reason) is in the context as \"counter EVENT\".\n"
-            "  --remeasure-peak measures the FMA peaks again and updates the peak cache.\n");
-}
-
 /* The ISA's 1-thread peak for a benchmark that ran at `observed` GFLOP/s: re-measured first
  * when it ran faster (a peak below a real rate was measured wrong). */
 static struct sb_peak peaks[SB_ISA_COUNT];
@@ -389,145 +368,109 @@ static void counters_end(void *cv, double *values)
     for (size_t i = 0; i < v.n; i++) values[i] = (double)v.counts[i];
 }
 
-/* Our options out of argv; the rest (Google Benchmark's) into gb[*gbc], which has room for
+/* Google Benchmark's own flags, passed through. */
+static const char *const gbench_prefixes[] = {"--benchmark_", "--v=", NULL};
+
+struct kernels_args {
+    int isa; /* 0: all, else the ISA isa - 1 */
+    const char *isa_text, *counters;
+    int remeasure;
+    struct sb_option_list gb; /* Google Benchmark's argv: ours minus our options */
+};
+
+/* Our options out of argv; the rest (Google Benchmark's) into a->gb, which has room for
  * argc + 1. Returns 0, 1 (help printed) or -1 (message printed). */
-static int parse_args(int argc, char **argv, const char **isa_arg, const char **counters_arg,
-                      int *remeasure, char **gb, int *gbc)
+static int parse_args(int argc, char **argv, struct kernels_args *a)
 {
-    *isa_arg = "all";
-    *counters_arg = NULL;
-    *remeasure = 0;
-    *gbc = 0;
-    gb[(*gbc)++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--isa") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "specbias kernels: --isa needs a value\n");
-                return -1;
-            }
-            *isa_arg = argv[++i];
-        } else if (strncmp(argv[i], "--isa=", 6) == 0) {
-            *isa_arg = argv[i] + 6;
-        } else if (strcmp(argv[i], "--counters") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "specbias kernels: --counters needs a value\n");
-                return -1;
-            }
-            *counters_arg = argv[++i];
-        } else if (strncmp(argv[i], "--counters=", 11) == 0) {
-            *counters_arg = argv[i] + 11;
-        } else if (strcmp(argv[i], "--remeasure-peak") == 0) {
-            *remeasure = 1;
-        } else if (strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 1;
-        } else {
-            if (strcmp(argv[i], "--help") == 0) usage(stdout);
-            gb[(*gbc)++] = argv[i];
-        }
-    }
-    enum sb_isa isa;
-    if (strcmp(*isa_arg, "all") != 0 && sb_isa_parse(*isa_arg, &isa) != 0) {
-        fprintf(stderr, "specbias kernels: unknown ISA '%s' (all, scalar, avx2, avx512, neon)\n",
-                *isa_arg);
-        return -1;
-    }
-    return 0;
+    a->isa = 0;
+    a->isa_text = "all";
+    a->counters = NULL;
+    a->remeasure = 0;
+    a->gb.v[0] = argv[0];
+    a->gb.n = 1;
+    struct sb_option options[] = {
+        {SB_ENUM("--isa", &a->isa, "ISA|all", sb_isa_choices("all"),
+                 "one ISA, or every one this CPU runs: {choices} (default all)"),
+         .what = "ISA", .text = &a->isa_text},
+        {SB_STRING("--counters", &a->counters, "LIST",
+                   "events to count per call (perf's generic names such as task-clock or "
+                   "instructions, or PAPI's), counted on the benchmark's thread around its timed "
+                   "loop; each event's status (counted by papi or perf_event, or unavailable "
+                   "with the reason) is in the context as \"counter EVENT\"")},
+        {SB_FLAG("--remeasure-peak", &a->remeasure,
+                 "measure the FMA peaks again and update the peak cache")},
+    };
+    struct sb_command_spec cmd = {
+        .name = "kernels",
+        .synopsis_tail = "[Google Benchmark flags]",
+        .description =
+            "Every kernel x ISA x shape, timed by Google Benchmark; names are\n"
+            "<kernel>__<isa>/<shape>. Google Benchmark's flags pass through unchanged:\n"
+            "--benchmark_filter=REGEX, --benchmark_repetitions=N, --benchmark_min_time=SECONDS,\n"
+            "--benchmark_format=console|json|csv, --benchmark_out=FILE, --benchmark_list_tests\n"
+            "(--help lists them all, after these).\n"
+            "Counters: FLOP/s, bytes/s (from the declared costs), intensity (FLOP/byte),\n"
+            "peak_fraction (of the ISA's 1-thread FMA peak, from the peak cache; never above 1:\n"
+            "a faster kernel re-measures the peak), roofline_fraction (of min(peak, intensity x\n"
+            "the 1-thread STREAM bandwidth)), flops_per_iter.\n",
+        .options = options,
+        .noptions = sizeof options / sizeof *options,
+        .pass_prefixes = gbench_prefixes,
+        .pass_help = 1,
+        .passed = &a->gb};
+    const int rc = sb_options_parse(&cmd, argc, argv);
+    a->gb.v[a->gb.n] = NULL;
+    return rc;
 }
 
 int sb_kernels_parse_only(int argc, char **argv)
 {
-    const char *isa_arg, *counters_arg;
-    char **gb = calloc((size_t)argc + 1, sizeof *gb);
-    if (!gb) return -1;
-    int gbc, remeasure;
-    const int rc = parse_args(argc, argv, &isa_arg, &counters_arg, &remeasure, gb, &gbc);
-    free(gb);
+    struct kernels_args a;
+    a.gb.v = calloc((size_t)argc + 1, sizeof *a.gb.v);
+    if (!a.gb.v) return -1;
+    const int rc = parse_args(argc, argv, &a);
+    free(a.gb.v);
     return rc;
 }
 
-int sb_cmd_kernels(int argc, char **argv)
+/* The ISAs --isa selects, in selected[]. Returns 0, or -1 with the message printed. */
+static int select_isas(const struct kernels_args *a, int selected[SB_ISA_COUNT])
 {
-    const char *isa_arg, *counters_arg;
-    const char *counter_names[SB_MAX_COUNTERS] = {0};
-    /* Google Benchmark's argv: ours minus --isa. */
-    char **gb = calloc((size_t)argc + 1, sizeof *gb);
-    if (!gb) return SB_EXIT_FAILED;
-    int gbc, remeasure;
-    const int prc = parse_args(argc, argv, &isa_arg, &counters_arg, &remeasure, gb, &gbc);
-    if (prc) {
-        free(gb);
-        return prc > 0 ? SB_EXIT_OK : SB_EXIT_USAGE;
-    }
-
-    int selected[SB_ISA_COUNT] = {0};
-    if (strcmp(isa_arg, "all") == 0) {
+    memset(selected, 0, SB_ISA_COUNT * sizeof *selected);
+    if (a->isa == 0) {
         for (int i = 0; i < SB_ISA_COUNT; i++) selected[i] = sb_isa_supported((enum sb_isa)i, NULL);
-    } else {
-        enum sb_isa isa;
-        const char *why = NULL;
-        if (sb_isa_parse(isa_arg, &isa) != 0) {
-            fprintf(stderr,
-                    "specbias kernels: unknown ISA '%s' (all, scalar, avx2, avx512, neon)\n",
-                    isa_arg);
-            free(gb);
-            return SB_EXIT_USAGE;
-        }
-        if (!sb_isa_supported(isa, &why)) {
-            fprintf(stderr, "specbias kernels: ISA '%s' cannot run here: %s\n", isa_arg,
-                    why ? why : "unsupported");
-            free(gb);
-            return SB_EXIT_USAGE;
-        }
-        selected[isa] = 1;
+        return 0;
     }
+    const enum sb_isa isa = (enum sb_isa)(a->isa - 1);
+    const char *why = NULL;
+    if (!sb_isa_supported(isa, &why)) {
+        fprintf(stderr, "specbias kernels: ISA '%s' cannot run here: %s\n", a->isa_text,
+                why ? why : "unsupported");
+        return -1;
+    }
+    selected[isa] = 1;
+    return 0;
+}
 
-    /* --benchmark_list_tests needs no peaks or bandwidth: no probes there. */
-    int listing = 0;
-    for (int i = 1; i < gbc; i++)
-        if (strncmp(gb[i], "--benchmark_list_tests", 22) == 0 &&
-            strcmp(gb[i], "--benchmark_list_tests=false") != 0)
-            listing = 1;
-    /* Google Benchmark's flags are checked before any probe or allocation. */
-    if (sb_bench_init(gbc, gb)) {
-        free(gb);
-        return SB_EXIT_USAGE;
-    }
-
-    size_t cap = 0;
-    for (int i = 0; i < SB_ISA_COUNT; i++) {
-        if (!selected[i]) continue;
-        for (int id = 0; id < SB_KERNEL_COUNT; id++) {
-            sb_any_fn *fn = NULL;
-            const struct adapter *ad =
-                resolve((enum sb_kernel_id)id, sb_kernels_for(SB_ISA_SCALAR), &fn);
-            cap += ad ? ad->nshapes : 0;
-        }
-    }
-    struct kbench *benches = calloc(cap ? cap : 1, sizeof *benches);
-    if (!benches) {
-        free(gb);
-        return SB_EXIT_FAILED;
-    }
-
-    /* The kernels block for this machine's caches, as in `specbias run`. */
+/* The machine in Google Benchmark's context: the kernels block for its caches, as in
+ * `specbias run`, and one thread's memory bandwidth for the roofline (the kernels run on one
+ * thread). Returns that bandwidth in GB/s, 0 when unknown. */
+static double machine_context(int listing)
+{
     json_t *topology = sb_topology_json();
     json_t *blocking = sb_apply_cache_blocking(topology);
+    double bandwidth = 0.0;
+    char val[512];
     if (!listing) {
-        char val[64];
         snprintf(val, sizeof val, "%lld",
                  (long long)json_integer_value(json_object_get(blocking, "l1d_bytes")));
         sb_bench_add_context("blocking_l1d_bytes", val);
         snprintf(val, sizeof val, "%lld",
                  (long long)json_integer_value(json_object_get(blocking, "l2_bytes")));
         sb_bench_add_context("blocking_l2_bytes", val);
-        sb_bench_add_context("blocking_source", json_string_value(json_object_get(blocking, "source")));
-    }
-    /* One thread's memory bandwidth for the roofline (the kernels run on one thread). */
-    double bandwidth = 0.0;
-    if (!listing) {
+        sb_bench_add_context("blocking_source",
+                             json_string_value(json_object_get(blocking, "source")));
         json_t *bw = sb_bandwidth_json(1, topology);
-        char val[512];
         if (json_is_number(json_object_get(bw, "one_thread"))) {
             bandwidth = json_number_value(json_object_get(bw, "one_thread"));
             snprintf(val, sizeof val, "%.2f", bandwidth);
@@ -539,103 +482,182 @@ int sb_cmd_kernels(int argc, char **argv)
             snprintf(val, sizeof val, "unavailable: %s",
                      json_string_value(json_object_get(bw, "reason")));
             sb_bench_add_context("bandwidth_gbs_1thread", val);
-            fprintf(stderr, "specbias kernels: warning: no bandwidth, so no roofline_fraction: %s\n",
+            fprintf(stderr,
+                    "specbias kernels: warning: no bandwidth, so no roofline_fraction: %s\n",
                     json_string_value(json_object_get(bw, "reason")));
         }
         json_decref(bw);
     }
     json_decref(blocking);
     json_decref(topology);
+    return bandwidth;
+}
 
-    /* PAPI events around every benchmark's timed loop (counts of this thread, per call). */
-    static struct sb_counters counters;
-    int have_counters = 0;
-    if (counters_arg) {
-        char cerr[256];
-        if (sb_counters_open(&counters, counters_arg, stderr, "specbias kernels", cerr,
-                             sizeof cerr)) {
-            fprintf(stderr, "specbias kernels: --counters: %s\n", cerr);
-            free(benches);
-            free(gb);
-            return SB_EXIT_USAGE;
-        }
-        have_counters = 1;
-        size_t e;
-        json_t *ev;
-        json_array_foreach(json_object_get(counters.status, "events"), e, ev) {
-            char key[160], val[1200];
-            const json_t *why = json_object_get(ev, "reason"), *src = json_object_get(ev, "source");
-            snprintf(key, sizeof key, "counter %s", json_string_value(json_object_get(ev, "name")));
-            snprintf(val, sizeof val, "%s%s%s%s%s", json_string_value(json_object_get(ev, "status")),
-                     src ? " by " : "", src ? json_string_value(src) : "", why ? ": " : "",
-                     why ? json_string_value(why) : "");
-            if (!listing) sb_bench_add_context(key, val);
-        }
-        for (size_t n = 0; n < counters.n; n++) counter_names[n] = counters.names[n];
+/* The --counters events, each one's status in the context. Returns 0, or -1 with the message
+ * printed. */
+static int open_counters(struct sb_counters *counters, const char *list, int listing)
+{
+    char cerr[256];
+    if (sb_counters_open(counters, list, stderr, "specbias kernels", cerr, sizeof cerr)) {
+        fprintf(stderr, "specbias kernels: --counters: %s\n", cerr);
+        return -1;
     }
+    size_t e;
+    json_t *ev;
+    json_array_foreach(json_object_get(counters->status, "events"), e, ev)
+    {
+        char key[160], val[1200];
+        const json_t *why = json_object_get(ev, "reason"), *src = json_object_get(ev, "source");
+        snprintf(key, sizeof key, "counter %s", json_string_value(json_object_get(ev, "name")));
+        snprintf(val, sizeof val, "%s%s%s%s%s", json_string_value(json_object_get(ev, "status")),
+                 src ? " by " : "", src ? json_string_value(src) : "", why ? ": " : "",
+                 why ? json_string_value(why) : "");
+        if (!listing) sb_bench_add_context(key, val);
+    }
+    return 0;
+}
 
-    size_t nb = 0;
+/* The ISA's 1-thread FMA peak (cached or measured), in the context. */
+static void peak_context(int i, int remeasure)
+{
+    const struct sb_kernels *k = sb_kernels_for((enum sb_isa)i);
+    sb_peak_get((enum sb_isa)i, 1, remeasure, stderr, "specbias kernels", &peaks[i]);
+    char key[64], val[600];
+    snprintf(key, sizeof key, "peak_gflops_1thread_%s", k->isa_name);
+    snprintf(val, sizeof val, "%.2f", peaks[i].gflops);
+    sb_bench_add_context(key, val);
+    snprintf(key, sizeof key, "peak_1thread_%s", k->isa_name);
+    snprintf(val, sizeof val, "%s, spread %.1f %% over %d trials%s%s%s", peaks[i].source,
+             100.0 * peaks[i].spread, peaks[i].trials,
+             peaks[i].stable ? "" : ", not stable within its time bound",
+             peaks[i].note[0] ? "; " : "", peaks[i].note);
+    sb_bench_add_context(key, val);
+}
+
+/* What every benchmark of a run shares. */
+struct registry {
+    struct kbench *benches;
+    size_t n;
+    int listing;
+    double bandwidth;
+    struct sb_counters *counters; /* NULL: no --counters */
+    const char *counter_names[SB_MAX_COUNTERS];
+};
+
+/* Registers every kernel x shape of ISA i with Google Benchmark. */
+static void register_isa(struct registry *g, int i)
+{
+    const struct sb_kernels *k = sb_kernels_for((enum sb_isa)i);
+    for (int id = 0; id < SB_KERNEL_COUNT; id++) {
+        sb_any_fn *fn = NULL;
+        const struct adapter *ad = resolve((enum sb_kernel_id)id, k, &fn);
+        for (size_t s = 0; ad && s < ad->nshapes; s++) {
+            const struct kshape *ks = &ad->shapes[s];
+            const struct sb_cost c = sb_kernel_cost((enum sb_kernel_id)id, ks->shape);
+            /* The scalar reference is the truth, not a contender: at 0.3-0.6 GFLOP/s one
+             * iteration of the largest dense shape (17 GFLOP) would take up to a minute. */
+            if (i == SB_ISA_SCALAR && c.flops * (double)ks->calls > 1e10) continue;
+            struct kbench *b = &g->benches[g->n++];
+            *b = (struct kbench){.ad = ad,
+                                 .fn = fn,
+                                 .shape = ks->shape,
+                                 .l0 = ks->l0,
+                                 .l1 = ks->l1,
+                                 .calls = ks->calls};
+            char name[160];
+            snprintf(name, sizeof name, "%s__%s/%s", sb_kernel_name((enum sb_kernel_id)id),
+                     k->isa_name, ks->label);
+            const struct sb_bench_spec spec = {name,
+                                               kb_setup,
+                                               kb_body,
+                                               kb_free,
+                                               b,
+                                               c.flops * (double)ks->calls,
+                                               c.bytes * (double)ks->calls,
+                                               g->listing ? NULL : peak_of,
+                                               &peaks[i],
+                                               g->bandwidth,
+                                               g->counters,
+                                               g->counters ? counters_begin : NULL,
+                                               g->counters ? counters_end : NULL,
+                                               g->counters ? g->counters->n : 0,
+                                               g->counter_names};
+            sb_bench_register(&spec);
+        }
+    }
+}
+
+/* Benchmarks of the selected ISAs, at most. */
+static size_t bench_count(const int selected[SB_ISA_COUNT])
+{
+    size_t cap = 0;
     for (int i = 0; i < SB_ISA_COUNT; i++) {
         if (!selected[i]) continue;
-        const struct sb_kernels *k = sb_kernels_for((enum sb_isa)i);
-        if (!listing) {
-            sb_peak_get((enum sb_isa)i, 1, remeasure, stderr, "specbias kernels", &peaks[i]);
-            char key[64], val[600];
-            snprintf(key, sizeof key, "peak_gflops_1thread_%s", k->isa_name);
-            snprintf(val, sizeof val, "%.2f", peaks[i].gflops);
-            sb_bench_add_context(key, val);
-            snprintf(key, sizeof key, "peak_1thread_%s", k->isa_name);
-            snprintf(val, sizeof val, "%s, spread %.1f %% over %d trials%s%s%s",
-                     peaks[i].source, 100.0 * peaks[i].spread, peaks[i].trials,
-                     peaks[i].stable ? "" : ", not stable within its time bound",
-                     peaks[i].note[0] ? "; " : "", peaks[i].note);
-            sb_bench_add_context(key, val);
-        }
         for (int id = 0; id < SB_KERNEL_COUNT; id++) {
             sb_any_fn *fn = NULL;
-            const struct adapter *ad = resolve((enum sb_kernel_id)id, k, &fn);
-            if (!ad) continue;
-            for (size_t s = 0; s < ad->nshapes; s++) {
-                struct kbench *b = &benches[nb++];
-                const struct kshape *ks = &ad->shapes[s];
-                b->ad = ad;
-                b->fn = fn;
-                b->shape = ks->shape;
-                b->l0 = ks->l0;
-                b->l1 = ks->l1;
-                b->calls = ks->calls;
-                const struct sb_cost c = sb_kernel_cost((enum sb_kernel_id)id, ks->shape);
-                /* The scalar reference is the truth, not a contender: at 0.3-0.6 GFLOP/s one
-                 * iteration of the largest dense shape (17 GFLOP) would take up to a minute. */
-                if (i == SB_ISA_SCALAR && c.flops * (double)ks->calls > 1e10) {
-                    nb--;
-                    continue;
-                }
-                char name[160];
-                snprintf(name, sizeof name, "%s__%s/%s", sb_kernel_name((enum sb_kernel_id)id),
-                         k->isa_name, ks->label);
-                const struct sb_bench_spec spec = {name,
-                                                   kb_setup,
-                                                   kb_body,
-                                                   kb_free,
-                                                   b,
-                                                   c.flops * (double)ks->calls,
-                                                   c.bytes * (double)ks->calls,
-                                                   listing ? NULL : peak_of,
-                                                   &peaks[i],
-                                                   bandwidth,
-                                                   have_counters ? &counters : NULL,
-                                                   have_counters ? counters_begin : NULL,
-                                                   have_counters ? counters_end : NULL,
-                                                   counters.n,
-                                                   counter_names};
-                sb_bench_register(&spec);
-            }
+            const struct adapter *ad =
+                resolve((enum sb_kernel_id)id, sb_kernels_for(SB_ISA_SCALAR), &fn);
+            cap += ad ? ad->nshapes : 0;
         }
     }
+    return cap;
+}
+
+/* Registers the selected ISAs' benchmarks and runs them. */
+static int run_benchmarks(const struct kernels_args *a, const int selected[SB_ISA_COUNT],
+                          int listing)
+{
+    static struct sb_counters counters;
+    struct registry g = {.listing = listing};
+    const size_t cap = bench_count(selected);
+    g.benches = calloc(cap ? cap : 1, sizeof *g.benches);
+    if (!g.benches) return SB_EXIT_FAILED;
+    g.bandwidth = machine_context(listing);
+    /* PAPI events around every benchmark's timed loop (counts of this thread, per call). */
+    if (a->counters) {
+        if (open_counters(&counters, a->counters, listing)) {
+            free(g.benches);
+            return SB_EXIT_USAGE;
+        }
+        g.counters = &counters;
+        for (size_t n = 0; n < counters.n; n++) g.counter_names[n] = counters.names[n];
+    }
+    for (int i = 0; i < SB_ISA_COUNT; i++) {
+        if (!selected[i]) continue;
+        if (!listing) peak_context(i, a->remeasure);
+        register_isa(&g, i);
+    }
     sb_bench_run();
-    if (have_counters) sb_counters_close(&counters);
-    free(benches);
-    free(gb);
+    if (g.counters) sb_counters_close(&counters);
+    free(g.benches);
     return SB_EXIT_OK;
+}
+
+int sb_cmd_kernels(int argc, char **argv)
+{
+    struct kernels_args a;
+    a.gb.v = calloc((size_t)argc + 1, sizeof *a.gb.v);
+    if (!a.gb.v) return SB_EXIT_FAILED;
+    int selected[SB_ISA_COUNT], rc = parse_args(argc, argv, &a);
+    if (rc) {
+        free(a.gb.v);
+        return rc > 0 ? SB_EXIT_OK : SB_EXIT_USAGE;
+    }
+    if (select_isas(&a, selected)) {
+        free(a.gb.v);
+        return SB_EXIT_USAGE;
+    }
+    /* --benchmark_list_tests needs no peaks or bandwidth: no probes there. */
+    int listing = 0;
+    for (size_t i = 1; i < a.gb.n; i++)
+        if (strncmp(a.gb.v[i], "--benchmark_list_tests", 22) == 0 &&
+            strcmp(a.gb.v[i], "--benchmark_list_tests=false") != 0)
+            listing = 1;
+    /* Google Benchmark's flags are checked before any probe or allocation. */
+    if (sb_bench_init((int)a.gb.n, (char **)a.gb.v))
+        rc = SB_EXIT_USAGE;
+    else
+        rc = run_benchmarks(&a, selected, listing);
+    free(a.gb.v);
+    return rc;
 }

@@ -127,6 +127,14 @@ static int take_option(struct sb_command_spec *cmd, int argc, char **argv, int *
     return set_value(cmd, o, argv[++*i]);
 }
 
+/* Whether arg goes to the command's passed list. */
+static int passes(const struct sb_command_spec *cmd, const char *arg)
+{
+    for (const char *const *p = cmd->pass_prefixes; p && *p; p++)
+        if (!strncmp(arg, *p, strlen(*p))) return 1;
+    return 0;
+}
+
 int sb_options_parse(struct sb_command_spec *cmd, int argc, char **argv)
 {
     int options_done = 0;
@@ -151,8 +159,7 @@ int sb_options_parse(struct sb_command_spec *cmd, int argc, char **argv)
         const int rc = is_option ? take_option(cmd, argc, argv, &i) : 2;
         if (rc < 0) return -1;
         if (rc == 0) continue;
-        if (!cmd->pass_prefix || strncmp(arg, cmd->pass_prefix, strlen(cmd->pass_prefix)))
-            return unknown(cmd, arg);
+        if (!passes(cmd, arg)) return unknown(cmd, arg);
         cmd->passed->v[cmd->passed->n++] = arg;
     }
     return 0;

@@ -75,10 +75,10 @@ struct sb_command_spec {
     size_t noptions;
     const char *epilogue;               /* pre-wrapped text after the options, or NULL */
     struct sb_option_list *positionals; /* NULL: the command takes none */
-    /* Unknown options starting with pass_prefix are appended to `passed` (Google Benchmark's
-     * --benchmark_* flags for specbias kernels); with pass_help, --help is too, after the
-     * command's own help, and parsing goes on. */
-    const char *pass_prefix;
+    /* Unknown options starting with one of pass_prefixes (NULL-terminated) are appended to
+     * `passed` (Google Benchmark's --benchmark_* and --v= for specbias kernels); with
+     * pass_help, --help is too, after the command's own help, and parsing goes on. */
+    const char *const *pass_prefixes;
     int pass_help;
     struct sb_option_list *passed;
 };
