@@ -20,4 +20,15 @@ json_t *sb_field_summary(json_t *reps, const char *field);
  * experiments array. */
 void sb_results_apply_peak(json_t *experiments, double peak);
 
+/* The document: {schema, context, complete: false, interrupted: false, experiments: []}. */
+json_t *sb_results_new(json_t *context);
+
+/* Writes root as DIR/results.json (harness/results/file.c): a temporary file in DIR, flushed,
+ * then renamed over results.json. Returns 0, or -1 with the reason in err. */
+int sb_results_write(json_t *root, const char *dir, char *err, size_t errlen);
+
+/* Removes a temporary file sb_results_write is writing, if any: for a signal handler that
+ * leaves at once (async-signal-safe). */
+void sb_results_remove_partial(void);
+
 #endif
