@@ -23,15 +23,9 @@ static hwloc_bitmap_t process_cpus(hwloc_topology_t topo)
 
 static json_t *bytes_or_null(hwloc_uint64_t v) { return v ? json_integer((json_int_t)v) : json_null(); }
 
-json_t *sb_topology_json(void)
+/* Where the topology came from, and how many cores, PUs, packages and NUMA nodes it has. */
+static void topology_counts(json_t *t, hwloc_topology_t topo, hwloc_const_bitmap_t mine)
 {
-    json_t *t = json_object();
-    hwloc_topology_t topo;
-    if (hwloc_topology_init(&topo) || hwloc_topology_load(topo)) {
-        json_object_set_new(t, "source", json_string("none"));
-        json_object_set_new(t, "reason", json_string("hwloc could not load the topology"));
-        return t;
-    }
     const char *xml = getenv("HWLOC_XMLFILE"), *synth = getenv("HWLOC_SYNTHETIC");
     json_object_set_new(t, "source", json_string("hwloc " HWLOC_VERSION));
     json_object_set_new(t, "this_system", json_boolean(hwloc_topology_is_thissystem(topo)));
@@ -40,7 +34,6 @@ json_t *sb_topology_json(void)
                             json_string(synth && *synth ? "HWLOC_SYNTHETIC"
                                         : xml && *xml   ? "HWLOC_XMLFILE"
                                                         : "another system"));
-    hwloc_bitmap_t mine = process_cpus(topo);
     static const struct {
         hwloc_obj_type_t type;
         const char *name;
@@ -53,11 +46,14 @@ json_t *sb_topology_json(void)
         json_object_set_new(t, counts[i].name, n > 0 ? json_integer(n) : json_null());
     }
     json_object_set_new(t, "pus_allowed", json_integer(hwloc_bitmap_weight(mine)));
+}
 
-    /* Per cache level: the smallest instance over the process's CPUs and the cores sharing
-     * it, the smallest share per core (hybrid parts have several sizes, and a cluster of
-     * small cores shares one L2; blocking must fit the smallest share), and the sum over
-     * instances (the last level's total is what STREAM sizes against). */
+/* Per cache level: the smallest instance over the process's CPUs and the cores sharing it, the
+ * smallest share per core (hybrid parts have several sizes, and a cluster of small cores
+ * shares one L2; blocking must fit the smallest share), and the sum over instances (the last
+ * level's total is what STREAM sizes against). */
+static void topology_caches(json_t *t, hwloc_topology_t topo, hwloc_const_bitmap_t mine)
+{
     static const struct {
         hwloc_obj_type_t type;
         const char *name;
@@ -103,8 +99,11 @@ json_t *sb_topology_json(void)
         snprintf(why, sizeof why, "hwloc reports no size for %s", missing);
         json_object_set_new(t, "reason", json_string(why));
     }
+}
 
-    /* Hybrid parts: hwloc ranks the kinds by efficiency (0 = the least power-hungry). */
+/* Hybrid parts: hwloc ranks the kinds by efficiency (0 = the least power-hungry). */
+static void topology_cpu_kinds(json_t *t, hwloc_topology_t topo)
+{
     const int nkinds = hwloc_cpukinds_get_nr(topo, 0);
     if (nkinds > 1) {
         json_t *kinds = json_array();
@@ -127,6 +126,21 @@ json_t *sb_topology_json(void)
         hwloc_bitmap_free(set);
         json_object_set_new(t, "cpu_kinds", kinds);
     }
+}
+
+json_t *sb_topology_json(void)
+{
+    json_t *t = json_object();
+    hwloc_topology_t topo;
+    if (hwloc_topology_init(&topo) || hwloc_topology_load(topo)) {
+        json_object_set_new(t, "source", json_string("none"));
+        json_object_set_new(t, "reason", json_string("hwloc could not load the topology"));
+        return t;
+    }
+    hwloc_bitmap_t mine = process_cpus(topo);
+    topology_counts(t, topo, mine);
+    topology_caches(t, topo, mine);
+    topology_cpu_kinds(t, topo);
     hwloc_bitmap_free(mine);
     hwloc_topology_destroy(topo);
 

@@ -254,6 +254,66 @@ static json_t *event_json(const char *name, const char *status, const char *sour
     return e;
 }
 
+/* One event of the list: counted by PAPI (preferred) or perf_event_open, into c, or recorded
+ * as unavailable with both reasons (and warned about, when warn is not NULL). */
+static void open_event(struct sb_counters *c, const char *name, int allowed, json_t *events,
+                       FILE *warn, const char *who)
+{
+    int is_generic;
+    const struct generic_event *g = find_generic(name, &is_generic);
+    const char *papi_name = is_generic ? g->papi[0] : name;
+    char why_papi[400] = "", why_perf[400] = "", why[900];
+    int code = 0, counted = 0;
+    /* PAPI first: it knows native events and presets; then the kernel's generic event. */
+    if (allowed & SB_SOURCE_PAPI) {
+        if (papi_try(papi_name, &code, why_papi, sizeof why_papi) == 0) {
+            if (c->n_papi == 0 && PAPI_create_eventset(&c->papi_set) != PAPI_OK)
+                snprintf(why_papi, sizeof why_papi, "PAPI: cannot create an event set");
+            else if (PAPI_add_event(c->papi_set, code) != PAPI_OK)
+                snprintf(why_papi, sizeof why_papi,
+                         "PAPI: cannot be counted together with the PAPI events before it");
+            else
+                counted = SB_SOURCE_PAPI;
+        }
+    } else {
+        snprintf(why_papi, sizeof why_papi, "PAPI not used (SPECBIAS_COUNTER_SOURCES)");
+    }
+    if (!counted && g && (allowed & SB_SOURCE_PERF)) {
+        const int fd = perf_try(g, why_perf, sizeof why_perf);
+        if (fd >= 0) {
+            c->fd[c->n] = fd;
+            counted = SB_SOURCE_PERF;
+        }
+    } else if (!counted && g) {
+        snprintf(why_perf, sizeof why_perf, "perf_event not used (SPECBIAS_COUNTER_SOURCES)");
+    }
+    if (counted) {
+        c->source[c->n] = counted;
+        if (counted == SB_SOURCE_PAPI) c->n_papi++;
+        snprintf(c->names[c->n++], sizeof c->names[0], "%s", name);
+        json_array_append_new(
+            events, event_json(name, "counted", counted == SB_SOURCE_PAPI ? "papi" : "perf_event",
+                               counted == SB_SOURCE_PAPI ? papi_name : g->name, NULL));
+        return;
+    }
+    int unknown = 0;
+    if (g) {
+        snprintf(why, sizeof why, "%s; %s", why_papi, why_perf);
+    } else {
+        /* Neither a generic name nor one PAPI could use: a typo, or a native event of a
+         * PMU PAPI cannot see here. */
+        unknown = strstr(why_papi, "PAPI_event_name_to_code") || strstr(why_papi, "is disabled");
+        const char *close = suggest(name);
+        snprintf(why, sizeof why, "%s; not one of perf's generic events either (%s%s%s)",
+                 why_papi, close ? "did you mean " : "task-clock, instructions, ...",
+                 close ? close : "", close ? "?" : "");
+    }
+    json_array_append_new(events, event_json(name, "unavailable", NULL, NULL, why));
+    if (warn)
+        fprintf(warn, "%s: warning: counter '%s' %s: %s\n", who, name,
+                unknown ? "is unknown here" : "cannot be counted", why);
+}
+
 int sb_counters_open(struct sb_counters *c, const char *list, FILE *warn, const char *who,
                      char *err, size_t errlen)
 {
@@ -292,59 +352,7 @@ int sb_counters_open(struct sb_counters *c, const char *list, FILE *warn, const 
                 sb_counters_close(c);
                 return -1;
             }
-        int is_generic;
-        const struct generic_event *g = find_generic(name, &is_generic);
-        const char *papi_name = is_generic ? g->papi[0] : name;
-        char why_papi[400] = "", why_perf[400] = "", why[900];
-        int code = 0, counted = 0;
-        /* PAPI first: it knows native events and presets; then the kernel's generic event. */
-        if (allowed & SB_SOURCE_PAPI) {
-            if (papi_try(papi_name, &code, why_papi, sizeof why_papi) == 0) {
-                if (c->n_papi == 0 && PAPI_create_eventset(&c->papi_set) != PAPI_OK)
-                    snprintf(why_papi, sizeof why_papi, "PAPI: cannot create an event set");
-                else if (PAPI_add_event(c->papi_set, code) != PAPI_OK)
-                    snprintf(why_papi, sizeof why_papi,
-                             "PAPI: cannot be counted together with the PAPI events before it");
-                else
-                    counted = SB_SOURCE_PAPI;
-            }
-        } else {
-            snprintf(why_papi, sizeof why_papi, "PAPI not used (SPECBIAS_COUNTER_SOURCES)");
-        }
-        if (!counted && g && (allowed & SB_SOURCE_PERF)) {
-            const int fd = perf_try(g, why_perf, sizeof why_perf);
-            if (fd >= 0) {
-                c->fd[c->n] = fd;
-                counted = SB_SOURCE_PERF;
-            }
-        } else if (!counted && g) {
-            snprintf(why_perf, sizeof why_perf, "perf_event not used (SPECBIAS_COUNTER_SOURCES)");
-        }
-        if (counted) {
-            c->source[c->n] = counted;
-            if (counted == SB_SOURCE_PAPI) c->n_papi++;
-            snprintf(c->names[c->n++], sizeof c->names[0], "%s", name);
-            json_array_append_new(
-                events, event_json(name, "counted", counted == SB_SOURCE_PAPI ? "papi" : "perf_event",
-                                   counted == SB_SOURCE_PAPI ? papi_name : g->name, NULL));
-            continue;
-        }
-        int unknown = 0;
-        if (g) {
-            snprintf(why, sizeof why, "%s; %s", why_papi, why_perf);
-        } else {
-            /* Neither a generic name nor one PAPI could use: a typo, or a native event of a
-             * PMU PAPI cannot see here. */
-            unknown = strstr(why_papi, "PAPI_event_name_to_code") || strstr(why_papi, "is disabled");
-            const char *close = suggest(name);
-            snprintf(why, sizeof why, "%s; not one of perf's generic events either (%s%s%s)",
-                     why_papi, close ? "did you mean " : "task-clock, instructions, ...",
-                     close ? close : "", close ? "?" : "");
-        }
-        json_array_append_new(events, event_json(name, "unavailable", NULL, NULL, why));
-        if (warn)
-            fprintf(warn, "%s: warning: counter '%s' %s: %s\n", who, name,
-                    unknown ? "is unknown here" : "cannot be counted", why);
+        open_event(c, name, allowed, events, warn, who);
     }
     if (wanted == 0) {
         snprintf(err, errlen, "--counters: no event named in '%s'", list);
