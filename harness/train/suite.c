@@ -477,6 +477,61 @@ int sb_suite_load(const char *name_or_file, struct sb_suite *suite, char *err, s
     return rc;
 }
 
+/* The top level: schema, name, defaults and the experiments list. Returns 0, or -1 with the
+ * message in c. */
+static int parse_top(struct ctx *c, json_t *root, struct sb_suite *suite, json_t **defaults,
+                     json_t **list)
+{
+    static const char *const keys[] = {"schema",   "name",        "description",
+                                       "defaults", "experiments", NULL};
+    if (!json_is_object(root)) return fail(c, "the top level must be an object");
+    if (only_keys(c, root, "", keys)) return -1;
+    const char *schema = string(c, root, "", "schema", "", 1);
+    if (c->failed) return -1;
+    if (strcmp(schema, "specbias-suite/1") != 0)
+        return fail(c, "schema is \"%s\", expected \"specbias-suite/1\"", schema);
+    snprintf(suite->name, sizeof suite->name, "%s", string(c, root, "", "name", "", 1));
+    if (c->failed) return -1;
+    *defaults = json_object_get(root, "defaults");
+    if (*defaults && !json_is_object(*defaults))
+        return fail(c, "'defaults' must be an object");
+    *list = json_object_get(root, "experiments");
+    if (!json_is_array(*list) || json_array_size(*list) == 0)
+        return fail(c, "'experiments' must be a non-empty list");
+    return 0;
+}
+
+/* Experiment i of the list, with the defaults under it, into suite->exp[i]. Returns 0, or -1
+ * with the message in c (or c->err). */
+static int parse_one(struct ctx *c, json_t *raw, json_t *defaults, struct sb_suite *suite,
+                     size_t i, const char *dir)
+{
+    if (!json_is_object(raw)) return fail(c, "experiment %zu must be an object", i + 1);
+    json_t *e = defaults ? merge(defaults, raw) : json_incref(raw);
+    const char *name = string(c, e, "", "name", "", 1);
+    int rc = -1;
+    struct sb_experiment *x = &suite->exp[i];
+    if (c->failed) {
+        snprintf(c->err, c->errlen, "%s: experiment %zu has no \"name\"", suite->path, i + 1);
+        goto out;
+    }
+    snprintf(c->where, sizeof c->where, "experiment '%s': ", name);
+    if (strlen(name) == 0 || strlen(name) >= sizeof x->name) {
+        fail(c, "the name must have 1 to %zu characters", sizeof x->name - 1);
+        goto out;
+    }
+    snprintf(x->name, sizeof x->name, "%s", name);
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(suite->exp[j].name, x->name) == 0) {
+            fail(c, "the name is used twice");
+            goto out;
+        }
+    rc = parse_experiment(c, e, x, dir);
+out:
+    json_decref(e);
+    return rc;
+}
+
 int sb_suite_parse(const char *path, const char *buf, size_t n, struct sb_suite *suite, char *err,
                    size_t errlen)
 {
@@ -504,72 +559,15 @@ int sb_suite_parse(const char *path, const char *buf, size_t n, struct sb_suite 
     struct ctx c = {suite->path, "", err, errlen, 0};
     char dir[SB_PATH_MAX];
     dirname_of(suite->path, dir, sizeof dir);
-    int rc = -1;
-    json_t *defaults = NULL;
-    static const char *const keys[] = {"schema",   "name",        "description",
-                                       "defaults", "experiments", NULL};
-    if (!json_is_object(root)) {
-        fail(&c, "the top level must be an object");
-        goto out;
+    json_t *defaults = NULL, *list = NULL;
+    int rc = parse_top(&c, root, suite, &defaults, &list);
+    if (!rc) {
+        suite->n = json_array_size(list);
+        suite->exp = calloc(suite->n, sizeof *suite->exp);
+        if (!suite->exp) rc = fail(&c, "out of memory");
     }
-    if (only_keys(&c, root, "", keys)) goto out;
-    const char *schema = string(&c, root, "", "schema", "", 1);
-    if (c.failed) goto out;
-    if (strcmp(schema, "specbias-suite/1") != 0) {
-        fail(&c, "schema is \"%s\", expected \"specbias-suite/1\"", schema);
-        goto out;
-    }
-    snprintf(suite->name, sizeof suite->name, "%s", string(&c, root, "", "name", "", 1));
-    if (c.failed) goto out;
-    defaults = json_object_get(root, "defaults");
-    if (defaults && !json_is_object(defaults)) {
-        fail(&c, "'defaults' must be an object");
-        goto out;
-    }
-    json_t *list = json_object_get(root, "experiments");
-    if (!json_is_array(list) || json_array_size(list) == 0) {
-        fail(&c, "'experiments' must be a non-empty list");
-        goto out;
-    }
-    suite->n = json_array_size(list);
-    suite->exp = calloc(suite->n, sizeof *suite->exp);
-    if (!suite->exp) {
-        fail(&c, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < suite->n; i++) {
-        json_t *raw = json_array_get(list, i);
-        if (!json_is_object(raw)) {
-            fail(&c, "experiment %zu must be an object", i + 1);
-            goto out;
-        }
-        json_t *e = defaults ? merge(defaults, raw) : json_incref(raw);
-        const char *name = string(&c, e, "", "name", "", 1);
-        if (c.failed) {
-            json_decref(e);
-            snprintf(err, errlen, "%s: experiment %zu has no \"name\"", suite->path, i + 1);
-            goto out;
-        }
-        snprintf(c.where, sizeof c.where, "experiment '%s': ", name);
-        struct sb_experiment *x = &suite->exp[i];
-        if (strlen(name) == 0 || strlen(name) >= sizeof x->name) {
-            json_decref(e);
-            fail(&c, "the name must have 1 to %zu characters", sizeof x->name - 1);
-            goto out;
-        }
-        snprintf(x->name, sizeof x->name, "%s", name);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(suite->exp[j].name, x->name) == 0) {
-                json_decref(e);
-                fail(&c, "the name is used twice");
-                goto out;
-            }
-        int r = parse_experiment(&c, e, x, dir);
-        json_decref(e);
-        if (r) goto out;
-    }
-    rc = 0;
-out:
+    for (size_t i = 0; !rc && i < suite->n; i++)
+        rc = parse_one(&c, json_array_get(list, i), defaults, suite, i, dir);
     json_decref(root);
     if (rc) sb_suite_free(suite);
     return rc;
