@@ -371,7 +371,7 @@ static void test_shipped_suites(void **state)
         "tancik2d/posenc", "tancik2d/gauss", "tancik2d/zoneplate-gauss"};
     assert_int_equal(s.n, sizeof names / sizeof *names);
     for (size_t i = 0; i < s.n; i++) assert_string_equal(s.exp[i].name, names[i]);
-    /* spot checks against EXPERIMENTS.md */
+    /* spot checks against docs/experiments.md */
     assert_int_equal(s.exp[3].octaves[1], 6);
     assert_int_equal(s.exp[3].n, 2048);
     assert_int_equal(s.exp[3].nk, 14);

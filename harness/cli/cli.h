@@ -1,5 +1,5 @@
 /* The specbias commands: exit codes, the command table main() dispatches by, and each
- * command's entry points (docs/design.md, the command line). */
+ * command's entry points (docs/design.md, Errors and exit codes). */
 #ifndef SPECBIAS_HARNESS_CLI_H
 #define SPECBIAS_HARNESS_CLI_H
 

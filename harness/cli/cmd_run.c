@@ -1,4 +1,4 @@
-/* specbias run: runs a suite and writes DIR/results.json (docs/design.md, the command line).
+/* specbias run: runs a suite and writes DIR/results.json (docs/results.md, every field).
  * What it checks and records before the first step is in run_setup.c, --rerun in
  * run_rerun.c. */
 #define _POSIX_C_SOURCE 200809L

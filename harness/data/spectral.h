@@ -1,4 +1,4 @@
-/* Spectral metrics (EXPERIMENTS.md, Metrics), computed with FFTW. */
+/* Spectral metrics (docs/experiments.md, Metrics), computed with FFTW. */
 #ifndef SPECBIAS_HARNESS_SPECTRAL_H
 #define SPECBIAS_HARNESS_SPECTRAL_H
 

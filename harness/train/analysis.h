@@ -1,4 +1,4 @@
-/* The analyses of Lazzari & Liu (EXPERIMENTS.md, Metrics): activation regions, Hamming
+/* The analyses of Lazzari & Liu (docs/experiments.md, Metrics): activation regions, Hamming
  * distances of activation patterns, dead units, gradient confusion. All of them read the
  * activations of a forward pass over the evaluation inputs. */
 #ifndef SPECBIAS_HARNESS_ANALYSIS_H

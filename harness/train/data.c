@@ -1,4 +1,5 @@
-/* The targets an experiment trains on (EXPERIMENTS.md, Conventions) and its encoding matrix. */
+/* The targets an experiment trains on (docs/experiments.md, Conventions) and its encoding
+ * matrix. */
 #include "harness/data/detmath.h"
 #include "harness/train/experiment.h"
 #include "harness/data/image.h"

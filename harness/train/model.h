@@ -1,5 +1,6 @@
 /* The coordinate MLP of the spectral-bias papers: an input encoding, `depth` hidden ReLU
- * layers of `width` units, and a linear or sigmoid output layer (EXPERIMENTS.md).
+ * layers of `width` units, and a linear or sigmoid output layer (docs/experiments.md,
+ * Model and training).
  *
  * Parameters live in one flat array, layer after layer, each as W[out][in] (PyTorch's
  * nn.Linear layout) followed by b[out], so the optimiser and the trajectory hash see one

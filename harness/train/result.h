@@ -1,6 +1,6 @@
 /* What training an experiment produced, as plain data: the trainer (train.c) fills these
  * structs and knows nothing of JSON; the results writer (harness/results/) turns them into the
- * experiment's entry of results.json (docs/results.md, the experiments array). */
+ * experiment's entry of results.json (docs/results.md, experiments[]). */
 #ifndef SPECBIAS_HARNESS_RESULT_H
 #define SPECBIAS_HARNESS_RESULT_H
 

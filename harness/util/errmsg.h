@@ -1,5 +1,5 @@
-/* Error messages returned as values (STYLE.md): the callee fills err, the command prints it
- * once. */
+/* Error messages returned as values (docs/contributing.md, Style): the callee fills err, the
+ * command prints it once. */
 #ifndef SPECBIAS_HARNESS_ERRMSG_H
 #define SPECBIAS_HARNESS_ERRMSG_H
 
