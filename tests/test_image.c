@@ -3,8 +3,8 @@
  * conversion, the zone plate (exact, symmetric, the same bits on every machine) and PSNR.
  * Fixture PNGs are written at run time with libspng's encoder into a temporary directory. */
 #define _POSIX_C_SOURCE 200809L
-#include "harness/detmath.h"
-#include "harness/image.h"
+#include "harness/data/detmath.h"
+#include "harness/data/image.h"
 
 #include <math.h>
 #include <setjmp.h>

@@ -1,12 +1,12 @@
-/* The machine-facing code in isolation: the peak's stability rule and its cache (harness/
- * peak.c), the cache-size sanity check (sb_cache_estimate), the bandwidth probe when memory
- * is refused, and /proc/stat's accounting for the audit (harness/audit.c). The same code under
- * whole machines (hwloc XML and synthetic topologies, taskset, a competing process) is
+/* The machine-facing code in isolation: the peak's stability rule and its cache
+ * (harness/machine/peak.c), the cache-size sanity check (sb_cache_estimate), the bandwidth probe
+ * when memory is refused, and /proc/stat's accounting for the audit (harness/machine/audit.c).
+ * The same code under whole machines (hwloc XML and synthetic topologies, taskset, a competing process) is
  * tests/cli_machine.sh. */
 #define _GNU_SOURCE
-#include "harness/audit.h"
-#include "harness/context.h"
-#include "harness/peak.h"
+#include "harness/machine/audit.h"
+#include "harness/machine/context.h"
+#include "harness/machine/peak.h"
 
 #include <jansson.h>
 #include <omp.h>

@@ -1,5 +1,5 @@
-/* Whole-network gradients of the trainer (harness/model.c, through the kernel table) against
- * central finite differences of an independent double-precision forward pass, for every
+/* Whole-network gradients of the trainer (harness/train/model.c, through the kernel table)
+ * against central finite differences of an independent double-precision forward pass, for every
  * encoding and both output activations. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "harness/detmath.h"
-#include "harness/model.h"
+#include "harness/data/detmath.h"
+#include "harness/train/model.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -28,7 +28,7 @@ struct netcase {
     size_t rows; /* odd counts: not a multiple of any vector width or of the tile */
 };
 
-/* The same network in double, written from the conventions, not from harness/model.c. */
+/* The same network in double, written from the conventions, not from harness/train/model.c. */
 static void encode_double(const struct sb_model *mdl, const double *x, double *f)
 {
     const size_t d = mdl->spec.d;

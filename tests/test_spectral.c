@@ -3,8 +3,8 @@
  * direct DFT; the 2D radial error on pure cosines of known band (including a band edge and
  * the corners), with NaN where the target has no power, and against a direct full-spectrum
  * DFT on odd and even grids; bad arguments. */
-#include "harness/detmath.h"
-#include "harness/spectral.h"
+#include "harness/data/detmath.h"
+#include "harness/data/spectral.h"
 
 #include <math.h>
 #include <setjmp.h>

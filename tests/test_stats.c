@@ -1,7 +1,7 @@
-/* The statistics of `specbias compare` (harness/stats.c): medians of odd, even and single
+/* The statistics of `specbias compare` (harness/compare/stats.c): medians of odd, even and single
  * samples; the Mann-Whitney U test against scipy's answers, exact and asymptotic, each
  * alternative; ties; n = 1; every value equal; refusals (empty, non-finite, EXACT with ties). */
-#include "harness/stats.h"
+#include "harness/compare/stats.h"
 
 #include <math.h>
 #include <setjmp.h>

@@ -27,7 +27,7 @@ SB_PACKAGES_NEON_LIBS=(libcmocka-dev:arm64)
 # The PyTorch agreement test (tests/torch_agreement.py, run by /usr/bin/python3); optional.
 SB_PACKAGES_TORCH=(python3-torch python3-numpy)
 # scripts/peers: the peers specbias is timed against (PyTorch, and the OpenBLAS-composed
-# baseline harness/peer_openblas.c, built only when OpenBLAS is found); optional.
+# baseline peers/peer_openblas.c, built only when OpenBLAS is found); optional.
 SB_PACKAGES_PEERS=(libopenblas-dev python3-torch python3-numpy)
 
 # scripts/test's fuzz stage: clang with libFuzzer (Debian ships it in libclang-rt-14-dev) and

@@ -1,7 +1,7 @@
 /* libFuzzer target: the option parsing of every command, running nothing. The input is an
  * argv, one argument a line (empty lines are empty arguments); the first line names the
  * command as main() sees it. */
-#include "harness/cli.h"
+#include "harness/cli/cli.h"
 
 #include <stdint.h>
 #include <stdlib.h>

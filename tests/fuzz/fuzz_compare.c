@@ -1,7 +1,7 @@
 /* libFuzzer target: the inputs of `specbias compare` (results files and Google Benchmark JSON,
- * harness/cmd_compare.c) from memory, through the gate and the table. Built twice, as
+ * harness/cli/cmd_compare.c) from memory, through the gate and the table. Built twice, as
  * fuzz_results and fuzz_gbench: one loader, two corpora. */
-#include "harness/cli.h"
+#include "harness/cli/cli.h"
 
 #include <stddef.h>
 #include <stdint.h>

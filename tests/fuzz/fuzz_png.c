@@ -1,6 +1,6 @@
-/* libFuzzer target: PNG images (harness/image.c, libspng) from memory, then the crop and the
+/* libFuzzer target: PNG images (harness/data/image.c, libspng) from memory, then the crop and the
  * channel conversion an image experiment applies. */
-#include "harness/image.h"
+#include "harness/data/image.h"
 
 #include <stddef.h>
 #include <stdint.h>

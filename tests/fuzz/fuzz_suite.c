@@ -1,5 +1,5 @@
-/* libFuzzer target: suite files (harness/suite.c) from memory. */
-#include "harness/experiment.h"
+/* libFuzzer target: suite files (harness/train/suite.c) from memory. */
+#include "harness/train/experiment.h"
 
 #include <stddef.h>
 #include <stdint.h>

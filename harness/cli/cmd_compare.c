@@ -1,0 +1,259 @@
+/* specbias compare BASE NEW [MORE...]: the statistical regression gate (two files) and the
+ * machine comparison table (more than two), over results files (specbias-results/1) and
+ * Google Benchmark JSON from `specbias kernels`. The parts are in harness/compare/: inputs.c
+ * and gbench.c load the files, gate.c and machines.c compare them, audit.c warns about the
+ * machines, output.c prints. */
+#define _POSIX_C_SOURCE 200809L
+#include "harness/cli/cli.h"
+#include "harness/cli/options.h"
+#include "harness/compare/compare.h"
+#include "harness/util/errmsg.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- options ------------------------------------------------------------------------------- */
+
+static const char description[] =
+    "Inputs are results files (specbias run) or Google Benchmark JSON (specbias kernels\n"
+    "--benchmark_format=json); two files must be of one kind.\n"
+    "\n"
+    "Two files: a regression gate, NEW against BASE, per experiment (or benchmark) in both:\n"
+    "  speed     seconds per training step and time to target (kernels: real time per\n"
+    "            iteration): median ratio NEW/BASE and a one-sided Mann-Whitney U test\n"
+    "            over the repetitions; a regression is a slowdown beyond --threshold that\n"
+    "            is significant (p <= --alpha). With fewer than 3 repetitions a side (or\n"
+    "            too few for any p to reach alpha) the test has no power: the threshold\n"
+    "            alone decides, with a warning. Speedups are reported, never a failure.\n"
+    "  quality   final test PSNR falling by more than --psnr-tolerance; a frequency learned\n"
+    "            in BASE (median final spectral error <= 0.1) and not in NEW; the target\n"
+    "            reached in BASE and never in NEW; status ok in BASE, failed in NEW.\n"
+    "  numerics  trajectory_hash changed while the experiment's config (seed included) is\n"
+    "            the same: \"numerics changed\", a failure unless --accept-numerics. Hashes\n"
+    "            are compared across ISAs too, stricter than \"same ISA\": specbias promises\n"
+    "            the same trajectory on every ISA and thread count.\n"
+    "  Exit 1 when anything regressed, else 0.\n"
+    "More files: a table, rows experiments and kernels, columns files, values relative to\n"
+    "the first file, the best marked (* in text, bold in markdown; none on a tie). Exit 0.\n"
+    "\n"
+    "The machine audit of results files (context.audit) is shown per file and warned\n"
+    "about, never a failure: a run its audit calls disturbed (its reasons quoted), a file\n"
+    "without an audit, and a file against BASE (the first) with another governor, boost\n"
+    "or SMT setting, a measured clock over 5 % or a nominal clock over 1 % apart, or the\n"
+    "FMA peak of the same ISA on as many threads over 10 % apart.\n";
+
+static const char *const formats[] = {"text", "markdown", "json", NULL};
+
+/* Returns 0, 1 (help printed) or -1 (message printed). o->paths has room for argc. */
+static int parse_args(int argc, char **argv, struct compare_options *o)
+{
+    int format = FORMAT_TEXT;
+    struct sb_option_list paths = {o->paths, 0};
+    struct sb_option options[] = {
+        {SB_DOUBLE("--threshold", &o->threshold_pct, "PCT", 0.0, 1e6,
+                   "slowdown that counts, in percent (default 5)")},
+        {SB_DOUBLE("--alpha", &o->alpha, "A", 0.0, 1.0,
+                   "significance level of the test, in (0, 1] (default 0.05)"),
+         .min_open = 1},
+        {SB_DOUBLE("--psnr-tolerance", &o->psnr_tolerance_db, "DB", 0.0, 1e6,
+                   "allowed drop of final test PSNR in dB (default 0.5)")},
+        {SB_FLAG("--accept-numerics", &o->accept_numerics,
+                 "a changed trajectory_hash passes (verdict \"accepted\")")},
+        {SB_ENUM("--format", &format, "FORMAT", formats,
+                 "text (default), markdown (a pull-request comment) or json (schema "
+                 "specbias-compare/1)")},
+    };
+    struct sb_command_spec cmd = {
+        .name = "compare",
+        .synopsis = "BASE NEW [MORE...]",
+        .description = description,
+        .options = options,
+        .noptions = sizeof options / sizeof *options,
+        .epilogue =
+            "exit codes: 0 pass, 1 regression, 2 bad usage or bad input, 3 out of memory or I/O\n",
+        .positionals = &paths};
+    const int rc = sb_options_parse(&cmd, argc, argv);
+    o->format = (enum format)format;
+    o->npaths = paths.n;
+    if (rc) return rc;
+    if (o->npaths < 2) {
+        fprintf(stderr, "specbias compare: need BASE and NEW (two files for the gate, more for "
+                        "a table)\n");
+        sb_options_help(&cmd, stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* The defaults, and room for the paths. Returns 0, or -1 (out of memory, message printed). */
+static int options_init(struct compare_options *o, int argc)
+{
+    *o = (struct compare_options){5.0, 0.05, 0.5, 0, FORMAT_TEXT, NULL, 0};
+    o->paths = calloc((size_t)argc, sizeof *o->paths);
+    if (o->paths) return 0;
+    fprintf(stderr, "specbias compare: out of memory\n");
+    return -1;
+}
+
+/* ---- the command --------------------------------------------------------------------------- */
+
+int sb_compare_parse_only(int argc, char **argv)
+{
+    struct compare_options o;
+    if (options_init(&o, argc)) return -1;
+    const int rc = parse_args(argc, argv, &o);
+    free(o.paths);
+    return rc;
+}
+
+int sb_compare_check_buffer(const void *data, size_t len)
+{
+    struct compare_options o = {5.0, 0.05, 0.5, 0, FORMAT_TEXT, NULL, 0};
+    struct input in[2];
+    struct strlist warnings = {0};
+    char err[1024];
+    size_t loaded = 0;
+    int rc = 0;
+    for (; loaded < 2 && rc == 0; loaded++) {
+        memset(&in[loaded], 0, sizeof in[loaded]);
+        in[loaded].path = loaded ? "new" : "base";
+        rc = sb_input_parse_json(in[loaded].path, data, len, &in[loaded].root, err, sizeof err);
+        if (rc == 0) rc = sb_input_read(&in[loaded], &warnings, err, sizeof err);
+    }
+    if (rc == 0) {
+        /* the file against itself, as a gate and as a table: every reader of what was loaded */
+        struct gate g = {.o = &o, .base = &in[0], .new_ = &in[1]};
+        if (sb_gate_run(&g) == NO_MEMORY) rc = NO_MEMORY;
+        free(g.rows);
+        sb_strlist_free(&g.warnings);
+        struct table t = {0};
+        if (sb_table_build(&t, in, 2)) rc = NO_MEMORY;
+        sb_table_free(&t);
+        /* the machine audit: its warnings, header lines and JSON summary */
+        sb_compare_audit_checks(&warnings, in, 2);
+        char line[512];
+        for (size_t i = 0; i < 2; i++) sb_compare_audit_line(line, sizeof line, &in[i]);
+        json_decref(sb_files_json(in, 2));
+    }
+    for (size_t i = 0; i < loaded; i++) sb_input_free(&in[i]);
+    sb_strlist_free(&warnings);
+    return rc == 0 ? 0 : rc == NO_MEMORY ? 3 : 2;
+}
+
+/* Outcomes of the steps below, besides 0, BAD_INPUT and NO_MEMORY: writing stdout failed. */
+enum { IO_ERROR = -3 };
+
+/* Loads every file into in[] (*loaded of them, to free), then the machine audit's warnings,
+ * which come first, before those of the loaders. */
+static int load_inputs(const struct compare_options *o, struct input *in, size_t *loaded,
+                       struct strlist *warnings, struct strlist *audit_warnings, char *err,
+                       size_t errlen)
+{
+    for (; *loaded < o->npaths; ++*loaded) {
+        const int rc = sb_input_load(&in[*loaded], o->paths[*loaded], warnings, err, errlen);
+        if (rc) {
+            ++*loaded;
+            return rc;
+        }
+    }
+    sb_compare_audit_checks(audit_warnings, in, o->npaths);
+    struct strlist all = {0};
+    sb_strlist_add_all(&all, audit_warnings);
+    sb_strlist_add_all(&all, warnings);
+    sb_strlist_free(warnings);
+    *warnings = all;
+    return warnings->oom ? NO_MEMORY : 0;
+}
+
+/* Two files: the gate, printed; *exit_code 1 on a regression. The warnings move into it. */
+static int gate(const struct compare_options *o, const struct input *in, struct strlist *warnings,
+                const struct strlist *audit_warnings, int *exit_code, char *err, size_t errlen)
+{
+    if (in[0].kind != in[1].kind) {
+        sb_errorf(
+            err, errlen,
+            "%s is %s and %s is %s: a gate compares files of one kind (results with "
+            "results, Google Benchmark JSON with Google Benchmark JSON)",
+            in[0].path, in[0].kind == KIND_RESULTS ? "a results file" : "Google Benchmark JSON",
+            in[1].path, in[1].kind == KIND_RESULTS ? "a results file" : "Google Benchmark JSON");
+        return BAD_INPUT;
+    }
+    struct gate g = {.o = o, .base = &in[0], .new_ = &in[1], .warnings = *warnings};
+    *warnings = (struct strlist){0};
+    const long common = sb_gate_run(&g);
+    int rc = 0;
+    if (common == NO_MEMORY || g.warnings.oom) {
+        rc = NO_MEMORY;
+    } else if (common == 0) {
+        sb_errorf(err, errlen, "%s and %s have no %s in common", in[0].path, in[1].path,
+                  in[0].kind == KIND_RESULTS ? "experiment" : "benchmark");
+        rc = BAD_INPUT;
+    } else {
+        const struct counts c = sb_gate_counts(&g);
+        if (o->format == FORMAT_JSON) {
+            if (sb_print_compare_json(o, in, 2, &g, NULL, &g.warnings, audit_warnings))
+                rc = IO_ERROR;
+        } else if (o->format == FORMAT_MARKDOWN) {
+            sb_print_gate_markdown(&g, &c);
+        } else {
+            sb_print_gate_text(&g, &c);
+        }
+        *exit_code = c.failed ? SB_EXIT_REGRESSION : SB_EXIT_OK;
+    }
+    free(g.rows);
+    sb_strlist_free(&g.warnings);
+    return rc;
+}
+
+/* Three files or more: the machines table, printed. */
+static int machines(const struct compare_options *o, const struct input *in,
+                    const struct strlist *warnings, const struct strlist *audit_warnings)
+{
+    struct table t = {0};
+    int rc = 0;
+    if (sb_table_build(&t, in, o->npaths) || warnings->oom)
+        rc = NO_MEMORY;
+    else if (o->format == FORMAT_JSON)
+        rc = sb_print_compare_json(o, in, o->npaths, NULL, &t, warnings, audit_warnings) ? IO_ERROR
+                                                                                         : 0;
+    else
+        sb_print_table(&t, in, warnings, o->format == FORMAT_MARKDOWN);
+    sb_table_free(&t);
+    return rc;
+}
+
+int sb_cmd_compare(int argc, char **argv)
+{
+    struct compare_options o;
+    if (options_init(&o, argc)) return SB_EXIT_USAGE;
+    const int prc = parse_args(argc, argv, &o);
+    if (prc) {
+        free(o.paths);
+        return prc > 0 ? SB_EXIT_OK : SB_EXIT_USAGE;
+    }
+    int exit_code = SB_EXIT_OK, rc = NO_MEMORY;
+    char err[1024] = "";
+    struct strlist warnings = {0}, audit_warnings = {0};
+    struct input *in = calloc(o.npaths, sizeof *in);
+    size_t loaded = 0;
+    if (in) rc = load_inputs(&o, in, &loaded, &warnings, &audit_warnings, err, sizeof err);
+    if (!rc && o.npaths == 2)
+        rc = gate(&o, in, &warnings, &audit_warnings, &exit_code, err, sizeof err);
+    else if (!rc)
+        rc = machines(&o, in, &warnings, &audit_warnings);
+    if (!rc && (fflush(stdout) || ferror(stdout))) rc = IO_ERROR;
+    if (rc == NO_MEMORY) fprintf(stderr, "specbias compare: out of memory\n");
+    if (rc == IO_ERROR)
+        fprintf(stderr, "specbias compare: cannot write the output: %s\n", strerror(errno));
+    if (rc == BAD_INPUT) fprintf(stderr, "specbias compare: %s\n", err);
+    if (rc) exit_code = rc == BAD_INPUT ? SB_EXIT_USAGE : SB_EXIT_FAILED;
+    for (size_t i = 0; i < loaded; i++) sb_input_free(&in[i]);
+    free(in);
+    sb_strlist_free(&warnings);
+    sb_strlist_free(&audit_warnings);
+    free(o.paths);
+    return exit_code;
+}

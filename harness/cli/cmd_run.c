@@ -1,0 +1,408 @@
+/* specbias run: runs a suite and writes DIR/results.json (docs/results.md, every field).
+ * What it checks and records before the first step is in run_setup.c, --rerun in
+ * run_rerun.c. */
+#define _POSIX_C_SOURCE 200809L
+#include "harness/cli/cli.h"
+#include "harness/cli/options.h"
+#include "harness/cli/run.h"
+#include "harness/machine/context.h"
+#include "harness/results/results.h"
+#include "harness/train/train.h"
+#include "harness/util/util.h"
+
+#include <jansson.h>
+#include <omp.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Returns 0, 1 (help printed) or -1 (message printed). */
+static int parse_args(int argc, char **argv, struct run_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->suite = "quick";
+    a->out = "out";
+    a->repetitions = 1;
+    struct sb_option options[] = {
+        {SB_STRING("--suite", &a->suite, "NAME|FILE",
+                   "suite to run: a name in suites/ (quick, paper) or a JSON file (default quick)"),
+         .nonempty = 1},
+        {SB_STRING("--filter", &a->filter, "REGEX",
+                   "only experiments whose name matches (POSIX extended regex)")},
+        {SB_ENUM("--isa", &a->isa_index, "ISA", sb_isa_choices("auto"),
+                 "{choices} (default $SPECBIAS_ISA or auto)"),
+         .what = "ISA", .text = &a->isa},
+        {SB_INT("--threads", &a->threads, "N", 1, 1024,
+                "OpenMP threads (default $OMP_NUM_THREADS or every core)")},
+        {SB_INT("--repetitions", &a->repetitions, "R", 1, 1000,
+                "train each experiment R times (default 1); timings get a summary")},
+        {SB_UINT64("--seed", &a->seed, "S", 0, UINT32_MAX,
+                   "added to every experiment's seed (default 0)")},
+        {SB_UINT64("--steps", &a->steps, "N", 1, 100000000,
+                   "override every experiment's step count (smoke runs)")},
+        {SB_STRING("--out", &a->out, "DIR", "where results.json goes (default out)"),
+         .nonempty = 1},
+        {SB_STRING("--counters", &a->counters, "LIST",
+                   "events to count over the training steps: perf's generic names (task-clock, "
+                   "page-faults, cycles, instructions, ...) or PAPI's (PAPI_TOT_CYC, "
+                   "perf::TASK-CLOCK, native events); PAPI first, else perf_event_open; "
+                   "unavailable ones are recorded with the reason, warned about and skipped")},
+        {SB_FLAG("--remeasure-peak", &a->remeasure_peak,
+                 "measure the FMA peak again instead of taking it from the peak cache, and "
+                 "update the cache")},
+        {SB_FLAG("--no-bind", &a->no_bind,
+                 "leave OpenMP threads unbound (default: thread i on core i; not done either "
+                 "when OMP_PROC_BIND or GOMP_CPU_AFFINITY is set)")},
+        {SB_FLAG("--list", &a->list, "print the selected experiments and exit")},
+        {SB_STRING("--dump", &a->dump, "DIR",
+                   "also write each experiment's data, initial weights and per-step losses "
+                   "there (for tests/torch_agreement.py)"),
+         .nonempty = 1},
+        {SB_FLAG("--quiet", &a->quiet, "no progress output")},
+        {SB_STRING("--rerun", &a->rerun, "RESULTS",
+                   "run again what RESULTS (a results.json) ran: its embedded suite, filter, "
+                   "seed, steps, repetitions, ISA and threads"),
+         .nonempty = 1},
+    };
+    struct sb_command_spec cmd = {
+        .name = "run",
+        .more_usage = "specbias run --rerun RESULTS [--out DIR] [--quiet] [--no-bind] "
+                      "[--remeasure-peak]",
+        .options = options,
+        .noptions = sizeof options / sizeof *options};
+    const int rc = sb_options_parse(&cmd, argc, argv);
+    if (rc) return rc;
+    /* The options that chose and shaped the run --rerun repeats. */
+    static const char *const run_options[] = {"--suite",   "--filter", "--isa",
+                                              "--seed",    "--repetitions", "--steps",
+                                              "--threads", "--counters",    NULL};
+    const char *given = sb_options_first_given(&cmd, run_options);
+    if (a->rerun && given) {
+        fprintf(stderr,
+                "specbias run: --rerun repeats the run recorded in %s; %s cannot be combined "
+                "with it\n",
+                a->rerun, given);
+        return -1;
+    }
+    return 0;
+}
+
+int sb_run_parse_only(int argc, char **argv)
+{
+    struct run_args a;
+    return parse_args(argc, argv, &a);
+}
+
+static void fmt_seconds(char *buf, size_t n, json_t *v)
+{
+    if (json_is_number(v)) snprintf(buf, n, "%.2f s", json_number_value(v));
+    else snprintf(buf, n, "never");
+}
+
+/* One line per experiment: the README's summary table. */
+static void print_summary(json_t *root, FILE *f)
+{
+    fprintf(f, "\n%-24s %9s %9s %6s %11s %8s %10s %11s\n", "experiment", "steps/s", "GFLOP/s",
+            "%peak", "final loss", "PSNR dB", "to target", "learned");
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(root, "experiments"), i, e) {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        json_t *reps = json_object_get(e, "repetitions");
+        json_t *r = json_array_get(reps, 0);
+        if (!r || strcmp(json_string_value(json_object_get(e, "status")), "ok")) {
+            fprintf(f, "%-24s failed: %s\n", name,
+                    json_string_value(json_object_get(e, "error")));
+            continue;
+        }
+        json_t *sum = json_object_get(e, "summary");
+#define MED(field) json_number_value(json_object_get(json_object_get(sum, field), "median"))
+        char ttt[32], learned[48] = "-", peak[32] = "-";
+        fmt_seconds(ttt, sizeof ttt,
+                    json_object_get(json_object_get(sum, "time_to_target_s"), "median"));
+        if (json_is_number(json_object_get(json_object_get(sum, "peak_fraction"), "median")))
+            snprintf(peak, sizeof peak, "%.1f", 100.0 * MED("peak_fraction"));
+        json_t *curve = json_object_get(r, "curve");
+        json_t *last = json_array_get(curve, json_array_size(curve) - 1);
+        json_t *errs = json_object_get(last, "spectral_error");
+        size_t n = json_array_size(errs), ok = 0, j;
+        json_t *x;
+        json_array_foreach(errs, j, x) ok += json_is_number(x) && json_number_value(x) < 0.1;
+        if (n) snprintf(learned, sizeof learned, "%zu/%zu%s", ok, n,
+                        json_object_get(last, "test_psnr_db") ? " bands" : "");
+        fprintf(f, "%-24s %9.1f %9.2f %6s %11.3e %8.2f %10s %11s\n", name, MED("steps_per_second"),
+                MED("gflops"), peak, MED("final_loss"), MED("final_psnr_db"), ttt, learned);
+#undef MED
+    }
+    fprintf(f, "(learned: spectral error below 0.1 at the last step; 2D: radial bands; PSNR: test "
+               "pixels for 2D, the fitted signal for 1D)\n");
+}
+
+/* First SIGINT/SIGTERM: ask the trainer to stop between steps; the run then writes what it
+ * has, marked interrupted, and exits 128 + signal. Second: leave at once, removing a
+ * half-written temporary file (results.json itself is only ever replaced by rename). */
+static void on_signal(int sig)
+{
+    if (sb_interrupted) {
+        sb_results_remove_partial();
+        _exit(128 + sig);
+    }
+    sb_interrupted = sig;
+}
+
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    /* Restarted system calls: a first signal must not fail a write in progress with EINTR. */
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The suite (or --rerun's) and the experiments --filter selects, into r. */
+static int select_experiments(struct run *r)
+{
+    const struct run_args *a = &r->a;
+    if (a->rerun) {
+        r->rerun = sb_run_load_rerun(&r->a, &r->suite, r->err, sizeof r->err);
+        if (!r->rerun) goto bad;
+    } else if (sb_suite_load(a->suite, &r->suite, r->err, sizeof r->err)) {
+        goto bad;
+    }
+    r->have_suite = 1;
+    if (!(r->sel = calloc(r->suite.n, sizeof *r->sel))) return SB_EXIT_USAGE;
+    regex_t re;
+    if (a->filter) {
+        int e = regcomp(&re, a->filter, REG_EXTENDED | REG_NOSUB);
+        if (e) {
+            regerror(e, &re, r->err, sizeof r->err);
+            fprintf(stderr, "specbias run: --filter '%s': %s\n", a->filter, r->err);
+            return SB_EXIT_USAGE;
+        }
+    }
+    for (size_t i = 0; i < r->suite.n; i++)
+        if (!a->filter || regexec(&re, r->suite.exp[i].name, 0, NULL, 0) == 0)
+            r->sel[r->nsel++] = i;
+    if (a->filter) regfree(&re);
+    if (r->nsel == 0) {
+        fprintf(stderr, "specbias run: no experiment of %s matches --filter '%s'\n",
+                r->suite.path, a->filter);
+        return SB_EXIT_USAGE;
+    }
+    return RUN_CONTINUE;
+bad:
+    fprintf(stderr, "specbias run: %s\n", r->err);
+    return SB_EXIT_USAGE;
+}
+
+/* The kernels and the threads. */
+static int select_machine(struct run *r)
+{
+    const struct run_args *a = &r->a;
+    r->k = sb_select(a->isa, r->err, sizeof r->err);
+    if (!r->k) {
+        fprintf(stderr, "specbias run: %s\n", r->err);
+        return SB_EXIT_USAGE;
+    }
+    if (a->threads) omp_set_num_threads(a->threads);
+    const int threads = r->threads = omp_get_max_threads();
+    const int cpus = sb_cpus_allowed();
+    sb_cores_allowed(); /* read both now, before the main thread is bound to one core */
+    if (threads > cpus)
+        fprintf(stderr,
+                "specbias run: warning: %d threads%s, but this process may use %d logical CPU%s: "
+                "threads will share cores, and shares of peak are against the %d core%s used\n",
+                threads, a->threads ? "" : " (OMP_NUM_THREADS)", cpus, cpus == 1 ? "" : "s",
+                sb_cores_allowed(), sb_cores_allowed() == 1 ? "" : "s");
+    return RUN_CONTINUE;
+}
+
+/* Everything before the first step: the inputs checked, the output folder made and the
+ * results file first written (an unwritable folder fails now, not after an hour of
+ * training). */
+static int prepare(struct run *r, int argc, char **argv)
+{
+    int rc;
+    if ((rc = select_experiments(r)) != RUN_CONTINUE) return rc;
+    if (r->a.list) {
+        for (size_t i = 0; i < r->nsel; i++) printf("%s\n", r->suite.exp[r->sel[i]].name);
+        return SB_EXIT_OK;
+    }
+    if ((rc = select_machine(r)) != RUN_CONTINUE) return rc;
+    if ((rc = sb_run_check_inputs(r)) != RUN_CONTINUE) return rc;
+    /* The counter list is input too: refused before anything is written. */
+    if (r->a.counters) {
+        if (sb_counters_open(&r->counters, r->a.counters, r->a.quiet ? NULL : stderr,
+                             "specbias run", r->err, sizeof r->err)) {
+            fprintf(stderr, "specbias run: %s\n", r->err);
+            return SB_EXIT_USAGE;
+        }
+        r->have_counters = 1;
+    }
+    if (sb_make_dirs(r->a.out, r->err, sizeof r->err)) {
+        fprintf(stderr, "specbias run: %s\n", r->err);
+        return SB_EXIT_FAILED;
+    }
+    sb_run_document(r, argc, argv);
+    if (sb_results_write(r->root, r->a.out, r->err, sizeof r->err)) {
+        fprintf(stderr, "specbias run: %s\n", r->err);
+        return SB_EXIT_FAILED;
+    }
+    return RUN_CONTINUE;
+}
+
+/* A repetition faster than the peak means the peak was wrong: it is measured again, and
+ * every share of it so far recomputed. */
+static void recheck_peak(struct run *r, const struct sb_experiment_result *x)
+{
+    struct sb_peak *pk = &r->peaks[r->k->isa];
+    int changed = 0;
+    for (size_t i = 0; i < x->nreps; i++)
+        if (x->reps[i].stage >= SB_REP_TRAINED)
+            changed |= sb_peak_recheck(pk, sb_repetition_gflops(&x->reps[i]), stderr,
+                                       "specbias run");
+    if (changed) {
+        json_object_set_new(json_object_get(r->context, "peak_gflops"), r->k->isa_name,
+                            json_real(pk->gflops));
+        json_object_set_new(json_object_get(r->context, "peak"), r->k->isa_name, sb_peak_json(pk));
+    }
+    sb_results_apply_peak(r->exps, pk->gflops);
+}
+
+/* The line an experiment ends with on stderr. */
+static void report_experiment(const struct run *r, size_t i, int status, json_t *je, double t0)
+{
+    const struct sb_experiment *e = &r->suite.exp[r->sel[i]];
+    if (status == SB_STATUS_INTERRUPTED) {
+        fprintf(stderr, "\nspecbias run: [%zu/%zu] %s\n", i + 1, r->nsel, r->err);
+    } else if (status) {
+        fprintf(stderr, "specbias run: [%zu/%zu] %s failed: %s\n", i + 1, r->nsel, e->name,
+                r->err);
+    } else if (!r->a.quiet) {
+        json_t *s = json_object_get(je, "summary");
+#define MED(f) json_number_value(json_object_get(json_object_get(s, f), "median"))
+        fprintf(stderr,
+                "[%zu/%zu] %s: %d x %llu steps in %.1f s, %.1f steps/s, %.2f GFLOP/s, final "
+                "loss %.3e\n",
+                i + 1, r->nsel, e->name, r->a.repetitions,
+                (unsigned long long)json_integer_value(json_object_get(
+                    json_array_get(json_object_get(je, "repetitions"), 0), "steps")),
+                sb_now() - t0, MED("steps_per_second"), MED("gflops"), MED("final_loss"));
+#undef MED
+    }
+}
+
+/* Experiment i of the selection: trained, written into results.json. Returns its status
+ * (0, 2, 3 or SB_STATUS_INTERRUPTED), or -1 when results.json could not be written. */
+static int run_experiment(struct run *r, const struct sb_run_options *o, size_t i)
+{
+    const double t0 = sb_now();
+    struct sb_experiment_result x;
+    const int status =
+        sb_train_experiment(&r->suite.exp[r->sel[i]], o, i, r->nsel, &x, r->err, sizeof r->err);
+    json_t *je = sb_results_experiment(&x);
+    json_array_append_new(r->exps, je);
+    recheck_peak(r, &x);
+    sb_experiment_result_free(&x);
+    sb_audit_update(json_object_get(r->context, "audit"), &r->audit);
+    report_experiment(r, i, status, je, t0);
+    /* complete: every experiment ran to its end (ok or failed), even if a signal came after
+     * the last step; interrupted: one was stopped or never started. */
+    if (status == SB_STATUS_INTERRUPTED)
+        json_object_set_new(r->root, "interrupted", json_true());
+    else if (i + 1 == r->nsel)
+        json_object_set_new(r->root, "complete", json_true());
+    if (sb_results_write(r->root, r->a.out, r->err, sizeof r->err)) {
+        fprintf(stderr, "specbias run: %s\n", r->err);
+        return -1;
+    }
+    return status;
+}
+
+/* After a signal: what the results file holds, said; exit 128 + the signal. */
+static int interrupted(struct run *r)
+{
+    if (json_is_true(json_object_get(r->root, "complete"))) {
+        /* The signal came after the last experiment's last step (during its analysis or
+         * the final write): nothing was cut short, so the file says complete. */
+        fprintf(stderr,
+                "specbias run: signal %d after the last experiment had finished; the "
+                "results in %s/results.json are complete\n",
+                (int)sb_interrupted, r->a.out);
+    } else {
+        /* A signal between experiments: the results written after the last one stand. */
+        if (!json_is_true(json_object_get(r->root, "interrupted"))) {
+            json_object_set_new(r->root, "interrupted", json_true());
+            if (sb_results_write(r->root, r->a.out, r->err, sizeof r->err))
+                fprintf(stderr, "specbias run: %s\n", r->err);
+        }
+        fprintf(stderr, "specbias run: interrupted; the experiments finished so far are in "
+                        "%s/results.json\n",
+                r->a.out);
+    }
+    return 128 + (int)sb_interrupted;
+}
+
+/* Trains the selected experiments one after the other, results.json rewritten after each. */
+static int train_all(struct run *r)
+{
+    const struct run_args *a = &r->a;
+    const struct sb_run_options o = {
+        r->k,
+        a->seed,
+        a->steps,
+        (size_t)a->repetitions,
+        r->threads,
+        json_number_value(json_object_get(json_object_get(r->context, "peak_gflops"),
+                                          r->k->isa_name)),
+        a->dump,
+        !a->quiet && isatty(STDERR_FILENO),
+        r->have_counters ? &r->counters : NULL};
+    if (!a->quiet)
+        fprintf(stderr,
+                "specbias run: suite %s, %zu experiment%s, ISA %s, %d thread%s -> %s/results.json\n",
+                r->suite.name, r->nsel, r->nsel == 1 ? "" : "s", r->k->isa_name, r->threads,
+                r->threads == 1 ? "" : "s", a->out);
+    int failed = 0;
+    install_signal_handlers();
+    for (size_t i = 0; i < r->nsel && !sb_interrupted; i++) {
+        const int status = run_experiment(r, &o, i);
+        if (status < 0) return SB_EXIT_FAILED;
+        if (status && status != SB_STATUS_INTERRUPTED) failed = 1;
+    }
+    if (sb_interrupted) return interrupted(r);
+    /* The audit as of the last experiment, already in the file. */
+    size_t w;
+    json_t *wj;
+    json_array_foreach(json_object_get(json_object_get(r->context, "audit"), "warnings"), w, wj)
+        fprintf(stderr, "specbias run: warning: this run was disturbed: %s\n",
+                json_string_value(wj));
+    if (!a->quiet) print_summary(r->root, stdout);
+    fprintf(stderr, "specbias run: results in %s/results.json\n", a->out);
+    return failed ? SB_EXIT_FAILED : SB_EXIT_OK;
+}
+
+int sb_cmd_run(int argc, char **argv)
+{
+    struct run *r = calloc(1, sizeof *r);
+    if (!r) {
+        fprintf(stderr, "specbias run: out of memory\n");
+        return SB_EXIT_FAILED;
+    }
+    const int prc = parse_args(argc, argv, &r->a);
+    int rc = prc ? (prc > 0 ? SB_EXIT_OK : SB_EXIT_USAGE) : prepare(r, argc, argv);
+    if (rc == RUN_CONTINUE) rc = train_all(r);
+    if (r->have_counters) sb_counters_close(&r->counters);
+    json_decref(r->root);
+    json_decref(r->rerun);
+    free(r->sel);
+    if (r->have_suite) sb_suite_free(&r->suite);
+    free(r);
+    return rc;
+}

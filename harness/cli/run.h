@@ -1,0 +1,65 @@
+/* `specbias run` inside the cli library: the command and its loop over experiments
+ * (cmd_run.c), what it checks and records before training (run_setup.c) and --rerun
+ * (run_rerun.c). */
+#ifndef SPECBIAS_HARNESS_RUN_H
+#define SPECBIAS_HARNESS_RUN_H
+
+#include "harness/machine/audit.h"
+#include "harness/machine/counters.h"
+#include "harness/machine/peak.h"
+#include "harness/train/experiment.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A step that went well returns RUN_CONTINUE; any other value is the exit code to stop with. */
+#define RUN_CONTINUE (-1)
+
+struct run_args {
+    const char *suite, *filter, *isa, *out, *dump, *counters;
+    const char *rerun; /* --rerun FILE */
+    int isa_index;     /* --isa among sb_isa_choices("auto") */
+    int threads;       /* 0 = OMP_NUM_THREADS or all cores */
+    int repetitions;
+    uint64_t seed, steps;
+    int list, quiet, no_bind, remeasure_peak;
+};
+
+/* Everything one `specbias run` holds. */
+struct run {
+    struct run_args a;
+    struct sb_suite suite;
+    int have_suite;
+    json_t *rerun;     /* --rerun: the results file repeated (a's strings point into it) */
+    size_t *sel, nsel; /* the experiments to run, as indices into suite.exp */
+    const struct sb_kernels *k;
+    int threads;
+    struct sb_counters counters;
+    int have_counters;
+    struct sb_peak peaks[SB_ISA_COUNT];
+    struct sb_audit audit;
+    json_t *root, *context, *exps; /* results.json as written so far */
+    char err[8192];
+};
+
+/* --rerun FILE: the suite (from the copy embedded in FILE, so the suite file may have changed
+ * or gone), filter, seed, steps, repetitions, ISA and threads of the run FILE records, into a
+ * and suite. Returns the parsed file (a's strings point into it), or NULL with a message
+ * naming FILE and what it lacks. Warns when this binary is not the build that wrote FILE. */
+json_t *sb_run_load_rerun(struct run_args *a, struct sb_suite *suite, char *err, size_t errlen);
+
+/* Builds every selected experiment's data once, before the first step, so that bad input
+ * (an image), data an earlier run did not train on (--rerun) and buffers that cannot fit
+ * are refused before anything is written. */
+int sb_run_check_inputs(struct run *r);
+
+/* results.json as the run starts: its context (the machine, the build, the peaks, the audit,
+ * the suite and the options that shaped the run), with the threads bound first so that the
+ * probes measure them as training will use them. argc and argv are the command's. */
+void sb_run_document(struct run *r, int argc, char **argv);
+
+/* mkdir -p, then checks path is a folder. Returns 0, or -1 with the reason in err. */
+int sb_make_dirs(const char *path, char *err, size_t errlen);
+
+#endif

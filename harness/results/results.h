@@ -1,0 +1,34 @@
+/* The results writer: turns what the trainer produced (harness/train/result.h) into
+ * results.json's entries, with the keys, order and number formats docs/results.md describes.
+ * The one place that knows the experiments' JSON. */
+#ifndef SPECBIAS_HARNESS_RESULTS_H
+#define SPECBIAS_HARNESS_RESULTS_H
+
+#include "harness/train/result.h"
+
+#include <jansson.h>
+
+/* The experiment's entry of results.json's experiments array (NULL only when out of memory). */
+json_t *sb_results_experiment(const struct sb_experiment_result *x);
+
+/* The summary of one field over an experiment's repetitions: {median, min, max, cv, n}
+ * over those that have a number (results.json's experiments[].summary). */
+json_t *sb_field_summary(json_t *reps, const char *field);
+
+/* Every repetition's share of `peak` (null where it ran faster than the peak: the peak was
+ * re-measured and still too low, so no share is claimed), and their summaries, over the
+ * experiments array. */
+void sb_results_apply_peak(json_t *experiments, double peak);
+
+/* The document: {schema, context, complete: false, interrupted: false, experiments: []}. */
+json_t *sb_results_new(json_t *context);
+
+/* Writes root as DIR/results.json (harness/results/file.c): a temporary file in DIR, flushed,
+ * then renamed over results.json. Returns 0, or -1 with the reason in err. */
+int sb_results_write(json_t *root, const char *dir, char *err, size_t errlen);
+
+/* Removes a temporary file sb_results_write is writing, if any: for a signal handler that
+ * leaves at once (async-signal-safe). */
+void sb_results_remove_partial(void);
+
+#endif

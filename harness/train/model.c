@@ -1,0 +1,475 @@
+#include "harness/train/model.h"
+
+#include "harness/data/detmath.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t sb_encoding_features(const struct sb_encoding *enc, size_t d)
+{
+    switch (enc->kind) {
+    case SB_ENC_POSENC: return 2 * (size_t)(enc->l1 - enc->l0 + 1) * d;
+    case SB_ENC_FOURIER: return 2 * enc->m;
+    case SB_ENC_NONE: break;
+    }
+    return d;
+}
+
+static void *alloc_floats(size_t n)
+{
+    /* 64-byte aligned rows make the kernels' loads cheaper; nothing depends on it. */
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p) memset(p, 0, bytes ? bytes : 64);
+    return p;
+}
+
+/* A leading dimension for a copy of a weight matrix: rows of 16 floats or more get a whole
+ * 64-byte line of padding when their length is a multiple of 4 lines, so that a column panel
+ * spreads over the L1 sets (see model.h). */
+static size_t padded_ld(size_t n)
+{
+    if (n < 16) return n;
+    const size_t ld = (n + 15) / 16 * 16;
+    return ld % 64 == 0 ? ld + 16 : ld;
+}
+
+size_t sb_model_param_count(const struct sb_model_spec *spec, size_t features)
+{
+    size_t n = 0, in = features;
+    for (size_t l = 0; l <= spec->depth; l++) {
+        const size_t out = l == spec->depth ? spec->out : spec->width;
+        n += (in + 1) * out;
+        in = out;
+    }
+    return n;
+}
+
+int sb_model_init(struct sb_model *m, const struct sb_model_spec *spec, struct sb_encoding *enc,
+                  uint64_t seed)
+{
+    memset(m, 0, sizeof *m);
+    m->spec = *spec;
+    m->enc = *enc;
+    enc->B = NULL;
+    m->features = sb_encoding_features(&m->enc, spec->d);
+    m->n_layers = spec->depth + 1;
+    m->layers = calloc(m->n_layers, sizeof *m->layers);
+    if (!m->layers) return -1;
+    size_t off = 0;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        struct sb_layer *L = &m->layers[l];
+        L->in = l == 0 ? m->features : spec->width;
+        L->out = l == spec->depth ? spec->out : spec->width;
+        L->w_off = off;
+        off += L->in * L->out;
+        L->b_off = off;
+        off += L->out;
+        L->ldwt = padded_ld(L->out);
+        L->ldw = padded_ld(L->in);
+        L->wt = alloc_floats(L->in * L->ldwt);
+        L->w = alloc_floats(L->out * L->ldw);
+        if (!L->wt || !L->w) return -1;
+    }
+    m->n_params = off;
+    m->params = alloc_floats(off);
+    if (!m->params) return -1;
+
+    struct sb_rng rng;
+    sb_rng_seed(&rng, seed, SB_STREAM_INIT);
+    for (size_t l = 0; l < m->n_layers; l++) {
+        const struct sb_layer *L = &m->layers[l];
+        const double bound = 1.0 / sqrt((double)L->in);
+        for (size_t i = 0; i < L->in * L->out; i++)
+            m->params[L->w_off + i] = (float)((2.0 * sb_rng_uniform(&rng) - 1.0) * bound);
+        for (size_t i = 0; i < L->out; i++)
+            m->params[L->b_off + i] = (float)((2.0 * sb_rng_uniform(&rng) - 1.0) * bound);
+    }
+    sb_model_pack(m);
+    return 0;
+}
+
+/* In blocks of 16 rows of W over the threads: a small network's step is short enough that a
+ * serial copy of a million weights shows (rahaman1d: 6 % of the step, the other thread
+ * waiting). Within a block, k outside: each Wt row gets 64 contiguous bytes at a time. */
+#define PACK_ROWS 16
+
+void sb_model_pack(struct sb_model *m)
+{
+#pragma omp parallel
+    for (size_t l = 0; l < m->n_layers; l++) {
+        const struct sb_layer *L = &m->layers[l];
+        const float *w = m->params + L->w_off;
+#pragma omp for schedule(static) nowait
+        for (size_t j0 = 0; j0 < L->out; j0 += PACK_ROWS) {
+            const size_t jn = L->out - j0 < PACK_ROWS ? L->out - j0 : PACK_ROWS;
+            for (size_t k = 0; k < L->in; k++)
+                for (size_t j = j0; j < j0 + jn; j++) L->wt[k * L->ldwt + j] = w[j * L->in + k];
+            for (size_t j = j0; j < j0 + jn; j++)
+                memcpy(L->w + j * L->ldw, w + j * L->in, L->in * sizeof *w);
+        }
+    }
+}
+
+void sb_model_free(struct sb_model *m)
+{
+    if (m->layers)
+        for (size_t l = 0; l < m->n_layers; l++) {
+            free(m->layers[l].wt);
+            free(m->layers[l].w);
+        }
+    free(m->layers);
+    free(m->params);
+    free(m->enc.B);
+    memset(m, 0, sizeof *m);
+}
+
+int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, size_t rows)
+{
+    memset(a, 0, sizeof *a);
+    const struct sb_model_spec *s = &m->spec;
+    size_t wmax = s->width > m->features ? s->width : m->features;
+    a->cap = rows;
+    a->mask_words = sb_mask_words(s->width);
+    a->enc = alloc_floats(rows * m->features);
+    a->y = alloc_floats(rows * s->out);
+    a->dy = alloc_floats(rows * s->out);
+    a->dz = alloc_floats(rows * s->out);
+    a->ld_act = padded_ld(s->width);
+    a->dact[0] = alloc_floats(rows * (a->ld_act > wmax ? a->ld_act : wmax));
+    a->dact[1] = alloc_floats(rows * (a->ld_act > wmax ? a->ld_act : wmax));
+    a->act = calloc(s->depth ? s->depth : 1, sizeof *a->act);
+    a->mask = calloc(s->depth ? s->depth : 1, sizeof *a->mask);
+    if (!a->enc || !a->y || !a->dy || !a->dz || !a->dact[0] || !a->dact[1] || !a->act || !a->mask)
+        return -1;
+    a->n_partials = (size_t)omp_get_max_threads();
+    a->partial_len = m->n_params;
+    a->partials = alloc_floats(a->n_partials * a->partial_len);
+    if (!a->partials) return -1;
+    a->depth = s->depth; /* before the loop: a partial failure frees what it got */
+    for (size_t l = 0; l < s->depth; l++) {
+        a->act[l] = alloc_floats(rows * a->ld_act);
+        a->mask[l] = aligned_alloc(64, (rows * a->mask_words * 8 + 63) / 64 * 64);
+        if (!a->act[l] || !a->mask[l]) return -1;
+    }
+    return 0;
+}
+
+void sb_activations_free(struct sb_activations *a)
+{
+    for (size_t l = 0; l < a->depth; l++) {
+        free(a->act[l]);
+        free(a->mask[l]);
+    }
+    free(a->act);
+    free(a->mask);
+    free(a->enc);
+    free(a->y);
+    free(a->dy);
+    free(a->dz);
+    free(a->dact[0]);
+    free(a->dact[1]);
+    free(a->partials);
+    memset(a, 0, sizeof *a);
+}
+
+static size_t n_tiles(size_t rows) { return (rows + SB_TILE_ROWS - 1) / SB_TILE_ROWS; }
+
+static size_t tile_rows(size_t rows, size_t t)
+{
+    size_t r0 = t * SB_TILE_ROWS;
+    return rows - r0 < SB_TILE_ROWS ? rows - r0 : SB_TILE_ROWS;
+}
+
+/* Rows per block for the work that has no reduction across rows (forward, data gradient,
+ * sigmoid): any split gives the same bits, so a batch with fewer tiles than threads (a
+ * 200-row batch is one tile) is cut into one block per thread instead. The loss and the
+ * weight gradients keep the fixed tiles. */
+static size_t row_block(size_t rows)
+{
+    const size_t threads = (size_t)omp_get_max_threads();
+    if (threads <= 1 || n_tiles(rows) >= threads) return SB_TILE_ROWS;
+    const size_t rb = ((rows + threads - 1) / threads + 7) / 8 * 8;
+    return rb ? rb : 8;
+}
+
+static size_t n_blocks(size_t rows, size_t rb) { return (rows + rb - 1) / rb; }
+
+/* Input of layer l for rows starting at r0, and its leading dimension. */
+static const float *layer_input(const struct sb_model *m, const struct sb_activations *a,
+                                size_t l, size_t r0, size_t *ld)
+{
+    if (l == 0) {
+        *ld = m->features;
+        return a->enc + r0 * m->features;
+    }
+    (void)m;
+    *ld = a->ld_act;
+    return a->act[l - 1] + r0 * a->ld_act;
+}
+
+void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                      const float *x, struct sb_activations *a)
+{
+    const struct sb_model_spec *s = &m->spec;
+    const size_t F = m->features, mw = a->mask_words;
+    a->rows = rows;
+    const size_t rb = row_block(rows);
+#pragma omp parallel for schedule(static)
+    for (size_t t = 0; t < n_blocks(rows, rb); t++) {
+        const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
+        const float *xt = x + r0 * s->d;
+        float *enc = a->enc + r0 * F;
+        switch (m->enc.kind) {
+        case SB_ENC_NONE: memcpy(enc, xt, T * s->d * sizeof *enc); break;
+        case SB_ENC_POSENC: k->posenc_fwd(T, s->d, m->enc.l0, m->enc.l1, xt, s->d, enc, F); break;
+        case SB_ENC_FOURIER: k->fourier_fwd(T, s->d, m->enc.m, xt, s->d, m->enc.B, enc, F); break;
+        }
+        for (size_t l = 0; l < m->n_layers; l++) {
+            const struct sb_layer *L = &m->layers[l];
+            size_t ldin;
+            const float *in = layer_input(m, a, l, r0, &ldin);
+            const float *b = m->params + L->b_off;
+            if (l < s->depth)
+                k->dense_relu_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
+                                  a->act[l] + r0 * a->ld_act, a->ld_act, a->mask[l] + r0 * mw, mw);
+            else if (s->output == SB_OUT_SIGMOID)
+                k->dense_sigmoid_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
+                                     a->y + r0 * s->out, s->out);
+            else
+                k->dense_linear_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
+                                    a->y + r0 * s->out, s->out);
+        }
+    }
+}
+
+float sb_model_loss(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                    const float *t, struct sb_activations *a, int grad)
+{
+    const size_t out = m->spec.out, nt = n_tiles(rows);
+    const float scale = (float)(2.0 / ((double)rows * (double)out));
+    float partial_stack[64], *partial = nt <= 64 ? partial_stack : malloc(nt * sizeof *partial);
+    if (!partial) return NAN;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < nt; i++) {
+        const size_t r0 = i * SB_TILE_ROWS, T = tile_rows(rows, i);
+        partial[i] = k->mse_loss_grad(T * out, a->y + r0 * out, t + r0 * out, scale,
+                                      grad ? a->dy + r0 * out : NULL);
+    }
+    /* Tiles are added in order, so the sum does not depend on the thread count. */
+    float sum = 0.0f;
+    for (size_t i = 0; i < nt; i++) sum += partial[i];
+    if (partial != partial_stack) free(partial);
+    return (float)((double)sum / ((double)rows * (double)out));
+}
+
+/* dW and db of one layer over all tiles. Each work item owns a block of dW (outputs j0..j1,
+ * inputs k0..k1) and walks the tiles in order, so every element is the same sum of the same
+ * per-tile partials in the same order whatever the number of threads or the block sizes.
+ * Blocks span all inputs (each call streams its tile's gradient once, so wider calls
+ * amortise it) and 64 outputs; inputs are split further only when there are fewer blocks
+ * than threads. g arrives masked (sb_model_backprop), so the kernel gets no mask. */
+#define SB_BLOCK_J 64
+
+static void layer_weight_grad(const struct sb_kernels *k, size_t rows, size_t in, size_t out,
+                              const float *g, size_t ldg, const float *x, size_t ldx, float *dw,
+                              float *db)
+{
+    const size_t threads = (size_t)omp_get_max_threads();
+    const size_t nj = (out + SB_BLOCK_J - 1) / SB_BLOCK_J;
+    size_t nk = nj >= threads ? 1 : (threads + nj - 1) / nj;
+    size_t bk = ((in + nk - 1) / nk + 15) / 16 * 16; /* whole vector panels */
+    if (bk == 0) bk = 16;
+    nk = (in + bk - 1) / bk;
+    if (nk == 0) nk = 1;
+#pragma omp parallel for schedule(dynamic)
+    for (size_t item = 0; item < nj * nk; item++) {
+        const size_t j0 = item / nk * SB_BLOCK_J, k0 = item % nk * bk;
+        const size_t jn = out - j0 < SB_BLOCK_J ? out - j0 : SB_BLOCK_J;
+        const size_t kn = in - k0 < bk ? in - k0 : bk;
+        for (size_t j = j0; j < j0 + jn; j++) memset(dw + j * in + k0, 0, kn * sizeof *dw);
+        if (k0 == 0) memset(db + j0, 0, jn * sizeof *db);
+        for (size_t t = 0; t < n_tiles(rows); t++) {
+            const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
+            k->dense_bwd_weights(T, kn, jn, g + r0 * ldg + j0, ldg, NULL, 0, x + r0 * ldx + k0,
+                                 ldx, dw + j0 * in + k0, in, k0 == 0 ? db + j0 : NULL);
+        }
+    }
+}
+
+/* dx = (g W) masked by xmask: the gradient at the ReLU outputs of the layer below, already
+ * through that ReLU (the kernel fuses the mask into its store). */
+static void layer_data_grad(const struct sb_kernels *k, size_t rows, size_t in, size_t out,
+                            const float *g, size_t ldg, const float *w, size_t ldw,
+                            const uint64_t *xmask, size_t ldxm, float *dx, size_t lddx)
+{
+    const size_t rb = row_block(rows);
+#pragma omp parallel for schedule(static)
+    for (size_t t = 0; t < n_blocks(rows, rb); t++) {
+        const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
+        k->dense_bwd_data(T, in, out, g + r0 * ldg, ldg, NULL, 0, w, ldw, xmask + r0 * ldxm, ldxm,
+                          dx + r0 * lddx, lddx);
+    }
+}
+
+void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                       struct sb_activations *a, sb_layer_visit_fn *visit, void *ctx)
+{
+    const struct sb_model_spec *s = &m->spec;
+    const size_t out = s->out, W = a->ld_act, mw = a->mask_words;
+    const float *g = a->dy;
+    if (s->output == SB_OUT_SIGMOID) {
+        const size_t rb = row_block(rows);
+#pragma omp parallel for schedule(static)
+        for (size_t t = 0; t < n_blocks(rows, rb); t++) {
+            const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
+            k->sigmoid_bwd(T * out, a->y + r0 * out, a->dy + r0 * out, a->dz + r0 * out);
+        }
+        g = a->dz;
+    }
+    size_t ldg = out;
+    int cur = 0;
+    for (size_t l = m->n_layers; l-- > 0;) {
+        const struct sb_layer *L = &m->layers[l];
+        size_t ldx;
+        const float *x = layer_input(m, a, l, 0, &ldx);
+        /* g is the gradient at layer l's pre-activations, already masked by its ReLU */
+        visit(ctx, l, g, ldg, x, ldx);
+        if (l == 0) break;
+        /* ... and for layer l-1: through W, then through layer l-1's ReLU in the same kernel */
+        layer_data_grad(k, rows, L->in, L->out, g, ldg, L->w, L->ldw, a->mask[l - 1], mw,
+                        a->dact[cur], W);
+        g = a->dact[cur];
+        ldg = W;
+        cur ^= 1;
+    }
+}
+
+struct weight_grad_ctx {
+    const struct sb_kernels *k;
+    const struct sb_model *m;
+    size_t rows;
+    float *grad;
+};
+
+static void visit_weight_grad(void *ctx, size_t l, const float *g, size_t ldg, const float *x,
+                              size_t ldx)
+{
+    const struct weight_grad_ctx *c = ctx;
+    const struct sb_layer *L = &c->m->layers[l];
+    layer_weight_grad(c->k, c->rows, L->in, L->out, g, ldg, x, ldx, c->grad + L->w_off,
+                      c->grad + L->b_off);
+}
+
+/* One tile's backward pass through every layer, its weight and bias gradients added into
+ * p (a partial buffer holding -0: -0 + acc is acc exactly, sign of zero included, so p ends
+ * up with the tile's partial sums bit for bit). g and the data gradients stay in the tile's
+ * rows of a->dact. */
+static void tile_backward(const struct sb_kernels *k, const struct sb_model *m,
+                          struct sb_activations *a, size_t r0, size_t T, float *p)
+{
+    const struct sb_model_spec *s = &m->spec;
+    const size_t out = s->out, W = a->ld_act, mw = a->mask_words;
+    const float *g = a->dy + r0 * out;
+    if (s->output == SB_OUT_SIGMOID) {
+        k->sigmoid_bwd(T * out, a->y + r0 * out, a->dy + r0 * out, a->dz + r0 * out);
+        g = a->dz + r0 * out;
+    }
+    size_t ldg = out;
+    int cur = 0;
+    for (size_t l = m->n_layers; l-- > 0;) {
+        const struct sb_layer *L = &m->layers[l];
+        size_t ldx;
+        const float *x = layer_input(m, a, l, r0, &ldx);
+        k->dense_bwd_weights(T, L->in, L->out, g, ldg, NULL, 0, x, ldx, p + L->w_off, L->in,
+                             p + L->b_off);
+        if (l == 0) break;
+        float *dx = a->dact[cur] + r0 * W;
+        k->dense_bwd_data(T, L->in, L->out, g, ldg, NULL, 0, L->w, L->ldw, a->mask[l - 1] + r0 * mw,
+                          mw, dx, W);
+        g = dx;
+        ldg = W;
+        cur ^= 1;
+    }
+}
+
+/* Added into grad per element in tile order: this many floats per work item. */
+#define REDUCE_CHUNK 4096
+
+static void backward_by_tiles(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                              struct sb_activations *a, float *grad, size_t G)
+{
+    const size_t nt = n_tiles(rows), P = m->n_params;
+    memset(grad, 0, P * sizeof *grad);
+#pragma omp parallel
+    for (size_t t0 = 0; t0 < nt; t0 += G) {
+        const size_t group = nt - t0 < G ? nt - t0 : G;
+        const size_t me = (size_t)omp_get_thread_num();
+        if (me < group) {
+            float *p = a->partials + me * a->partial_len;
+            for (size_t i = 0; i < P; i++) p[i] = -0.0f;
+            tile_backward(k, m, a, (t0 + me) * SB_TILE_ROWS, tile_rows(rows, t0 + me), p);
+        }
+#pragma omp barrier
+#pragma omp for schedule(static)
+        for (size_t c0 = 0; c0 < P; c0 += REDUCE_CHUNK) {
+            const size_t c1 = P - c0 < REDUCE_CHUNK ? P : c0 + REDUCE_CHUNK;
+            for (size_t q = 0; q < group; q++) {
+                const float *p = a->partials + q * a->partial_len;
+                for (size_t i = c0; i < c1; i++) grad[i] = grad[i] + p[i];
+            }
+        }
+    }
+}
+
+void sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                       struct sb_activations *a, float *grad)
+{
+    const size_t threads = (size_t)omp_get_max_threads();
+    if (n_tiles(rows) >= threads && threads <= a->n_partials) {
+        backward_by_tiles(k, m, rows, a, grad, threads);
+        return;
+    }
+    /* every dW block and db is zeroed by the work item that owns it (layer_weight_grad) */
+    struct weight_grad_ctx c = {k, m, rows, grad};
+    sb_model_backprop(k, m, rows, a, visit_weight_grad, &c);
+}
+
+struct sb_cost sb_model_step_cost(const struct sb_model *m, size_t rows)
+{
+    const struct sb_model_spec *s = &m->spec;
+    struct sb_cost total = {0, 0};
+#define ADD(id, r, i, o)                                                                       \
+    do {                                                                                       \
+        struct sb_cost c_ = sb_kernel_cost(id, (struct sb_shape){(r), (i), (o)});             \
+        total.flops += c_.flops;                                                               \
+        total.bytes += c_.bytes;                                                               \
+    } while (0)
+    for (size_t t = 0; t < n_tiles(rows); t++) {
+        const size_t T = tile_rows(rows, t);
+        if (m->enc.kind == SB_ENC_POSENC)
+            ADD(SB_K_posenc_fwd, T, s->d, (size_t)(m->enc.l1 - m->enc.l0 + 1) * s->d);
+        else if (m->enc.kind == SB_ENC_FOURIER)
+            ADD(SB_K_fourier_fwd, T, s->d, m->enc.m);
+        for (size_t l = 0; l < m->n_layers; l++) {
+            const struct sb_layer *L = &m->layers[l];
+            ADD(l < s->depth ? SB_K_dense_relu_fwd
+                             : s->output == SB_OUT_SIGMOID ? SB_K_dense_sigmoid_fwd
+                                                           : SB_K_dense_linear_fwd,
+                T, L->in, L->out);
+            if (l > 0) ADD(SB_K_dense_bwd_data, T, L->in, L->out);
+        }
+        ADD(SB_K_mse_loss_grad, T * s->out, 0, 0);
+        if (s->output == SB_OUT_SIGMOID) ADD(SB_K_sigmoid_bwd, T * s->out, 0, 0);
+    }
+    /* Weight gradients are called per (block, tile); their cost is additive in the block
+     * sizes, so the whole layer's cost per tile is the same. */
+    for (size_t t = 0; t < n_tiles(rows); t++)
+        for (size_t l = 0; l < m->n_layers; l++)
+            ADD(SB_K_dense_bwd_weights, tile_rows(rows, t), m->layers[l].in, m->layers[l].out);
+    ADD(SB_K_adam_update, m->n_params, 0, 0);
+#undef ADD
+    return total;
+}

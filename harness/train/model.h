@@ -1,0 +1,136 @@
+/* The coordinate MLP of the spectral-bias papers: an input encoding, `depth` hidden ReLU
+ * layers of `width` units, and a linear or sigmoid output layer (docs/experiments.md,
+ * Model and training).
+ *
+ * Parameters live in one flat array, layer after layer, each as W[out][in] (PyTorch's
+ * nn.Linear layout) followed by b[out], so the optimiser and the trajectory hash see one
+ * buffer. The forward kernels read W transposed; `wt` holds that copy, and `w` a copy of W
+ * for the data gradient, both at a leading dimension padded off multiples of 256 bytes (a
+ * 128-float row is 512 bytes: a kernel walking a column panel would hit only 8 of the 64 L1
+ * sets), refreshed by sb_model_pack() after every update.
+ */
+#ifndef SPECBIAS_HARNESS_MODEL_H
+#define SPECBIAS_HARNESS_MODEL_H
+
+#include "specbias/kernels.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum sb_encoding_kind {
+    SB_ENC_NONE,    /* the raw coordinates */
+    SB_ENC_POSENC,  /* NeRF: sin/cos(2^l pi x), l = l0..l1, per coordinate (posenc_fwd) */
+    SB_ENC_FOURIER  /* sin/cos(2 pi B x) for a matrix B (fourier_fwd): basic, Tancik
+                       positional and Gaussian features are all this */
+};
+
+struct sb_encoding {
+    enum sb_encoding_kind kind;
+    int l0, l1;     /* SB_ENC_POSENC */
+    size_t m;       /* SB_ENC_FOURIER: rows of B */
+    float *B;       /* SB_ENC_FOURIER: B[m][d], owned */
+};
+
+enum sb_output { SB_OUT_LINEAR, SB_OUT_SIGMOID };
+
+struct sb_model_spec {
+    size_t d;       /* input coordinates */
+    size_t depth;   /* hidden ReLU layers */
+    size_t width;
+    size_t out;     /* output channels */
+    enum sb_output output;
+};
+
+struct sb_layer {
+    size_t in, out;
+    size_t w_off, b_off; /* offsets into params[] */
+    float *wt;           /* Wt[in][ldwt] */
+    float *w;            /* W[out][ldw] */
+    size_t ldwt, ldw;
+};
+
+struct sb_model {
+    struct sb_model_spec spec;
+    struct sb_encoding enc; /* owned */
+    size_t features;        /* width of the encoded input */
+    size_t n_layers;        /* depth + 1 */
+    struct sb_layer *layers;
+    size_t n_params;
+    float *params;
+};
+
+/* Features produced by an encoding of d coordinates. */
+size_t sb_encoding_features(const struct sb_encoding *enc, size_t d);
+
+/* Weights and biases of a model with `features` encoded inputs (the size of params[]). */
+size_t sb_model_param_count(const struct sb_model_spec *spec, size_t features);
+
+/* Builds the model and initialises it like torch.nn.Linear's default: weights and biases
+ * uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn layer by layer (all of W row by row,
+ * then b) from the generator (seed, SB_STREAM_INIT). Takes ownership of enc->B. Returns 0,
+ * or -1 on allocation failure. */
+int sb_model_init(struct sb_model *m, const struct sb_model_spec *spec, struct sb_encoding *enc,
+                  uint64_t seed);
+void sb_model_pack(struct sb_model *m); /* refresh every layer's wt and w from params */
+void sb_model_free(struct sb_model *m);
+
+/* Activations of a batch of `rows` inputs, kept for the backward pass and the analyses. */
+struct sb_activations {
+    size_t rows, cap, depth;
+    float *enc;          /* [rows][features] (x itself when the encoding is none) */
+    float **act;         /* act[l], l < depth: [rows][ld_act], post-ReLU */
+    size_t ld_act;       /* width padded off multiples of 256 bytes (see sb_layer) */
+    uint64_t **mask;     /* mask[l]: [rows][mask_words] */
+    size_t mask_words;
+    float *y;            /* [rows][out] */
+    /* backward scratch */
+    float *dy;           /* [rows][out]: dL/d(output) */
+    float *dz;           /* [rows][out]: dL/d(pre-sigmoid), sigmoid output only */
+    float *dact[2];      /* [rows][ld_act or features] */
+    /* per-tile weight gradients of the tile-parallel backward pass (sb_model_backward) */
+    float *partials;     /* [n_partials][partial_len] */
+    size_t n_partials, partial_len;
+};
+
+int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, size_t rows);
+void sb_activations_free(struct sb_activations *a);
+
+/* Rows are processed in fixed tiles of SB_TILE_ROWS: the weight-gradient sums are tiled the
+ * same way whatever the number of threads, so results never depend on it. */
+#define SB_TILE_ROWS 256
+
+/* Forward pass over x[rows][d] (rows <= a->cap), through the kernel table. */
+void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                      const float *x, struct sb_activations *a);
+
+/* MSE of a->y against t[rows][out] as a mean over rows * out, in float, summed over tiles
+ * in order. With grad, a->dy receives dL/dy for the mean over `total` = rows * out. */
+float sb_model_loss(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                    const float *t, struct sb_activations *a, int grad);
+
+/* Backward pass after sb_model_forward and sb_model_loss(grad = 1): overwrites grad[n_params]
+ * with dL/dparams. With at least as many tiles as threads, each thread takes one tile of a
+ * group of `threads` tiles through every layer (its gradients and activations stay in its
+ * L2), writing that tile's weight gradient into its own partial buffer; the partials are then
+ * added into grad in tile order. Otherwise (small batches) it goes layer by layer with the
+ * threads splitting each layer's units. Both give every element the same sum in the same
+ * order, so the bits do not depend on the thread count or the path. */
+void sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                       struct sb_activations *a, float *grad);
+
+/* Walks the layers from the output down after sb_model_forward with a->dy holding dL/dy,
+ * calling visit(ctx, l, ...) for each layer l with the gradient at its pre-activations
+ * g[rows][ldg] (already through its ReLU: dense_bwd_data masks its output with the layer
+ * below's activations) and its input x[rows][ldx]; the layer's weight gradient is the sum
+ * over rows of g x. sb_model_backward is this walk with the weight-gradient kernel as the
+ * visitor; the gradient-confusion analysis uses it too. */
+typedef void sb_layer_visit_fn(void *ctx, size_t l, const float *g, size_t ldg, const float *x,
+                               size_t ldx);
+void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                       struct sb_activations *a, sb_layer_visit_fn *visit, void *ctx);
+
+/* FLOPs and bytes of one training step (forward, loss, backward, update) over `rows` rows,
+ * summed from the kernels' declared costs for the calls the step makes. */
+struct sb_cost sb_model_step_cost(const struct sb_model *m, size_t rows);
+
+#endif
