@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Entry point of `specbias report` (harness/cmd_report.c runs it with /usr/bin/python3, or
+"""Entry point of `specbias report` (harness/cli/cmd_report.c runs it with /usr/bin/python3, or
 $SPECBIAS_PYTHON). Usage: report.py [--specbias EXE] [--out DIR] [--history DIR] FILES..."""
 
 import os

@@ -232,11 +232,14 @@ if command -v taskset >/dev/null && [ "$($py -c "import json; print(json.load(op
 import json; a = json.load(open('$tmp/busy/results.json'))['context']['audit']
 assert a['disturbed'] is True and any('other processes' in w for w in a['warnings']), a
 assert a['run']['others_fraction'] > 0.2 and a['run']['others_cpu_seconds'] >= 0.2, a['run']" || fail "the busy loop is not in the audit"
-  # and an undisturbed one of the same is not (the fixture of the check above)
+  # and the same run without the busy loop shows clearly less (the control of the check above;
+  # relative, since whatever else this machine runs shows in both)
   "$bin" run --suite "$tmp/busy.json" --threads 1 --out "$tmp/calm" --quiet >/dev/null 2>&1 || fail "the calm run"
   $py -c "
-import json; a = json.load(open('$tmp/calm/results.json'))['context']['audit']
-assert a['run']['others_fraction'] < 0.2, a['run']" || fail "a calm run shows others on its CPU"
+import json
+calm = json.load(open('$tmp/calm/results.json'))['context']['audit']['run']['others_fraction']
+busy = json.load(open('$tmp/busy/results.json'))['context']['audit']['run']['others_fraction']
+assert calm < busy - 0.1, (calm, busy)" || fail "the run without the busy loop shows as much of others"
 else
   echo "  (no bound thread here, so no competing process pinned beside it: that check did not run)"
 fi
