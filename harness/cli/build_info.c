@@ -1,6 +1,9 @@
 /* Build facts, baked in by CMakeLists.txt (apart from main.c, so that the fuzz targets, which
- * have libFuzzer's main, link the commands too). */
+ * have libFuzzer's main, link the commands too); the commit comes from git_commit.h, written
+ * at every build by cmake/git_commit.cmake. */
 #include "harness/cli/cli.h"
+
+#include "git_commit.h"
 
 #ifndef SB_VERSION
 #define SB_VERSION "0.0.0"
