@@ -16,7 +16,7 @@
  *                    gradient is summed while packing), B = x panels, dw += acc
  * Tails use masked loads and stores, never a scalar loop.
  *
- * Vocabulary (kernels/avx2/simd_avx2.h has the reference definitions): sbv_f, sbv_m, SBV_W,
+ * Vocabulary (kernels/avx2/simd.h has the reference definitions): sbv_f, sbv_m, SBV_W,
  * SBV_INLINE, sbv_mask_n(rem), sbv_mask_bits(bits), sbv_zero, sbv_bcast(p), sbv_fma, sbv_add,
  * sbv_keep(v, m), sbv_loadu, sbv_storeu, sbv_loadu_m, sbv_storeu_m, sbv_loadu_n, sbv_storeu_n,
  * sbv_sigmoid(v), and sbv_relu_bits(&v): v = v > 0 ? v : +0, returning the lanes' bits. */

@@ -5,8 +5,8 @@
 #define SB_ISA_SUFFIX avx2
 #include "kernels/declare.h"
 #include "kernels/internal.h"
-#include "simd_avx2.h"
-#include "transcendental_avx2.h"
+#include "simd.h"
+#include "kernels/shared/transcendental.h"
 
 #define SB_TILE_MR 6
 #define SB_TILE_NV 2

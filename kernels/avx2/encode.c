@@ -1,9 +1,9 @@
 /* AVX2+FMA sinusoidal encodings: sincospi_u15 as in sb_sincospi_u15_ref(), lane for lane
- * (transcendental_avx2.h), and the two encodings built on it. */
+ * (kernels/shared/transcendental.h), and the two encodings built on it. */
 #define SB_ISA_SUFFIX avx2
 #include "kernels/declare.h"
-#include "simd_avx2.h"
-#include "transcendental_avx2.h"
+#include "simd.h"
+#include "kernels/shared/transcendental.h"
 
 void sincospi_u15__avx2(size_t n, const float *restrict y, float *restrict s,
                         float *restrict c)

@@ -2,7 +2,7 @@
 #define SB_ISA_SUFFIX avx2
 #include "kernels/declare.h"
 #include "kernels/internal.h"
-#include "simd_avx2.h"
+#include "simd.h"
 
 /* Element i accumulates into lane i % 16: lanes 0-7 in acc0, 8-15 in acc1. Tail lanes load
  * y = t = 0, so they add fmaf(0, 0, lane) = lane (a lane is never -0: it starts at +0 and

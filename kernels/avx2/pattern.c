@@ -3,7 +3,7 @@
 #define SB_ISA_SUFFIX avx2
 #include "kernels/declare.h"
 #include "kernels/internal.h"
-#include "simd_avx2.h"
+#include "simd.h"
 
 /* Per-64-bit-lane popcount: nibble lookups per byte, summed by psadbw. */
 static inline __m256i popcnt64(__m256i v)
@@ -22,7 +22,7 @@ uint64_t pattern_hamming__avx2(size_t words, const uint64_t *a, const uint64_t *
     __m256i acc = _mm256_setzero_si256();
     for (size_t i = 0; i < words; i += SBV_W64) {
         const size_t rem = words - i;
-        const __m256i x = _mm256_xor_si256(sbv_loadu64_n(a + i, rem), sbv_loadu64_n(b + i, rem));
+        const __m256i x = _mm256_xor_si256(sbv_u64_loadu_n(a + i, rem), sbv_u64_loadu_n(b + i, rem));
         acc = _mm256_add_epi64(acc, popcnt64(x));
     }
     _Alignas(32) uint64_t lane[SBV_W64];
@@ -38,7 +38,7 @@ uint64_t pattern_hash__avx2(size_t words, const uint64_t *p)
     __m256i s = _mm256_mullo_epi32(_mm256_set1_epi32((int)SB_HASH_SEED32),
                                    _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8));
     for (size_t i = 0; i < words; i += SBV_W64) {
-        const __m256i w = sbv_loadu64_n(p + i, words - i);
+        const __m256i w = sbv_u64_loadu_n(p + i, words - i);
         s = _mm256_mullo_epi32(_mm256_xor_si256(s, w), mul);
         s = _mm256_xor_si256(s, _mm256_srli_epi32(s, SB_HASH_SHIFT));
     }

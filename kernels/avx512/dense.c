@@ -5,10 +5,9 @@
 #define SB_ISA_SUFFIX avx512
 #include "kernels/declare.h"
 #include "kernels/internal.h"
-#include "simd_avx512.h"
-#include "transcendental_avx512.h"
+#include "simd.h"
+#include "kernels/shared/transcendental.h"
 
-#define sbv_sigmoid sb512_sigmoid
 #define SB_TILE_MR 12
 #define SB_TILE_NV 2
 #include "kernels/dense_tiles.h"

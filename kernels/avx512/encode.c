@@ -1,9 +1,9 @@
 /* AVX-512 sinusoidal encodings and sincospi_u15: 16 independent arguments per zmm, each
- * through transcendental_avx512.h, which mirrors the scalar truth op for op. */
+ * through kernels/shared/transcendental.h, which mirrors the scalar truth op for op. */
 #define SB_ISA_SUFFIX avx512
 #include "kernels/declare.h"
-#include "simd_avx512.h"
-#include "transcendental_avx512.h"
+#include "simd.h"
+#include "kernels/shared/transcendental.h"
 
 void sincospi_u15__avx512(size_t n, const float *restrict y, float *restrict s,
                           float *restrict c)

@@ -2,7 +2,7 @@
 #define SB_ISA_SUFFIX avx512
 #include "kernels/declare.h"
 #include "kernels/internal.h"
-#include "simd_avx512.h"
+#include "simd.h"
 
 /* The fixed 16-lane layout of kernels.h is exactly one zmm: element i goes to lane i % 16
  * because every chunk starts at a multiple of 16. The tail's masked-off lanes keep their

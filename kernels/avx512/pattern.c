@@ -2,7 +2,7 @@
 #define SB_ISA_SUFFIX avx512
 #include "kernels/declare.h"
 #include "kernels/internal.h"
-#include "simd_avx512.h"
+#include "simd.h"
 
 /* Per-64-bit-lane popcount of v without VPOPCNTDQ: a nibble table through vpshufb (BW),
  * then vpsadbw sums each lane's 8 byte counts. */

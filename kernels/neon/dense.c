@@ -12,8 +12,8 @@
 #include <arm_neon.h>
 #include <string.h>
 
-#include "simd_neon.h"
-#include "transcendental_neon.h"
+#include "simd.h"
+#include "kernels/shared/transcendental.h"
 
 /* Tile loops over r and c must unroll fully so that the accumulators live in registers. */
 #define SBN_UNROLL _Pragma("GCC unroll 4")

@@ -1,4 +1,4 @@
-/* NEON sinusoidal encodings and sincospi_u15: the vector sincospi of transcendental_neon.h
+/* NEON sinusoidal encodings and sincospi_u15: the vector sincospi of kernels/shared/transcendental.h
  * on 4 independent arguments at a time; each argument is formed by the reference's exact
  * operations (2^l * x, or the fmaf chain over c then z + z). */
 #define SB_ISA_SUFFIX neon
@@ -7,8 +7,8 @@
 #include <arm_neon.h>
 #include <string.h>
 
-#include "simd_neon.h"
-#include "transcendental_neon.h"
+#include "simd.h"
+#include "kernels/shared/transcendental.h"
 
 void sincospi_u15__neon(size_t n, const float *restrict y, float *restrict s,
                         float *restrict c)

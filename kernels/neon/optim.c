@@ -5,7 +5,7 @@
 
 #include <arm_neon.h>
 
-#include "simd_neon.h"
+#include "simd.h"
 
 /* The fixed 16-lane layout of kernels.h: element i accumulates into lane i % 16, held as
  * four q-registers (lanes 0-3, 4-7, 8-11, 12-15); elements are consumed 16 at a time from

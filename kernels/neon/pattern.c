@@ -7,7 +7,7 @@
 #include <arm_neon.h>
 #include <string.h>
 
-#include "simd_neon.h"
+#include "simd.h"
 
 /* Per-byte popcounts (vcntq_u8), summed pairwise into 64-bit lanes (cannot overflow). */
 uint64_t pattern_hamming__neon(size_t words, const uint64_t *a, const uint64_t *b)

@@ -1,7 +1,7 @@
 /* Scalar truth of the hand-written transcendentals: sincospi_u15 and exp_u15.
  *
- * Every ISA implements these exact operation sequences in vector form (see
- * kernels/<isa>/transcendental.h); only IEEE operations that are correctly rounded
+ * The vector form, written once for every ISA, is kernels/shared/transcendental.h: the same
+ * operation sequences lane by lane. Only IEEE operations that are correctly rounded
  * everywhere appear (fmaf, +, -, *, /, rintf, comparisons, sign-bit logic), so each variant
  * returns the same bits. The constants are the Taylor coefficients rounded to float: on the
  * reduced intervals the truncation error is under 0.05 ulp, so minimax would buy little.
