@@ -244,20 +244,4 @@ SBV_INLINE sbv_u32 sbv_u32_xor(sbv_u32 a, sbv_u32 b) { return _mm256_xor_si256(a
 SBV_INLINE sbv_u32 sbv_u32_mul(sbv_u32 a, sbv_u32 b) { return _mm256_mullo_epi32(a, b); }
 SBV_INLINE sbv_u32 sbv_u32_shr(sbv_u32 a, int n) { return _mm256_srli_epi32(a, n); }
 
-/* ---- old names, for the sources not yet moved to kernels/shared (removed in this series) -- */
-#define SB_W SBV_W
-#define SB_INLINE SBV_INLINE
-SBV_INLINE __mmask16 sb_tail16(size_t rem) { return sbv_mask_n(rem); }
-SBV_INLINE __mmask8 sb_tail8(size_t rem)
-{
-    return rem >= 8 ? (__mmask8)0xFFu : (__mmask8)((1u << rem) - 1u);
-}
-SBV_INLINE __m512 sb_load(const float *p) { return sbv_loadu(p); }
-SBV_INLINE __m512 sb_load_m(__mmask16 m, const float *p) { return sbv_loadu_m(p, m); }
-SBV_INLINE void sb_store(float *p, __m512 v) { sbv_storeu(p, v); }
-SBV_INLINE void sb_store_m(float *p, __mmask16 m, __m512 v) { sbv_storeu_m(p, m, v); }
-SBV_INLINE __m512 sb_set1(float x) { return sbv_set1(x); }
-SBV_INLINE __m512 sb_fma(__m512 a, __m512 b, __m512 c) { return sbv_fma(a, b, c); }
-#define sb512_sincospi_u15 sbv_sincospi_u15
-
 #endif

@@ -11,8 +11,8 @@
 
 #include "kernels/shared/transcendental.h"
 
-static inline void sincospi_u15_simd(size_t n, const float *restrict y, float *restrict s,
-                                     float *restrict c)
+SBV_INLINE void sincospi_u15_simd(size_t n, const float *restrict y, float *restrict s,
+                                  float *restrict c)
 {
     size_t i = 0;
     sbv_f sv, cv;
@@ -34,8 +34,8 @@ static inline void sincospi_u15_simd(size_t n, const float *restrict y, float *r
  * most SBV_W consecutive values from c0 = f0 / octaves, so one load of x[n][c0 ..] and a lane
  * permutation give every lane its coordinate; the scale 2^(l0 + o) is built from its exponent
  * bits (the value ldexpf gives), and x * 2^l is one exact multiply, as in the reference. */
-static inline void posenc_fwd_simd(size_t rows, size_t d, int l0, int l1, const float *restrict x,
-                                   size_t ldx, float *restrict out, size_t ldo)
+SBV_INLINE void posenc_fwd_simd(size_t rows, size_t d, int l0, int l1, const float *restrict x,
+                                size_t ldx, float *restrict out, size_t ldo)
 {
     const size_t octaves = (size_t)(l1 - l0 + 1);
     const size_t F = octaves * d;
@@ -99,9 +99,9 @@ SBV_INLINE void fourier_store(sbv_f z, float *o, size_t m, size_t jrem)
     sbv_storeu_n(o + m, jrem, cv);
 }
 
-static inline void fourier_fwd_simd(size_t rows, size_t d, size_t m, const float *restrict x,
-                                    size_t ldx, const float *restrict B, float *restrict out,
-                                    size_t ldo)
+SBV_INLINE void fourier_fwd_simd(size_t rows, size_t d, size_t m, const float *restrict x,
+                                 size_t ldx, const float *restrict B, float *restrict out,
+                                 size_t ldo)
 {
     _Alignas(64) float bt[FOURIER_DMAX * SBV_W];
     for (size_t j0 = 0; j0 < m; j0 += SBV_W) {

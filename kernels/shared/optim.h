@@ -12,8 +12,8 @@
 #define MSE_VECS (SB_MSE_LANES / SBV_W)
 _Static_assert(SB_MSE_LANES % SBV_W == 0, "the MSE lanes are whole vectors");
 
-static inline float mse_loss_grad_simd(size_t n, const float *restrict y, const float *restrict t,
-                                       float scale, float *restrict dy)
+SBV_INLINE float mse_loss_grad_simd(size_t n, const float *restrict y, const float *restrict t,
+                                    float scale, float *restrict dy)
 {
     const sbv_f sc = sbv_set1(scale);
     sbv_f acc[MSE_VECS];
@@ -53,9 +53,9 @@ SBV_INLINE void adam_vec(sbv_f *p, sbv_f g, sbv_f *m, sbv_f *v, const sbv_f omb1
     *p = sbv_fma(nss, sbv_div(mi, denom), *p);
 }
 
-static inline void adam_update_simd(size_t n, float *restrict p, const float *restrict g,
-                                    float *restrict m, float *restrict v,
-                                    const struct sb_adam_step *st)
+SBV_INLINE void adam_update_simd(size_t n, float *restrict p, const float *restrict g,
+                                 float *restrict m, float *restrict v,
+                                 const struct sb_adam_step *st)
 {
     const sbv_f omb1 = sbv_set1(st->one_minus_beta1), b2 = sbv_set1(st->beta2),
                 omb2 = sbv_set1(st->one_minus_beta2), nss = sbv_set1(st->neg_step_size),

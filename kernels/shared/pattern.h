@@ -14,7 +14,7 @@ SBV_INLINE sbv_u64 hamming_add(sbv_u64 acc, const uint64_t *a, const uint64_t *b
         acc, sbv_u64_popcnt(sbv_u64_xor(sbv_u64_loadu_n(a, rem), sbv_u64_loadu_n(b, rem))));
 }
 
-static inline uint64_t pattern_hamming_simd(size_t words, const uint64_t *a, const uint64_t *b)
+SBV_INLINE uint64_t pattern_hamming_simd(size_t words, const uint64_t *a, const uint64_t *b)
 {
     sbv_u64 acc = sbv_u64_zero();
     size_t i = 0;
@@ -30,7 +30,7 @@ static inline uint64_t pattern_hamming_simd(size_t words, const uint64_t *a, con
 #define HASH_WORDS (SBV_W32 / 2)
 _Static_assert(SB_HASH_LANES % SBV_W32 == 0, "the hash lanes are whole vectors");
 
-static inline uint64_t pattern_hash_simd(size_t words, const uint64_t *p)
+SBV_INLINE uint64_t pattern_hash_simd(size_t words, const uint64_t *p)
 {
     uint32_t s[SB_HASH_LANES];
     for (int l = 0; l < SB_HASH_LANES; l++) s[l] = SB_HASH_SEED32 * (uint32_t)(l + 1);

@@ -1,6 +1,7 @@
-/* The dense-layer kernels of a vector ISA as BLIS-style register tiles: one source, included
- * by kernels/<isa>/dense.c after that ISA's simd header, which supplies the vocabulary below,
- * and after SB_ISA_SUFFIX, SB_TILE_MR and SB_TILE_NV are defined.
+/* The dense-layer kernels of every vector ISA as BLIS-style register tiles, over the
+ * vocabulary of kernels/<isa>/simd.h. kernels/<isa>/dense.c includes this after its simd.h and
+ * after defining TILE_MR and TILE_NV, the tile shape of that ISA, and defines each
+ * dense_*__<isa> as a call of the dense_*_simd body here.
  *
  * All three kernels are C (+)= A B over micro-tiles of MR x NR outputs held in MR x NV vector
  * accumulators: per step of the reduction, NV vectors of B are loaded, MR values of A are
@@ -14,21 +15,23 @@
  *                    mask applied), B = W panels, acc = 0; the input's ReLU mask on the store
  *   weight gradient  A = the gradient of MR units, packed unit-interleaved per row (the bias
  *                    gradient is summed while packing), B = x panels, dw += acc
- * Tails use masked loads and stores, never a scalar loop.
- *
- * Vocabulary (kernels/avx2/simd.h has the reference definitions): sbv_f, sbv_m, SBV_W,
- * SBV_INLINE, sbv_mask_n(rem), sbv_mask_bits(bits), sbv_zero, sbv_bcast(p), sbv_fma, sbv_add,
- * sbv_keep(v, m), sbv_loadu, sbv_storeu, sbv_loadu_m, sbv_storeu_m, sbv_loadu_n, sbv_storeu_n,
- * sbv_sigmoid(v), and sbv_relu_bits(&v): v = v > 0 ? v : +0, returning the lanes' bits. */
-#ifndef SB_TILE_MR
-#error "define SB_TILE_MR and SB_TILE_NV before including kernels/dense_tiles.h"
+ * Tails use masked loads and stores, never a scalar loop. */
+#ifndef SPECBIAS_KERNELS_SHARED_DENSE_H
+#define SPECBIAS_KERNELS_SHARED_DENSE_H
+
+#include "kernels/internal.h"
+#include "kernels/shared/transcendental.h"
+
+#ifndef TILE_MR
+#error "define TILE_MR and TILE_NV before including kernels/shared/dense.h"
 #endif
 
-#define MR SB_TILE_MR     /* rows of A per micro-tile */
-#define NV SB_TILE_NV     /* vectors of B per micro-tile */
-#define NR (NV * SBV_W)   /* columns per micro-tile; divides 64 (mask words) */
-_Static_assert(64 % NR == 0 && NR <= 32, "a forward tile's mask bits must fit one word and 32 bits");
-_Static_assert(MR <= SBV_W && MR <= 12, "a packed gradient row is one vector; SB_TAIL_ROWS covers 11");
+#define MR TILE_MR      /* rows of A per micro-tile */
+#define NV TILE_NV      /* vectors of B per micro-tile */
+#define NR (NV * SBV_W) /* columns per micro-tile; divides 64 (mask words) */
+_Static_assert(64 % NR == 0 && NR <= 32,
+               "a forward tile's mask bits must fit one word and 32 bits");
+_Static_assert(MR <= SBV_W && MR <= 12, "a packed gradient row is one vector; TAIL_ROWS covers 11");
 
 /* Masks of the first `rem` of the tile's NR columns (all of them when full). */
 SBV_INLINE void col_masks(const int full, size_t rem, sbv_m cm[NV])
@@ -116,14 +119,14 @@ static void pack_b_panel(size_t K, size_t cols, const float *src, size_t lds, fl
 
 /* Calls TILE(R) for the R = rem rows of a last, partial micro-tile (1 <= rem < MR <= 12);
  * R is a constant in each call, so every tile height is its own unrolled code. */
-#define SB_TAIL_ROWS(rem, TILE)                                                                    \
+#define TAIL_ROWS(rem, TILE)                                                                       \
     switch (rem) {                                                                                 \
-    case 11: SB_TAIL_IF(11, TILE); break;                                                          \
-    case 10: SB_TAIL_IF(10, TILE); break;                                                          \
-    case 9: SB_TAIL_IF(9, TILE); break;                                                            \
-    case 8: SB_TAIL_IF(8, TILE); break;                                                            \
-    case 7: SB_TAIL_IF(7, TILE); break;                                                            \
-    case 6: SB_TAIL_IF(6, TILE); break;                                                            \
+    case 11: TAIL_IF(11, TILE); break;                                                             \
+    case 10: TAIL_IF(10, TILE); break;                                                             \
+    case 9: TAIL_IF(9, TILE); break;                                                               \
+    case 8: TAIL_IF(8, TILE); break;                                                               \
+    case 7: TAIL_IF(7, TILE); break;                                                               \
+    case 6: TAIL_IF(6, TILE); break;                                                               \
     case 5: TILE(5); break;                                                                        \
     case 4: TILE(4); break;                                                                        \
     case 3: TILE(3); break;                                                                        \
@@ -132,9 +135,9 @@ static void pack_b_panel(size_t K, size_t cols, const float *src, size_t lds, fl
     default: break;                                                                                \
     }
 /* TILE(R) only where R < MR: the others cannot occur, and must not be instantiated. */
-#define SB_TAIL_IF(R, TILE)                                                                        \
+#define TAIL_IF(R, TILE)                                                                           \
     do {                                                                                           \
-        if ((R) < MR) TILE((R) < MR ? (R) : 1);                                                   \
+        if ((R) < MR) TILE((R) < MR ? (R) : 1);                                                    \
     } while (0)
 
 /* Rows of the forward pass's A block kept in L2: their inputs take half of it. */
@@ -201,7 +204,7 @@ SBV_INLINE void fwd_panel(const int full, const int packed, const enum fwd_epi e
     fwd_tile(R, full, packed, epi, in, jrem, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy, ldy,      \
              mask ? mask + n * ldm : NULL, ldm, j0)
     for (; n + MR <= nb; n += MR) FWD_TILE(MR);
-    SB_TAIL_ROWS(nb - n, FWD_TILE)
+    TAIL_ROWS(nb - n, FWD_TILE)
 #undef FWD_TILE
 }
 
@@ -224,8 +227,8 @@ SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t
             if (in <= KC_MAX && (!full || panel_thrashes(ldwt, in))) {
                 pack_b_panel(in, jrem, wt + j0, ldwt, bp);
                 if (full)
-                    fwd_panel(1, 1, epi, nb, in, NR, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb,
-                              ldm, j0);
+                    fwd_panel(1, 1, epi, nb, in, NR, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb, ldm,
+                              j0);
                 else
                     fwd_panel(0, 1, epi, nb, in, jrem, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb,
                               ldm, j0);
@@ -233,30 +236,31 @@ SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t
                 fwd_panel(1, 0, epi, nb, in, NR, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy, mb,
                           ldm, j0);
             } else {
-                fwd_panel(0, 0, epi, nb, in, jrem, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy,
-                          mb, ldm, j0);
+                fwd_panel(0, 0, epi, nb, in, jrem, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy, mb,
+                          ldm, j0);
             }
         }
     }
 }
 
-void SB_PASTE(dense_relu_fwd, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict x, size_t ldx,
-                          const float *restrict wt, size_t ldwt, const float *restrict b,
-                          float *restrict y, size_t ldy, uint64_t *restrict mask, size_t ldm)
+SBV_INLINE void dense_relu_fwd_simd(size_t rows, size_t in, size_t out, const float *restrict x,
+                                    size_t ldx, const float *restrict wt, size_t ldwt,
+                                    const float *restrict b, float *restrict y, size_t ldy,
+                                    uint64_t *restrict mask, size_t ldm)
 {
     dense_fwd(EPI_RELU, rows, in, out, x, ldx, wt, ldwt, b, y, ldy, mask, ldm);
 }
 
-void SB_PASTE(dense_linear_fwd, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict x, size_t ldx,
-                            const float *restrict wt, size_t ldwt, const float *restrict b,
-                            float *restrict y, size_t ldy)
+SBV_INLINE void dense_linear_fwd_simd(size_t rows, size_t in, size_t out, const float *restrict x,
+                                      size_t ldx, const float *restrict wt, size_t ldwt,
+                                      const float *restrict b, float *restrict y, size_t ldy)
 {
     dense_fwd(EPI_LINEAR, rows, in, out, x, ldx, wt, ldwt, b, y, ldy, NULL, 0);
 }
 
-void SB_PASTE(dense_sigmoid_fwd, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict x,
-                             size_t ldx, const float *restrict wt, size_t ldwt,
-                             const float *restrict b, float *restrict y, size_t ldy)
+SBV_INLINE void dense_sigmoid_fwd_simd(size_t rows, size_t in, size_t out, const float *restrict x,
+                                       size_t ldx, const float *restrict wt, size_t ldwt,
+                                       const float *restrict b, float *restrict y, size_t ldy)
 {
     dense_fwd(EPI_SIGMOID, rows, in, out, x, ldx, wt, ldwt, b, y, ldy, NULL, 0);
 }
@@ -324,8 +328,8 @@ __attribute__((noinline)) static void apply_xmask(size_t R, size_t krem, const u
  * result. */
 SBV_INLINE void bwd_data_tile(const int R, const int full, const int bfull, int first, int last,
                               size_t J, size_t krem, const float *a, size_t ars, const float *w,
-                              size_t ldw, const uint64_t *xmask, size_t ldxm, size_t k0,
-                              float *dx, size_t lddx)
+                              size_t ldw, const uint64_t *xmask, size_t ldxm, size_t k0, float *dx,
+                              size_t lddx)
 {
     sbv_m cm[NV];
     col_masks(full, krem, cm);
@@ -339,9 +343,9 @@ SBV_INLINE void bwd_data_tile(const int R, const int full, const int bfull, int 
     if (last && xmask) apply_xmask((size_t)R, krem, xmask, ldxm, k0, dx, lddx);
 }
 
-SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, int last, size_t J,
-                              const float *a, size_t ars, const float *w, size_t ldw,
-                              const uint64_t *xmask, size_t ldxm, float *dx, size_t lddx)
+SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, int last, size_t J, const float *a,
+                              size_t ars, const float *w, size_t ldw, const uint64_t *xmask,
+                              size_t ldxm, float *dx, size_t lddx)
 {
     size_t k0 = 0;
     for (; k0 + NR <= in; k0 += NR)
@@ -357,22 +361,23 @@ SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, int last, size_
  * lddy. */
 SBV_INLINE void bwd_data_panel(const int full, size_t rows, int first, int last, size_t J,
                                size_t krem, const float *dy, size_t lddy, const float *bp,
-                               size_t ldb, const uint64_t *xmask, size_t ldxm, size_t k0,
-                               float *dx, size_t lddx)
+                               size_t ldb, const uint64_t *xmask, size_t ldxm, size_t k0, float *dx,
+                               size_t lddx)
 {
     size_t n0 = 0;
 #define BWD_DATA_TILE(R)                                                                           \
     bwd_data_tile(R, full, 1, first, last, J, krem, dy + n0 * lddy, lddy, bp, ldb,                 \
                   xmask ? xmask + n0 * ldxm : NULL, ldxm, k0, dx + n0 * lddx, lddx)
     for (; n0 + MR <= rows; n0 += MR) BWD_DATA_TILE(MR);
-    SB_TAIL_ROWS(rows - n0, BWD_DATA_TILE)
+    TAIL_ROWS(rows - n0, BWD_DATA_TILE)
 #undef BWD_DATA_TILE
 }
 
-void SB_PASTE(dense_bwd_data, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict dy, size_t lddy,
-                          const uint64_t *restrict mask, size_t ldm, const float *restrict w,
-                          size_t ldw, const uint64_t *restrict xmask, size_t ldxm,
-                          float *restrict dx, size_t lddx)
+SBV_INLINE void dense_bwd_data_simd(size_t rows, size_t in, size_t out, const float *restrict dy,
+                                    size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                                    const float *restrict w, size_t ldw,
+                                    const uint64_t *restrict xmask, size_t ldxm, float *restrict dx,
+                                    size_t lddx)
 {
     if (out == 0) { /* the empty sum: +0 */
         for (size_t n = 0; n < rows; n++)
@@ -406,8 +411,8 @@ void SB_PASTE(dense_bwd_data, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out,
                                        ldxm, k0, dxb + k0, lddx);
                     } else if (thrash) {
                         pack_b_panel(J, NR, wp, ldw, bp);
-                        bwd_data_panel(1, nb, first, last, J, NR, dyb + jc, lddy, bp, NR, xmb,
-                                       ldxm, k0, dxb + k0, lddx);
+                        bwd_data_panel(1, nb, first, last, J, NR, dyb + jc, lddy, bp, NR, xmb, ldxm,
+                                       k0, dxb + k0, lddx);
                     } else {
                         bwd_data_panel(1, nb, first, last, J, NR, dyb + jc, lddy, wp, ldw, xmb,
                                        ldxm, k0, dxb + k0, lddx);
@@ -433,7 +438,7 @@ void SB_PASTE(dense_bwd_data, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out,
             if (R == MR)
                 BWD_DATA_ROWS(MR);
             else
-                SB_TAIL_ROWS(R, BWD_DATA_ROWS)
+                TAIL_ROWS(R, BWD_DATA_ROWS)
 #undef BWD_DATA_ROWS
         }
     }
@@ -452,8 +457,8 @@ static inline size_t wg_stride(size_t T) { return T * MR + SBV_W; }
 
 /* For unit blocks j0 = 0, MR, 2 MR, ... below `units`: gp[b][n * MR + r] = g(n, j0 + r)
  * (panel b starts at b * wg_stride(T): T * MR floats and SBV_W of slack, because each row's
- * SBV_W-lane store spills past the block's MR lanes), and db[j] += the column sums, added in row order
- * from +0 as kernels.h states. */
+ * SBV_W-lane store spills past the block's MR lanes), and db[j] += the column sums, added in row
+ * order from +0 as kernels.h states. */
 static void pack_grad_units(size_t units, size_t T, size_t out, const float *dy, size_t lddy,
                             const uint64_t *mask, size_t ldm, float *gp, float *db)
 {
@@ -480,9 +485,8 @@ static void pack_grad_units(size_t units, size_t T, size_t out, const float *dy,
 
 /* One micro-tile of dw: R units, columns (krem of NR) of x; a(r, n) = a[r + n * aks], the
  * packed panel (aks = MR) or the pre-masked gradient itself (aks = lddy). */
-SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t krem,
-                                 const float *a, size_t aks, const float *xp, size_t ldxp,
-                                 float *dw, size_t lddw)
+SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t krem, const float *a,
+                                 size_t aks, const float *xp, size_t ldxp, float *dw, size_t lddw)
 {
     sbv_m cm[NV];
     col_masks(full, krem, cm);
@@ -509,7 +513,7 @@ SBV_INLINE void bwd_weights_panel(const int full, size_t units, size_t T, size_t
                          lddw);
 #define BWD_WEIGHTS_TILE(R)                                                                        \
     bwd_weights_tile(R, full, T, krem, a + j0 / MR * a_block, aks, xp, ldxp, dw + j0 * lddw, lddw)
-    SB_TAIL_ROWS(units - j0, BWD_WEIGHTS_TILE)
+    TAIL_ROWS(units - j0, BWD_WEIGHTS_TILE)
 #undef BWD_WEIGHTS_TILE
 }
 
@@ -534,10 +538,10 @@ static void bwd_weights_panels(size_t units, size_t T, size_t in, const float *a
     }
 }
 
-void SB_PASTE(dense_bwd_weights, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict dy,
-                             size_t lddy, const uint64_t *restrict mask, size_t ldm,
-                             const float *restrict x, size_t ldx, float *restrict dw, size_t lddw,
-                             float *restrict db)
+SBV_INLINE void dense_bwd_weights_simd(size_t rows, size_t in, size_t out, const float *restrict dy,
+                                       size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                                       const float *restrict x, size_t ldx, float *restrict dw,
+                                       size_t lddw, float *restrict db)
 {
     /* Packed even without a mask: broadcasting a pre-masked gradient in place reads one cache
      * line per row for every unit block, which evicts the x panel from L1 (measured: the
@@ -556,3 +560,22 @@ void SB_PASTE(dense_bwd_weights, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t o
     }
 }
 
+/* ---- dz = dy * (y * (1 - y)) ------------------------------------------------------------- */
+
+SBV_INLINE void sigmoid_bwd_simd(size_t n, const float *restrict y, const float *restrict dy,
+                                 float *restrict dz)
+{
+    const sbv_f one = sbv_set1(1.0f);
+    size_t i = 0;
+    for (; i + SBV_W <= n; i += SBV_W) {
+        const sbv_f yv = sbv_loadu(y + i);
+        sbv_storeu(dz + i, sbv_mul(sbv_loadu(dy + i), sbv_mul(yv, sbv_sub(one, yv))));
+    }
+    if (i < n) {
+        const size_t rem = n - i;
+        const sbv_f yv = sbv_loadu_n(y + i, rem);
+        sbv_storeu_n(dz + i, rem, sbv_mul(sbv_loadu_n(dy + i, rem), sbv_mul(yv, sbv_sub(one, yv))));
+    }
+}
+
+#endif
