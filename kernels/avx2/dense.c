@@ -1,6 +1,6 @@
 /* AVX2+FMA dense-layer kernels: 6 x 16 register tiles (12 ymm accumulators; per step of the
  * reduction 2 loads and 6 broadcasts for 12 FMAs, within the load ports of every AVX2 core).
- * The code is kernels/shared/dense.h, shared with AVX-512; this file picks the tile
+ * The code is kernels/shared/dense.h, shared with AVX-512 and NEON; this file picks the tile
  * shape. */
 #define SB_ISA_SUFFIX avx2
 #include "kernels/declare.h"

@@ -1,6 +1,6 @@
 /* AVX-512 dense-layer kernels: 12 x 32 register tiles (24 zmm accumulators; per step of the
  * reduction 2 loads and 12 broadcasts for 24 FMAs). The code is kernels/shared/dense.h,
- * shared with AVX2 (measured there); this file picks the tile shape. */
+ * shared with AVX2 (measured there) and NEON; this file picks the tile shape. */
 #define SB_ISA_SUFFIX avx512
 #include "kernels/declare.h"
 #include "simd.h"

@@ -169,21 +169,4 @@ SBV_INLINE sbv_u32 sbv_u32_mul(sbv_u32 a, sbv_u32 b) { return vmulq_u32(a, b); }
  * constant only after inlining */
 SBV_INLINE sbv_u32 sbv_u32_shr(sbv_u32 a, int n) { return vshlq_u32(a, vdupq_n_s32(-n)); }
 
-/* ---- old names, for the sources not yet moved to kernels/shared (removed in this series) -- */
-#define SBN_W SBV_W
-#define SBN_INLINE SBV_INLINE
-SBV_INLINE size_t sbn_min(size_t a, size_t b) { return a < b ? a : b; }
-SBV_INLINE float32x4_t sbn_load_n(const float *p, size_t lanes) { return sbv_loadu_n(p, lanes); }
-SBV_INLINE void sbn_store_n(float *p, float32x4_t v, size_t lanes) { sbv_storeu_n(p, lanes, v); }
-SBV_INLINE uint32x4_t sbn_lane_mask(size_t lanes) { return sbv_mask_n(lanes); }
-SBV_INLINE uint32_t sbn_movemask(uint32x4_t m)
-{
-    static const uint32_t bit[SBV_W] = {1, 2, 4, 8};
-    return vaddvq_u32(vandq_u32(m, vld1q_u32(bit)));
-}
-SBV_INLINE uint32x4_t sbn_bits_to_mask(uint32_t bits) { return sbv_mask_bits(bits); }
-SBV_INLINE float32x4_t sbn_and_mask(uint32x4_t cond, float32x4_t v) { return sbv_keep(v, cond); }
-#define sbn_sincospi_u15 sbv_sincospi_u15
-#define sbn_sigmoid sbv_sigmoid
-
 #endif

@@ -15,7 +15,8 @@
  *                    mask applied), B = W panels, acc = 0; the input's ReLU mask on the store
  *   weight gradient  A = the gradient of MR units, packed unit-interleaved per row (the bias
  *                    gradient is summed while packing), B = x panels, dw += acc
- * Tails use masked loads and stores, never a scalar loop. */
+ * Tails use the vocabulary's masked loads and stores (lane by lane on NEON), never a scalar
+ * loop. */
 #ifndef SPECBIAS_KERNELS_SHARED_DENSE_H
 #define SPECBIAS_KERNELS_SHARED_DENSE_H
 
@@ -31,11 +32,19 @@
 #define NR (NV * SBV_W) /* columns per micro-tile; divides 64 (mask words) */
 _Static_assert(64 % NR == 0 && NR <= 32,
                "a forward tile's mask bits must fit one word and 32 bits");
-_Static_assert(MR <= SBV_W && MR <= 12, "a packed gradient row is one vector; TAIL_ROWS covers 11");
+_Static_assert(MR <= 12, "TAIL_ROWS covers partial tiles of up to 11 rows");
+
+/* Every loop over a tile's rows r < R or vectors v < NV unrolls completely, so that each
+ * accumulator acc[r][v] is a variable of its own and lives in a register. GCC scalarises the
+ * array only when every index is a constant, and without the pragma its size limits stopped
+ * short in NEON's tiles, AVX2's sigmoid tiles and one AVX-512 forward tile: the array stayed
+ * in memory, every accumulator stored on each step of the reduction. */
+#define TILE_UNROLL _Pragma("GCC unroll 16")
 
 /* Masks of the first `rem` of the tile's NR columns (all of them when full). */
 SBV_INLINE void col_masks(const int full, size_t rem, sbv_m cm[NV])
 {
+    TILE_UNROLL
     for (int v = 0; v < NV; v++) {
         const size_t off = (size_t)v * SBV_W;
         cm[v] = sbv_mask_n(full ? SBV_W : (rem > off ? rem - off : 0));
@@ -68,10 +77,13 @@ SBV_INLINE void micro_loop(const int R, const int bfull, const sbv_m cm[NV], siz
     for (size_t k = 0; k < K; k++) {
         const float *bk = b + k * ldb;
         sbv_f bv[NV];
+        TILE_UNROLL
         for (int v = 0; v < NV; v++) bv[v] = load_cols(bfull, bk, v, cm);
         const float *ak = a + k * aks;
+        TILE_UNROLL
         for (int r = 0; r < R; r++) {
             const sbv_f ar = sbv_bcast(ak + (size_t)r * ars);
+            TILE_UNROLL
             for (int v = 0; v < NV; v++) acc[r][v] = sbv_fma(ar, bv[v], acc[r][v]);
         }
     }
@@ -127,10 +139,10 @@ static void pack_b_panel(size_t K, size_t cols, const float *src, size_t lds, fl
     case 8: TAIL_IF(8, TILE); break;                                                               \
     case 7: TAIL_IF(7, TILE); break;                                                               \
     case 6: TAIL_IF(6, TILE); break;                                                               \
-    case 5: TILE(5); break;                                                                        \
-    case 4: TILE(4); break;                                                                        \
-    case 3: TILE(3); break;                                                                        \
-    case 2: TILE(2); break;                                                                        \
+    case 5: TAIL_IF(5, TILE); break;                                                               \
+    case 4: TAIL_IF(4, TILE); break;                                                               \
+    case 3: TAIL_IF(3, TILE); break;                                                               \
+    case 2: TAIL_IF(2, TILE); break;                                                               \
     case 1: TILE(1); break;                                                                        \
     default: break;                                                                                \
     }
@@ -162,13 +174,17 @@ SBV_INLINE void fwd_tile(const int R, const int full, const int packed, const en
     sbv_m cm[NV];
     col_masks(full, jrem, cm);
     sbv_f acc[MR][NV];
+    TILE_UNROLL
     for (int v = 0; v < NV; v++) {
         const sbv_f bv = load_cols(full, b, v, cm);
+        TILE_UNROLL
         for (int r = 0; r < R; r++) acc[r][v] = bv;
     }
     micro_loop(R, full || packed, cm, in, x, ldx, 1, wt, ldwt, acc);
+    TILE_UNROLL
     for (int r = 0; r < R; r++) {
         uint32_t bits = 0;
+        TILE_UNROLL
         for (int v = 0; v < NV; v++) {
             sbv_f o = acc[r][v];
             if (epi == EPI_RELU) {
@@ -334,12 +350,14 @@ SBV_INLINE void bwd_data_tile(const int R, const int full, const int bfull, int 
     sbv_m cm[NV];
     col_masks(full, krem, cm);
     sbv_f acc[MR][NV];
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < NV; v++)
-            acc[r][v] = first ? sbv_zero() : load_cols(full, dx + (size_t)r * lddx, v, cm);
+    TILE_UNROLL
+    for (int r = 0; r < R; r++) TILE_UNROLL
+    for (int v = 0; v < NV; v++)
+        acc[r][v] = first ? sbv_zero() : load_cols(full, dx + (size_t)r * lddx, v, cm);
     micro_loop(R, bfull, cm, J, a, ars, 1, w, ldw, acc);
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < NV; v++) store_cols(full, dx + (size_t)r * lddx, v, cm, acc[r][v]);
+    TILE_UNROLL
+    for (int r = 0; r < R; r++) TILE_UNROLL
+    for (int v = 0; v < NV; v++) store_cols(full, dx + (size_t)r * lddx, v, cm, acc[r][v]);
     if (last && xmask) apply_xmask((size_t)R, krem, xmask, ldxm, k0, dx, lddx);
 }
 
@@ -453,33 +471,44 @@ SBV_INLINE void dense_bwd_data_simd(size_t rows, size_t in, size_t out, const fl
 #define WG_UNITS  64
 #define WG_BLOCKS ((WG_UNITS + MR - 1) / MR)
 
+/* Vectors per packed gradient row of a unit block: one where MR <= SBV_W (AVX2, AVX-512). */
+#define WG_VECS ((MR + SBV_W - 1) / SBV_W)
+
 static inline size_t wg_stride(size_t T) { return T * MR + SBV_W; }
 
 /* For unit blocks j0 = 0, MR, 2 MR, ... below `units`: gp[b][n * MR + r] = g(n, j0 + r)
  * (panel b starts at b * wg_stride(T): T * MR floats and SBV_W of slack, because each row's
- * SBV_W-lane store spills past the block's MR lanes), and db[j] += the column sums, added in row
- * order from +0 as kernels.h states. */
+ * last SBV_W-lane store spills past the block's MR lanes, to be overwritten by the next row),
+ * and db[j] += the column sums, added in row order from +0 as kernels.h states. */
 static void pack_grad_units(size_t units, size_t T, size_t out, const float *dy, size_t lddy,
                             const uint64_t *mask, size_t ldm, float *gp, float *db)
 {
     const size_t blocks = (units + MR - 1) / MR;
-    sbv_f sum[WG_BLOCKS];
-    for (size_t b = 0; b < blocks; b++) sum[b] = sbv_zero();
+    sbv_f sum[WG_BLOCKS][WG_VECS];
+    for (size_t b = 0; b < blocks; b++)
+        for (int v = 0; v < WG_VECS; v++) sum[b][v] = sbv_zero();
     for (size_t n = 0; n < T; n++) {
         const float *dyn = dy + n * lddy;
         const uint64_t *mn = mask ? mask + n * ldm : NULL;
-        for (size_t b = 0; b < blocks; b++) {
-            /* all SBV_W lanes that exist, not just the block's MR: a full load is much cheaper
-             * than a masked one */
-            const sbv_f g = grad_vec(dyn, mn, b * MR, out - b * MR);
-            sum[b] = sbv_add(sum[b], g);
-            sbv_storeu(gp + b * wg_stride(T) + n * MR, g);
-        }
+        for (size_t b = 0; b < blocks; b++)
+            for (int v = 0; v < WG_VECS; v++) {
+                /* all SBV_W lanes that exist, not just the block's MR: a full load is much
+                 * cheaper than a masked one (vector 0 always has a unit: b * MR < units) */
+                const size_t j = b * MR + (size_t)v * SBV_W;
+                const sbv_f g = v == 0 || j < out ? grad_vec(dyn, mn, j, out - j) : sbv_zero();
+                sum[b][v] = sbv_add(sum[b][v], g);
+                sbv_storeu(gp + b * wg_stride(T) + n * MR + (size_t)v * SBV_W, g);
+            }
     }
     if (db)
         for (size_t b = 0; b < blocks; b++) {
             const size_t r = units - b * MR < MR ? units - b * MR : MR;
-            sbv_storeu_n(db + b * MR, r, sbv_add(sbv_loadu_n(db + b * MR, r), sum[b]));
+            for (int v = 0; v < WG_VECS; v++) {
+                const size_t off = (size_t)v * SBV_W;
+                if (r <= off) break;
+                float *d = db + b * MR + off;
+                sbv_storeu_n(d, r - off, sbv_add(sbv_loadu_n(d, r - off), sum[b][v]));
+            }
         }
 }
 
@@ -491,14 +520,16 @@ SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t k
     sbv_m cm[NV];
     col_masks(full, krem, cm);
     sbv_f acc[MR][NV];
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < NV; v++) acc[r][v] = sbv_zero();
+    TILE_UNROLL
+    for (int r = 0; r < R; r++) TILE_UNROLL
+    for (int v = 0; v < NV; v++) acc[r][v] = sbv_zero();
     micro_loop(R, 1, cm, T, a, 1, aks, xp, ldxp, acc);
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < NV; v++) {
-            float *d = dw + (size_t)r * lddw;
-            store_cols(full, d, v, cm, sbv_add(load_cols(full, d, v, cm), acc[r][v]));
-        }
+    TILE_UNROLL
+    for (int r = 0; r < R; r++) TILE_UNROLL
+    for (int v = 0; v < NV; v++) {
+        float *d = dw + (size_t)r * lddw;
+        store_cols(full, d, v, cm, sbv_add(load_cols(full, d, v, cm), acc[r][v]));
+    }
 }
 
 /* One x panel (krem of NR columns: xp[n][c] at stride ldxp, full or zero-padded) against
