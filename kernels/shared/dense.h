@@ -96,6 +96,21 @@ SBV_INLINE void micro_loop(const int R, const int bfull, const sbv_m cm[NV], siz
  * (the trainer pads its weight copies) the panel is read in place. */
 #define KC_MAX (16384 / NR) /* the longest packed panel: KC_MAX x NR floats = 64 KiB */
 
+/* The per-core cache sizes the blocking below is sized for (sb_set_cache_sizes). */
+static size_t l1d_bytes(void)
+{
+    size_t l1d;
+    sb_get_cache_sizes(&l1d, NULL);
+    return l1d;
+}
+
+static size_t l2_bytes(void)
+{
+    size_t l2;
+    sb_get_cache_sizes(NULL, &l2);
+    return l2;
+}
+
 /* Whether a column panel of K rows, ld floats apart, would keep missing L1: rows a multiple of
  * 64 bytes apart visit only sets / gcd(lines apart, sets) of the L1 sets (a 128-float row is
  * 8 lines: 8 of 64 sets, 64 lines at 8 ways); allow the panel half of what it can reach. */
@@ -103,7 +118,7 @@ static int panel_thrashes(size_t ld, size_t K)
 {
     const size_t bytes = ld * sizeof(float), ways = 8;
     if (bytes % 64) return 0; /* rows drift across lines and sets */
-    const size_t sets = sb_cache_l1d / 64 / ways;
+    const size_t sets = l1d_bytes() / 64 / ways;
     size_t a = bytes / 64, b = sets;
     while (b) {
         const size_t t = a % b;
@@ -155,7 +170,7 @@ static void pack_b_panel(size_t K, size_t cols, const float *src, size_t lds, fl
 /* Rows of the forward pass's A block kept in L2: their inputs take half of it. */
 static size_t fwd_rows_per_block(size_t in)
 {
-    size_t mc = in ? sb_cache_l2 / 2 / (in * sizeof(float)) : 1024;
+    size_t mc = in ? l2_bytes() / 2 / (in * sizeof(float)) : 1024;
     mc = mc / MR * MR;
     return mc < MR ? MR : mc;
 }
@@ -231,6 +246,7 @@ SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t
                           float *y, size_t ldy, uint64_t *mask, size_t ldm)
 {
     const size_t mc = fwd_rows_per_block(in);
+    const int thrash = panel_thrashes(ldwt, in); /* the same for every panel */
     _Alignas(64) float bp[KC_MAX * NR];
     for (size_t n0 = 0; n0 < rows; n0 += mc) {
         const size_t nb = rows - n0 < mc ? rows - n0 : mc;
@@ -240,7 +256,7 @@ SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t
         for (size_t j0 = 0; j0 < out; j0 += NR) {
             const size_t jrem = out - j0;
             const int full = jrem >= NR;
-            if (in <= KC_MAX && (!full || panel_thrashes(ldwt, in))) {
+            if (in <= KC_MAX && (!full || thrash)) {
                 pack_b_panel(in, jrem, wt + j0, ldwt, bp);
                 if (full)
                     fwd_panel(1, 1, epi, nb, in, NR, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb, ldm,
@@ -284,7 +300,7 @@ SBV_INLINE void dense_sigmoid_fwd_simd(size_t rows, size_t in, size_t out, const
 /* ---- masked gradients --------------------------------------------------------------------- */
 
 /* g(n, j0 .. j0 + SBV_W - 1) of one row: dy where the mask bit is set, +0 elsewhere (as
- * sb_masked_grad), the first min(jrem, SBV_W) lanes; the rest +0. dy and mask point at row n;
+ * masked_grad), the first min(jrem, SBV_W) lanes; the rest +0. dy and mask point at row n;
  * the bits may straddle two mask words (read only when a unit below j0 + jrem needs it). */
 SBV_INLINE sbv_f grad_vec(const float *dy, const uint64_t *mask, size_t j0, size_t jrem)
 {
@@ -306,7 +322,7 @@ SBV_INLINE sbv_f grad_vec(const float *dy, const uint64_t *mask, size_t j0, size
 #define BWD_JC_MAX 1024
 static size_t bwd_data_chunk(void)
 {
-    size_t jc = sb_cache_l1d / 2 / (NR * sizeof(float)) / SBV_W * SBV_W;
+    size_t jc = l1d_bytes() / 2 / (NR * sizeof(float)) / SBV_W * SBV_W;
     return jc < 64 ? 64 : jc > BWD_JC_MAX ? BWD_JC_MAX : jc;
 }
 

@@ -9,8 +9,8 @@
 /* The fixed 16 lanes of the MSE sum as MSE_VECS vectors: vector v holds lanes v SBV_W ..
  * v SBV_W + SBV_W - 1, and elements go 16 at a time from i = 0, so element i lands in lane
  * i % 16 on every ISA. */
-#define MSE_VECS (SB_MSE_LANES / SBV_W)
-_Static_assert(SB_MSE_LANES % SBV_W == 0, "the MSE lanes are whole vectors");
+#define MSE_VECS (MSE_LANES / SBV_W)
+_Static_assert(MSE_LANES % SBV_W == 0, "the MSE lanes are whole vectors");
 
 SBV_INLINE float mse_loss_grad_simd(size_t n, const float *restrict y, const float *restrict t,
                                     float scale, float *restrict dy)
@@ -19,7 +19,7 @@ SBV_INLINE float mse_loss_grad_simd(size_t n, const float *restrict y, const flo
     sbv_f acc[MSE_VECS];
     for (int v = 0; v < MSE_VECS; v++) acc[v] = sbv_zero();
     size_t i = 0;
-    for (; i + SB_MSE_LANES <= n; i += SB_MSE_LANES)
+    for (; i + MSE_LANES <= n; i += MSE_LANES)
         for (int v = 0; v < MSE_VECS; v++) {
             const size_t at = i + (size_t)v * SBV_W;
             const sbv_f e = sbv_sub(sbv_loadu(y + at), sbv_loadu(t + at));
@@ -36,9 +36,9 @@ SBV_INLINE float mse_loss_grad_simd(size_t n, const float *restrict y, const flo
             if (dy) sbv_storeu_n(dy + at, rem, sbv_mul(e, sc));
             acc[v] = sbv_fma(e, e, acc[v]);
         }
-    float lane[SB_MSE_LANES];
+    float lane[MSE_LANES];
     for (int v = 0; v < MSE_VECS; v++) sbv_storeu(lane + v * SBV_W, acc[v]);
-    return sb_mse_fold(lane);
+    return mse_fold(lane);
 }
 
 /* One vector of Adam, the operations of adam_update__scalar lane by lane. */

@@ -26,26 +26,26 @@ SBV_INLINE uint64_t pattern_hamming_simd(size_t words, const uint64_t *a, const 
 /* The 8 lanes of the hash as HASH_VECS vectors of SBV_W32 uint32. A group of 8 uint32
  * w[8g .. 8g + 7] is the 4 words p[4g .. 4g + 3] (little-endian), HASH_WORDS per vector; a
  * short last group loads as zeros, the padding kernels.h states. */
-#define HASH_VECS  (SB_HASH_LANES / SBV_W32)
+#define HASH_VECS  (HASH_LANES / SBV_W32)
 #define HASH_WORDS (SBV_W32 / 2)
-_Static_assert(SB_HASH_LANES % SBV_W32 == 0, "the hash lanes are whole vectors");
+_Static_assert(HASH_LANES % SBV_W32 == 0, "the hash lanes are whole vectors");
 
 SBV_INLINE uint64_t pattern_hash_simd(size_t words, const uint64_t *p)
 {
-    uint32_t s[SB_HASH_LANES];
-    for (int l = 0; l < SB_HASH_LANES; l++) s[l] = SB_HASH_SEED32 * (uint32_t)(l + 1);
+    uint32_t s[HASH_LANES];
+    for (int l = 0; l < HASH_LANES; l++) s[l] = HASH_SEED32 * (uint32_t)(l + 1);
     sbv_u32 st[HASH_VECS];
     for (int v = 0; v < HASH_VECS; v++) st[v] = sbv_u32_loadu(s + v * SBV_W32);
-    const sbv_u32 mul = sbv_u32_set1(SB_HASH_MUL32);
-    for (size_t i = 0; i < words; i += SB_HASH_LANES / 2)
+    const sbv_u32 mul = sbv_u32_set1(HASH_MUL32);
+    for (size_t i = 0; i < words; i += HASH_LANES / 2)
         for (int v = 0; v < HASH_VECS; v++) {
             const size_t at = i + (size_t)v * HASH_WORDS;
             const sbv_u32 w = at < words ? sbv_u32_words_n(p + at, words - at) : sbv_u32_set1(0);
             const sbv_u32 t = sbv_u32_mul(sbv_u32_xor(st[v], w), mul);
-            st[v] = sbv_u32_xor(t, sbv_u32_shr(t, SB_HASH_SHIFT));
+            st[v] = sbv_u32_xor(t, sbv_u32_shr(t, HASH_SHIFT));
         }
     for (int v = 0; v < HASH_VECS; v++) sbv_u32_storeu(s + v * SBV_W32, st[v]);
-    return sb_hash_fold(s);
+    return hash_fold(s);
 }
 
 #endif
