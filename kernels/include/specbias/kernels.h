@@ -78,8 +78,8 @@ typedef void sb_dense_bwd_data_fn(size_t rows, size_t in, size_t out, const floa
  * The chunk bounds the packed gradient panel of the vector kernels (BLIS's KC) and is the
  * trainer's batch tile, so a trainer call is one chunk. The partial sum of a chunk depends
  * only on its rows, so a caller that splits a batch into fixed tiles and adds the tiles'
- * partials in a fixed order gets the same bits for any number of threads (DESIGN.md,
- * Determinism). `db` may be NULL. */
+ * partials in a fixed order gets the same bits for any number of threads (the determinism
+ * contract, docs/design.md). `db` may be NULL. */
 #define SB_WGRAD_ROWS 256
 typedef void sb_dense_bwd_weights_fn(size_t rows, size_t in, size_t out,
                                      const float *SB_RESTRICT dy, size_t lddy,
