@@ -16,6 +16,8 @@
 
 #define TILE_MR 5
 #define TILE_NV 4
+/* the sigmoid's constants would take registers from the accumulators (kernels/shared/dense.h) */
+#define TILE_SIGMOID_IN_MEMORY 1
 #include "kernels/shared/dense.h"
 
 void dense_relu_fwd__neon(size_t rows, size_t in, size_t out, const float *restrict x, size_t ldx,
