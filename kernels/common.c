@@ -1,11 +1,9 @@
 /* ISA-independent parts of the kernel library: names, weight packing, Adam's constants. */
 #include "specbias/kernels.h"
 
-#include "kernels/internal.h"
-
 #include <math.h>
 
-size_t sb_cache_l1d = 32 * 1024, sb_cache_l2 = 512 * 1024;
+static size_t cache_l1d = 32 * 1024, cache_l2 = 512 * 1024;
 
 static size_t clamp_cache(size_t v, size_t cur)
 {
@@ -16,14 +14,14 @@ static size_t clamp_cache(size_t v, size_t cur)
 
 void sb_set_cache_sizes(size_t l1d_bytes, size_t l2_bytes)
 {
-    sb_cache_l1d = clamp_cache(l1d_bytes, sb_cache_l1d);
-    sb_cache_l2 = clamp_cache(l2_bytes, sb_cache_l2);
+    cache_l1d = clamp_cache(l1d_bytes, cache_l1d);
+    cache_l2 = clamp_cache(l2_bytes, cache_l2);
 }
 
 void sb_get_cache_sizes(size_t *l1d_bytes, size_t *l2_bytes)
 {
-    if (l1d_bytes) *l1d_bytes = sb_cache_l1d;
-    if (l2_bytes) *l2_bytes = sb_cache_l2;
+    if (l1d_bytes) *l1d_bytes = cache_l1d;
+    if (l2_bytes) *l2_bytes = cache_l2;
 }
 
 const char *sb_kernel_name(enum sb_kernel_id id)

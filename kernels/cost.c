@@ -1,7 +1,7 @@
-/* Declared cost of each kernel (STYLE.md 4): FLOPs counted from the operation sequence in
- * kernels.h (an FMA is 2; sqrt and division count 1; rounding and sign logic count 0) and the
- * compulsory bytes (every operand read or written once). Rates and arithmetic intensity are
- * derived from these, never typed at a call site. */
+/* Declared cost of each kernel: FLOPs counted from the operation sequence in kernels.h (an
+ * FMA is 2; sqrt and division count 1; rounding and sign logic count 0) and the compulsory
+ * bytes (every operand read or written once). Rates and arithmetic intensity are derived from
+ * these, never typed at a call site. */
 #include "specbias/kernels.h"
 
 /* Per-element FLOPs of the transcendentals, counted in kernels/scalar/transcendental.h:

@@ -6,8 +6,8 @@
 #ifndef SB_ISA_SUFFIX
 #error "define SB_ISA_SUFFIX before including kernels/declare.h"
 #endif
-#define SB_PASTE_(a, b) a##__##b
-#define SB_PASTE(a, b) SB_PASTE_(a, b)
-#define SB_KERNEL(name, type) type SB_PASTE(name, SB_ISA_SUFFIX);
+#define ISA_SYMBOL_(a, b) a##__##b
+#define ISA_SYMBOL(a, b) ISA_SYMBOL_(a, b)
+#define SB_KERNEL(name, type) type ISA_SYMBOL(name, SB_ISA_SUFFIX);
 #include "specbias/kernel_list.inc"
 #undef SB_KERNEL

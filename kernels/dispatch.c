@@ -1,6 +1,7 @@
-/* Runtime dispatch (STYLE.md 7): detect CPU features once, hand out only tables the CPU and
- * OS can execute, honour SPECBIAS_ISA. The harness and scalar code build for the baseline
- * target; only kernels/<isa>/ sources carry ISA flags. */
+/* Runtime dispatch: detect CPU features once, hand out only tables the CPU and OS can
+ * execute (no run can reach an instruction its CPU lacks), honour SPECBIAS_ISA. The harness
+ * and scalar code build for the baseline target; only kernels/<isa>/ sources carry ISA
+ * flags. */
 #define _GNU_SOURCE
 #include "specbias/kernels.h"
 
@@ -144,8 +145,9 @@ int sb_isa_supported(enum sb_isa isa, const char **why)
 
 enum sb_isa sb_isa_auto(void)
 {
-    /* Widest first. BLIS's lesson (STYLE.md 8) applies: on parts where AVX-512 runs at half
-     * rate this may not be the fastest, which is why every ISA stays selectable by name. */
+    /* Widest first. Available is not profitable (BLIS counts FMA units before it picks
+     * AVX-512): on parts where AVX-512 runs at half rate this may not be the fastest, which is
+     * why every ISA stays selectable by name. */
     static const enum sb_isa order[] = {SB_ISA_AVX512, SB_ISA_AVX2, SB_ISA_NEON};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (sb_isa_supported(order[i], NULL)) return order[i];

@@ -2,10 +2,10 @@
  * kernels/<isa>/table.c, after defining SB_ISA_SUFFIX and SB_ISA_ENUM. */
 #include "kernels/declare.h"
 
-const struct sb_kernels SB_PASTE(sb_kernels, SB_ISA_SUFFIX) = {
+const struct sb_kernels ISA_SYMBOL(sb_kernels, SB_ISA_SUFFIX) = {
     .isa = SB_ISA_ENUM,
     .isa_name = SB_ISA_NAME,
-#define SB_KERNEL(name, type) .name = SB_PASTE(name, SB_ISA_SUFFIX),
+#define SB_KERNEL(name, type) .name = ISA_SYMBOL(name, SB_ISA_SUFFIX),
 #include "specbias/kernel_list.inc"
 #undef SB_KERNEL
 };

@@ -1,14 +1,16 @@
-/* Every kernel of one ISA against the scalar reference, byte for byte.
+/* The kernels of one ISA against the scalar reference, byte for byte.
  *
- *   test_kernels_bitexact ISA [--golden FILE | --write-golden FILE]
+ *   test_kernels_bitexact ISA [--kernel NAME] [--golden FILE | --write-golden FILE]
  *
  * ISA is scalar, avx2, avx512, neon, or avx512emu (the AVX-512 sources built on SIMDe, for
- * machines without AVX-512). An ISA the CPU cannot run exits 77, which ctest reports as
- * skipped, with the reason on stdout. Shapes cover widths below, at and above every vector
- * width, odd batches, padded leading dimensions and misaligned pointers; every output buffer
- * is compared whole, padding and guard zone included, so a stray write fails too.
+ * machines without AVX-512). --kernel runs the checks of one kernel of kernel_list.inc only
+ * (ctest runs one test per kernel and ISA, kernels_bitexact_<kernel>__<isa>); without it,
+ * every kernel. An ISA the CPU cannot run exits 77, which ctest reports as skipped, with the
+ * reason on stdout. Shapes cover widths below, at and above every vector width, odd batches,
+ * padded leading dimensions and misaligned pointers; every output buffer is compared whole,
+ * padding and guard zone included, so a stray write fails too.
  *
- * --golden compares a hash of every kernel's outputs with FILE: the same file is checked on
+ * --golden compares a hash of each kernel's outputs with FILE: the same file is checked on
  * x86-64 and (under qemu) on aarch64, which proves the two architectures agree. NaNs are
  * canonicalised before hashing, since x86 and Arm produce different default NaN bits. */
 #include "specbias/kernels.h"
@@ -477,31 +479,54 @@ static void test_adam_update(void **state)
     }
 }
 
-static void test_patterns(void **state)
+/* Pattern pairs of 1 to 64 words, the second a single-bit flip per word of the first in every
+ * third case; both kernels see the same pairs. */
+static const size_t PATTERN_SIZES[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 64};
+#define N_PATTERNS (sizeof PATTERN_SIZES / sizeof PATTERN_SIZES[0])
+
+/* uint64_t needs 8-byte alignment: a and b start one word past a 64-byte boundary. */
+static uint64_t *pattern_pair(struct sb_rng *rng, size_t ci, uint64_t **a, uint64_t **b)
+{
+    const size_t words = PATTERN_SIZES[ci];
+    uint64_t *buf = aligned_alloc(64, ((2 * words + 2) * sizeof(uint64_t) + 63) / 64 * 64);
+    *a = buf + 1;
+    *b = buf + 1 + words;
+    for (size_t i = 0; i < words; i++) {
+        (*a)[i] = sb_rng_next(rng);
+        (*b)[i] = (ci % 3 == 0) ? (*a)[i] ^ (UINT64_C(1) << (i % 64)) : sb_rng_next(rng);
+    }
+    return buf;
+}
+
+static void test_pattern_hamming(void **state)
 {
     (void)state;
     struct sb_rng rng = {0x5EED0800};
-    static const size_t sizes[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 64};
-    for (size_t ci = 0; ci < sizeof sizes / sizeof sizes[0]; ci++) {
-        const size_t words = sizes[ci];
-        /* uint64_t needs 8-byte alignment; offset by one word from the 64-byte boundary */
-        uint64_t *buf = aligned_alloc(64, ((2 * words + 2) * sizeof(uint64_t) + 63) / 64 * 64);
-        uint64_t *a = buf + 1, *b = buf + 1 + words;
-        for (size_t i = 0; i < words; i++) {
-            a[i] = sb_rng_next(&rng);
-            b[i] = (ci % 3 == 0) ? a[i] ^ (UINT64_C(1) << (i % 64)) : sb_rng_next(&rng);
-        }
+    for (size_t ci = 0; ci < N_PATTERNS; ci++) {
+        const size_t words = PATTERN_SIZES[ci];
+        uint64_t *a, *b, *buf = pattern_pair(&rng, ci, &a, &b);
         const uint64_t h0 = ref->pattern_hamming(words, a, b), h1 = isa->pattern_hamming(words, a, b);
         if (h0 != h1)
             fail_msg("pattern_hamming__%s(words=%zu) = %" PRIu64 ", scalar %" PRIu64,
                      isa->isa_name, words, h1, h0);
         assert_int_equal(isa->pattern_hamming(words, a, a), 0);
         if (ci % 3 == 0) assert_int_equal(h1, words); /* one bit flipped per word */
+        hash_bytes(SB_K_pattern_hamming, &h1, sizeof h1);
+        free(buf);
+    }
+}
+
+static void test_pattern_hash(void **state)
+{
+    (void)state;
+    struct sb_rng rng = {0x5EED0800};
+    for (size_t ci = 0; ci < N_PATTERNS; ci++) {
+        const size_t words = PATTERN_SIZES[ci];
+        uint64_t *a, *b, *buf = pattern_pair(&rng, ci, &a, &b);
         const uint64_t x0 = ref->pattern_hash(words, a), x1 = isa->pattern_hash(words, a);
         if (x0 != x1)
             fail_msg("pattern_hash__%s(words=%zu) = %016" PRIx64 ", scalar %016" PRIx64,
                      isa->isa_name, words, x1, x0);
-        hash_bytes(SB_K_pattern_hamming, &h1, sizeof h1);
         hash_bytes(SB_K_pattern_hash, &x1, sizeof x1);
         free(buf);
     }
@@ -509,7 +534,9 @@ static void test_patterns(void **state)
 
 /* ---- golden hashes ------------------------------------------------------------------------ */
 
-static int golden_io(const char *path, int write)
+/* Writes every kernel's hash to FILE, or compares them with FILE: all kernels, or only `only`
+ * (a kernel id) when that one kernel ran. */
+static int golden_io(const char *path, int write, int only)
 {
     if (write) {
         FILE *f = fopen(path, "w");
@@ -530,6 +557,7 @@ static int golden_io(const char *path, int write)
         if (line[0] == '#' || sscanf(line, "%127s %" SCNx64, name, &want) != 2) continue;
         for (int k = 0; k < SB_KERNEL_COUNT; k++) {
             if (strcmp(name, sb_kernel_name((enum sb_kernel_id)k)) != 0) continue;
+            if (only >= 0 && k != only) continue;
             seen++;
             if (golden[k] != want) {
                 printf("golden: %s__%s output hash %016" PRIx64 ", expected %016" PRIx64 " (%s)\n",
@@ -539,20 +567,62 @@ static int golden_io(const char *path, int write)
         }
     }
     fclose(f);
-    if (seen != SB_KERNEL_COUNT) {
-        printf("golden: %s lists %d of the %d kernels\n", path, seen, (int)SB_KERNEL_COUNT);
+    const int expect = only >= 0 ? 1 : (int)SB_KERNEL_COUNT;
+    if (seen != expect) {
+        printf("golden: %s lists %d of the %d kernels checked\n", path, seen, expect);
         bad = 1;
     }
-    if (!bad) printf("golden: all %d kernel output hashes match %s\n", seen, path);
+    if (!bad)
+        printf("golden: %d kernel output %s %s\n", seen, seen == 1 ? "hash matches" : "hashes match",
+               path);
     return bad;
+}
+
+/* One test per kernel of the list, test_<kernel> above: a kernel listed without one does not
+ * compile. */
+static const struct CMUnitTest all_tests[SB_KERNEL_COUNT] = {
+#define SB_KERNEL(name, type) cmocka_unit_test(test_##name),
+#include "specbias/kernel_list.inc"
+#undef SB_KERNEL
+};
+
+static int usage(const char *argv0)
+{
+    fprintf(stderr, "usage: %s ISA [--kernel NAME] [--golden FILE | --write-golden FILE]\n", argv0);
+    return 2;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s ISA [--golden FILE | --write-golden FILE]\n", argv[0]);
-        return 2;
+    if (argc < 2) return usage(argv[0]);
+    const char *golden_path = NULL, *kernel = NULL;
+    int write = 0;
+    for (int i = 2; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--kernel") == 0) {
+            kernel = argv[++i];
+        } else if (i + 1 < argc && strcmp(argv[i], "--golden") == 0) {
+            golden_path = argv[++i];
+        } else if (i + 1 < argc && strcmp(argv[i], "--write-golden") == 0) {
+            golden_path = argv[++i];
+            write = 1;
+        } else {
+            return usage(argv[0]);
+        }
     }
+    int only = -1;
+    if (kernel) {
+        for (int k = 0; k < SB_KERNEL_COUNT; k++)
+            if (strcmp(kernel, sb_kernel_name((enum sb_kernel_id)k)) == 0) only = k;
+        if (only < 0) {
+            fprintf(stderr, "unknown kernel '%s' (not in kernel_list.inc)\n", kernel);
+            return 2;
+        }
+        if (write) {
+            fprintf(stderr, "--write-golden writes every kernel's hash: drop --kernel\n");
+            return 2;
+        }
+    }
+
     ref = &sb_kernels__scalar;
     if (strcmp(argv[1], "avx512emu") == 0) {
 #ifdef SB_HAVE_AVX512_EMU
@@ -576,25 +646,18 @@ int main(int argc, char **argv)
         isa = sb_kernels_for(want);
     }
 
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dense_relu_fwd),    cmocka_unit_test(test_dense_linear_fwd),
-        cmocka_unit_test(test_dense_sigmoid_fwd), cmocka_unit_test(test_dense_bwd_data),
-        cmocka_unit_test(test_dense_bwd_weights), cmocka_unit_test(test_sigmoid_bwd),
-        cmocka_unit_test(test_sincospi_u15),      cmocka_unit_test(test_posenc_fwd),
-        cmocka_unit_test(test_fourier_fwd),       cmocka_unit_test(test_mse_loss_grad),
-        cmocka_unit_test(test_adam_update),       cmocka_unit_test(test_patterns),
-    };
     for (int k = 0; k < SB_KERNEL_COUNT; k++) golden[k] = UINT64_C(0xCBF29CE484222325);
-    int failed = _cmocka_run_group_tests(argv[1], tests, sizeof tests / sizeof tests[0], NULL, NULL);
-    /* A kernel added to the list without a test here leaves its hash untouched: fail. */
+    char group[160];
+    snprintf(group, sizeof group, "%s__%s", kernel ? kernel : "every kernel", argv[1]);
+    int failed = _cmocka_run_group_tests(group, only >= 0 ? &all_tests[only] : all_tests,
+                                         only >= 0 ? 1 : SB_KERNEL_COUNT, NULL, NULL);
+    /* A test that hashes nothing would leave its kernel's golden check vacuous: fail. */
     for (int k = 0; k < SB_KERNEL_COUNT; k++) {
-        if (golden[k] == UINT64_C(0xCBF29CE484222325)) {
-            printf("kernel %s is listed in kernel_list.inc but no test here exercised it\n",
-                   sb_kernel_name((enum sb_kernel_id)k));
+        if ((only < 0 || k == only) && golden[k] == UINT64_C(0xCBF29CE484222325)) {
+            printf("the test of kernel %s hashed no output\n", sb_kernel_name((enum sb_kernel_id)k));
             failed = 1;
         }
     }
-    if (argc >= 4 && strcmp(argv[2], "--golden") == 0) failed |= golden_io(argv[3], 0);
-    if (argc >= 4 && strcmp(argv[2], "--write-golden") == 0) failed |= golden_io(argv[3], 1);
+    if (golden_path) failed |= golden_io(golden_path, write, only);
     return failed ? 1 : 0;
 }

@@ -3,11 +3,19 @@
  * many such chains side by side and must match these bits. */
 #define SB_ISA_SUFFIX scalar
 #include "kernels/declare.h"
-#include "kernels/internal.h"
 #include "transcendental.h"
 
 #include <math.h>
 #include <string.h>
+
+/* The gradient of unit j of row n after the ReLU mask: dy where the unit was active, else 0. */
+static inline float masked_grad(const float *dy, size_t lddy, const uint64_t *mask, size_t ldm,
+                                size_t n, size_t j)
+{
+    const float g = dy[n * lddy + j];
+    if (!mask) return g;
+    return (mask[n * ldm + j / 64] >> (j % 64)) & 1u ? g : 0.0f;
+}
 
 static inline float dense_acc(size_t in, const float *x, const float *wt, size_t ldwt,
                               float bias, size_t j)
@@ -50,7 +58,7 @@ void dense_sigmoid_fwd__scalar(size_t rows, size_t in, size_t out, const float *
 {
     for (size_t n = 0; n < rows; n++)
         for (size_t j = 0; j < out; j++)
-            y[n * ldy + j] = sb_sigmoid_ref(dense_acc(in, x + n * ldx, wt, ldwt, b[j], j));
+            y[n * ldy + j] = sigmoid_ref(dense_acc(in, x + n * ldx, wt, ldwt, b[j], j));
 }
 
 void dense_bwd_data__scalar(size_t rows, size_t in, size_t out, const float *restrict dy,
@@ -63,7 +71,7 @@ void dense_bwd_data__scalar(size_t rows, size_t in, size_t out, const float *res
         for (size_t k = 0; k < in; k++) {
             float acc = 0.0f;
             for (size_t j = 0; j < out; j++)
-                acc = fmaf(sb_masked_grad(dy, lddy, mask, ldm, n, j), w[j * ldw + k], acc);
+                acc = fmaf(masked_grad(dy, lddy, mask, ldm, n, j), w[j * ldw + k], acc);
             const int on = !xmask || ((xmask[n * ldxm + k / 64] >> (k % 64)) & 1u);
             dx[n * lddx + k] = on ? acc : 0.0f;
         }
@@ -79,12 +87,12 @@ static void bwd_weights_chunk(size_t rows, size_t in, size_t out, const float *d
         for (size_t k = 0; k < in; k++) {
             float acc = 0.0f;
             for (size_t n = 0; n < rows; n++)
-                acc = fmaf(sb_masked_grad(dy, lddy, mask, ldm, n, j), x[n * ldx + k], acc);
+                acc = fmaf(masked_grad(dy, lddy, mask, ldm, n, j), x[n * ldx + k], acc);
             dw[j * lddw + k] = dw[j * lddw + k] + acc;
         }
         if (db) {
             float acc = 0.0f;
-            for (size_t n = 0; n < rows; n++) acc = acc + sb_masked_grad(dy, lddy, mask, ldm, n, j);
+            for (size_t n = 0; n < rows; n++) acc = acc + masked_grad(dy, lddy, mask, ldm, n, j);
             db[j] = db[j] + acc;
         }
     }
@@ -95,7 +103,11 @@ void dense_bwd_weights__scalar(size_t rows, size_t in, size_t out, const float *
                                const float *restrict x, size_t ldx, float *restrict dw,
                                size_t lddw, float *restrict db)
 {
-    sb_wgrad_by_chunks(bwd_weights_chunk, rows, in, out, dy, lddy, mask, ldm, x, ldx, dw, lddw, db);
+    /* chunks of SB_WGRAD_ROWS rows (kernels.h), each chunk's partial sums added in order */
+    for (size_t n0 = 0; n0 < rows; n0 += SB_WGRAD_ROWS)
+        bwd_weights_chunk(rows - n0 < SB_WGRAD_ROWS ? rows - n0 : SB_WGRAD_ROWS, in, out,
+                          dy + n0 * lddy, lddy, mask ? mask + n0 * ldm : NULL, ldm, x + n0 * ldx,
+                          ldx, dw, lddw, db);
 }
 
 void sigmoid_bwd__scalar(size_t n, const float *restrict y, const float *restrict dy,

@@ -10,7 +10,7 @@ void sincospi_u15__scalar(size_t n, const float *restrict y, float *restrict s,
 {
     for (size_t i = 0; i < n; i++) {
         float sv, cv;
-        sb_sincospi_u15_ref(y[i], &sv, &cv);
+        sincospi_u15_ref(y[i], &sv, &cv);
         if (s) s[i] = sv;
         if (c) c[i] = cv;
     }
@@ -27,7 +27,7 @@ void posenc_fwd__scalar(size_t rows, size_t d, int l0, int l1, const float *rest
                 /* ldexpf by a power of two is exact (no overflow for |l| <= 127 on [-1,1)). */
                 const float arg = x[n * ldx + c] * ldexpf(1.0f, l0 + (int)o);
                 const size_t f = c * octaves + o;
-                sb_sincospi_u15_ref(arg, &out[n * ldo + f], &out[n * ldo + F + f]);
+                sincospi_u15_ref(arg, &out[n * ldo + f], &out[n * ldo + F + f]);
             }
         }
     }
@@ -40,7 +40,7 @@ void fourier_fwd__scalar(size_t rows, size_t d, size_t m, const float *restrict 
         for (size_t j = 0; j < m; j++) {
             float z = 0.0f;
             for (size_t c = 0; c < d; c++) z = fmaf(B[j * d + c], x[n * ldx + c], z);
-            sb_sincospi_u15_ref(z + z, &out[n * ldo + j], &out[n * ldo + m + j]);
+            sincospi_u15_ref(z + z, &out[n * ldo + j], &out[n * ldo + m + j]);
         }
     }
 }

@@ -8,13 +8,13 @@
 float mse_loss_grad__scalar(size_t n, const float *restrict y, const float *restrict t,
                             float scale, float *restrict dy)
 {
-    float lane[SB_MSE_LANES] = {0};
+    float lane[MSE_LANES] = {0};
     for (size_t i = 0; i < n; i++) {
         const float e = y[i] - t[i];
         if (dy) dy[i] = e * scale;
-        lane[i % SB_MSE_LANES] = fmaf(e, e, lane[i % SB_MSE_LANES]);
+        lane[i % MSE_LANES] = fmaf(e, e, lane[i % MSE_LANES]);
     }
-    return sb_mse_fold(lane);
+    return mse_fold(lane);
 }
 
 void adam_update__scalar(size_t n, float *restrict p, const float *restrict g,

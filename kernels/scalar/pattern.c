@@ -19,16 +19,16 @@ uint64_t pattern_hamming__scalar(size_t words, const uint64_t *a, const uint64_t
 
 uint64_t pattern_hash__scalar(size_t words, const uint64_t *p)
 {
-    uint32_t s[SB_HASH_LANES];
-    for (int l = 0; l < SB_HASH_LANES; l++) s[l] = SB_HASH_SEED32 * (uint32_t)(l + 1);
+    uint32_t s[HASH_LANES];
+    for (int l = 0; l < HASH_LANES; l++) s[l] = HASH_SEED32 * (uint32_t)(l + 1);
     const size_t n32 = 2 * words;
-    for (size_t g = 0; g < n32; g += SB_HASH_LANES) {
-        for (int l = 0; l < SB_HASH_LANES; l++) {
+    for (size_t g = 0; g < n32; g += HASH_LANES) {
+        for (int l = 0; l < HASH_LANES; l++) {
             const size_t i = g + (size_t)l;
             const uint32_t w = i < n32 ? (uint32_t)(p[i / 2] >> (32 * (i % 2))) : 0u;
-            s[l] = (s[l] ^ w) * SB_HASH_MUL32;
-            s[l] ^= s[l] >> SB_HASH_SHIFT;
+            s[l] = (s[l] ^ w) * HASH_MUL32;
+            s[l] ^= s[l] >> HASH_SHIFT;
         }
     }
-    return sb_hash_fold(s);
+    return hash_fold(s);
 }

@@ -50,7 +50,8 @@ typedef void sb_dense_relu_fwd_fn(size_t rows, size_t in, size_t out, const floa
 
 /* The output layer: the same accumulation as dense_relu_fwd, then
  *   dense_linear_fwd:  Y[n][j] = acc
- *   dense_sigmoid_fwd: Y[n][j] = 1 / (1 + exp_u15(-acc)), exp_u15 as in sb_exp_u15_ref(). */
+ *   dense_sigmoid_fwd: Y[n][j] = 1 / (1 + exp_u15(-acc)), exp_u15 as in exp_u15_ref()
+ *   in kernels/scalar/transcendental.h. */
 typedef void sb_dense_fwd_fn(size_t rows, size_t in, size_t out, const float *SB_RESTRICT x,
                              size_t ldx, const float *SB_RESTRICT wt, size_t ldwt,
                              const float *SB_RESTRICT b, float *SB_RESTRICT y, size_t ldy);
@@ -77,8 +78,8 @@ typedef void sb_dense_bwd_data_fn(size_t rows, size_t in, size_t out, const floa
  * The chunk bounds the packed gradient panel of the vector kernels (BLIS's KC) and is the
  * trainer's batch tile, so a trainer call is one chunk. The partial sum of a chunk depends
  * only on its rows, so a caller that splits a batch into fixed tiles and adds the tiles'
- * partials in a fixed order gets the same bits for any number of threads (DESIGN.md,
- * Determinism). `db` may be NULL. */
+ * partials in a fixed order gets the same bits for any number of threads (the determinism
+ * contract, docs/design.md). `db` may be NULL. */
 #define SB_WGRAD_ROWS 256
 typedef void sb_dense_bwd_weights_fn(size_t rows, size_t in, size_t out,
                                      const float *SB_RESTRICT dy, size_t lddy,
@@ -94,7 +95,7 @@ typedef void sb_sigmoid_bwd_fn(size_t n, const float *SB_RESTRICT y, const float
 
 /* s[i] = sin(pi * y[i]), c[i] = cos(pi * y[i]), each within 1.5 ulp of the exact value (measured
  * max 1.03) (tests/test_kernel_maths.c measures it). The algorithm, which every ISA reproduces,
- * is sb_sincospi_u15_ref() in kernels/scalar/transcendental.h. s or c may be NULL. */
+ * is sincospi_u15_ref() in kernels/scalar/transcendental.h. s or c may be NULL. */
 typedef void sb_sincospi_fn(size_t n, const float *SB_RESTRICT y, float *SB_RESTRICT s,
                             float *SB_RESTRICT c);
 

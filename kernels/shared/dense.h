@@ -1,6 +1,7 @@
-/* The dense-layer kernels of a vector ISA as BLIS-style register tiles: one source, included
- * by kernels/<isa>/dense.c after that ISA's simd header, which supplies the vocabulary below,
- * and after SB_ISA_SUFFIX, SB_TILE_MR and SB_TILE_NV are defined.
+/* The dense-layer kernels of every vector ISA as BLIS-style register tiles, over the
+ * vocabulary of kernels/<isa>/simd.h. kernels/<isa>/dense.c includes this after its simd.h and
+ * after defining TILE_MR and TILE_NV, the tile shape of that ISA, and defines each
+ * dense_*__<isa> as a call of the dense_*_simd body here.
  *
  * All three kernels are C (+)= A B over micro-tiles of MR x NR outputs held in MR x NV vector
  * accumulators: per step of the reduction, NV vectors of B are loaded, MR values of A are
@@ -14,25 +15,36 @@
  *                    mask applied), B = W panels, acc = 0; the input's ReLU mask on the store
  *   weight gradient  A = the gradient of MR units, packed unit-interleaved per row (the bias
  *                    gradient is summed while packing), B = x panels, dw += acc
- * Tails use masked loads and stores, never a scalar loop.
- *
- * Vocabulary (kernels/avx2/simd_avx2.h has the reference definitions): sbv_f, sbv_m, SBV_W,
- * SBV_INLINE, sbv_mask_n(rem), sbv_mask_bits(bits), sbv_zero, sbv_bcast(p), sbv_fma, sbv_add,
- * sbv_keep(v, m), sbv_loadu, sbv_storeu, sbv_loadu_m, sbv_storeu_m, sbv_loadu_n, sbv_storeu_n,
- * sbv_sigmoid(v), and sbv_relu_bits(&v): v = v > 0 ? v : +0, returning the lanes' bits. */
-#ifndef SB_TILE_MR
-#error "define SB_TILE_MR and SB_TILE_NV before including kernels/dense_tiles.h"
+ * Tails use the vocabulary's masked loads and stores (lane by lane on NEON), never a scalar
+ * loop. */
+#ifndef SPECBIAS_KERNELS_SHARED_DENSE_H
+#define SPECBIAS_KERNELS_SHARED_DENSE_H
+
+#include "kernels/internal.h"
+#include "kernels/shared/transcendental.h"
+
+#ifndef TILE_MR
+#error "define TILE_MR and TILE_NV before including kernels/shared/dense.h"
 #endif
 
-#define MR SB_TILE_MR     /* rows of A per micro-tile */
-#define NV SB_TILE_NV     /* vectors of B per micro-tile */
-#define NR (NV * SBV_W)   /* columns per micro-tile; divides 64 (mask words) */
-_Static_assert(64 % NR == 0 && NR <= 32, "a forward tile's mask bits must fit one word and 32 bits");
-_Static_assert(MR <= SBV_W && MR <= 12, "a packed gradient row is one vector; SB_TAIL_ROWS covers 11");
+#define MR TILE_MR      /* rows of A per micro-tile */
+#define NV TILE_NV      /* vectors of B per micro-tile */
+#define NR (NV * SBV_W) /* columns per micro-tile; divides 64 (mask words) */
+_Static_assert(64 % NR == 0 && NR <= 32,
+               "a forward tile's mask bits must fit one word and 32 bits");
+_Static_assert(MR <= 12, "TAIL_ROWS covers partial tiles of up to 11 rows");
+
+/* Every loop over a tile's rows r < R or vectors v < NV unrolls completely, so that each
+ * accumulator acc[r][v] is a variable of its own and lives in a register. GCC scalarises the
+ * array only when every index is a constant, and without the pragma its size limits stopped
+ * short in NEON's tiles, AVX2's sigmoid tiles and one AVX-512 forward tile: the array stayed
+ * in memory, every accumulator stored on each step of the reduction. */
+#define TILE_UNROLL _Pragma("GCC unroll 16")
 
 /* Masks of the first `rem` of the tile's NR columns (all of them when full). */
 SBV_INLINE void col_masks(const int full, size_t rem, sbv_m cm[NV])
 {
+    TILE_UNROLL
     for (int v = 0; v < NV; v++) {
         const size_t off = (size_t)v * SBV_W;
         cm[v] = sbv_mask_n(full ? SBV_W : (rem > off ? rem - off : 0));
@@ -65,10 +77,13 @@ SBV_INLINE void micro_loop(const int R, const int bfull, const sbv_m cm[NV], siz
     for (size_t k = 0; k < K; k++) {
         const float *bk = b + k * ldb;
         sbv_f bv[NV];
+        TILE_UNROLL
         for (int v = 0; v < NV; v++) bv[v] = load_cols(bfull, bk, v, cm);
         const float *ak = a + k * aks;
+        TILE_UNROLL
         for (int r = 0; r < R; r++) {
             const sbv_f ar = sbv_bcast(ak + (size_t)r * ars);
+            TILE_UNROLL
             for (int v = 0; v < NV; v++) acc[r][v] = sbv_fma(ar, bv[v], acc[r][v]);
         }
     }
@@ -81,6 +96,21 @@ SBV_INLINE void micro_loop(const int R, const int bfull, const sbv_m cm[NV], siz
  * (the trainer pads its weight copies) the panel is read in place. */
 #define KC_MAX (16384 / NR) /* the longest packed panel: KC_MAX x NR floats = 64 KiB */
 
+/* The per-core cache sizes the blocking below is sized for (sb_set_cache_sizes). */
+static size_t l1d_bytes(void)
+{
+    size_t l1d;
+    sb_get_cache_sizes(&l1d, NULL);
+    return l1d;
+}
+
+static size_t l2_bytes(void)
+{
+    size_t l2;
+    sb_get_cache_sizes(NULL, &l2);
+    return l2;
+}
+
 /* Whether a column panel of K rows, ld floats apart, would keep missing L1: rows a multiple of
  * 64 bytes apart visit only sets / gcd(lines apart, sets) of the L1 sets (a 128-float row is
  * 8 lines: 8 of 64 sets, 64 lines at 8 ways); allow the panel half of what it can reach. */
@@ -88,7 +118,7 @@ static int panel_thrashes(size_t ld, size_t K)
 {
     const size_t bytes = ld * sizeof(float), ways = 8;
     if (bytes % 64) return 0; /* rows drift across lines and sets */
-    const size_t sets = sb_cache_l1d / 64 / ways;
+    const size_t sets = l1d_bytes() / 64 / ways;
     size_t a = bytes / 64, b = sets;
     while (b) {
         const size_t t = a % b;
@@ -116,31 +146,31 @@ static void pack_b_panel(size_t K, size_t cols, const float *src, size_t lds, fl
 
 /* Calls TILE(R) for the R = rem rows of a last, partial micro-tile (1 <= rem < MR <= 12);
  * R is a constant in each call, so every tile height is its own unrolled code. */
-#define SB_TAIL_ROWS(rem, TILE)                                                                    \
+#define TAIL_ROWS(rem, TILE)                                                                       \
     switch (rem) {                                                                                 \
-    case 11: SB_TAIL_IF(11, TILE); break;                                                          \
-    case 10: SB_TAIL_IF(10, TILE); break;                                                          \
-    case 9: SB_TAIL_IF(9, TILE); break;                                                            \
-    case 8: SB_TAIL_IF(8, TILE); break;                                                            \
-    case 7: SB_TAIL_IF(7, TILE); break;                                                            \
-    case 6: SB_TAIL_IF(6, TILE); break;                                                            \
-    case 5: TILE(5); break;                                                                        \
-    case 4: TILE(4); break;                                                                        \
-    case 3: TILE(3); break;                                                                        \
-    case 2: TILE(2); break;                                                                        \
+    case 11: TAIL_IF(11, TILE); break;                                                             \
+    case 10: TAIL_IF(10, TILE); break;                                                             \
+    case 9: TAIL_IF(9, TILE); break;                                                               \
+    case 8: TAIL_IF(8, TILE); break;                                                               \
+    case 7: TAIL_IF(7, TILE); break;                                                               \
+    case 6: TAIL_IF(6, TILE); break;                                                               \
+    case 5: TAIL_IF(5, TILE); break;                                                               \
+    case 4: TAIL_IF(4, TILE); break;                                                               \
+    case 3: TAIL_IF(3, TILE); break;                                                               \
+    case 2: TAIL_IF(2, TILE); break;                                                               \
     case 1: TILE(1); break;                                                                        \
     default: break;                                                                                \
     }
 /* TILE(R) only where R < MR: the others cannot occur, and must not be instantiated. */
-#define SB_TAIL_IF(R, TILE)                                                                        \
+#define TAIL_IF(R, TILE)                                                                           \
     do {                                                                                           \
-        if ((R) < MR) TILE((R) < MR ? (R) : 1);                                                   \
+        if ((R) < MR) TILE((R) < MR ? (R) : 1);                                                    \
     } while (0)
 
 /* Rows of the forward pass's A block kept in L2: their inputs take half of it. */
 static size_t fwd_rows_per_block(size_t in)
 {
-    size_t mc = in ? sb_cache_l2 / 2 / (in * sizeof(float)) : 1024;
+    size_t mc = in ? l2_bytes() / 2 / (in * sizeof(float)) : 1024;
     mc = mc / MR * MR;
     return mc < MR ? MR : mc;
 }
@@ -148,6 +178,29 @@ static size_t fwd_rows_per_block(size_t in)
 /* ---- forward: y[n][j] = epilogue(b[j] + sum_k x[n][k] wt[k][j]) --------------------------- */
 
 enum fwd_epi { EPI_RELU, EPI_LINEAR, EPI_SIGMOID };
+
+/* Where the sigmoid of the output layer runs: on the accumulators, in the tile's registers
+ * (the default), or, with TILE_SIGMOID_IN_MEMORY 1, on the tile just stored, by sigmoid_tile
+ * below. Both give the same bits (a float store and load are exact). In registers is faster
+ * where it fits (x86: 4096x256x256 5-7 % faster than through memory); but GCC hoists the exp's
+ * constants out of the loop over tiles, where they hold registers through the reduction loop,
+ * and on NEON that pushed 10 of the 20 accumulators to the stack on every step. */
+#ifndef TILE_SIGMOID_IN_MEMORY
+#define TILE_SIGMOID_IN_MEMORY 0
+#endif
+
+#if TILE_SIGMOID_IN_MEMORY
+/* y = sigmoid(y) over R rows of `cols` (<= NR) outputs. Not inlined, so that its constants
+ * live here only. */
+__attribute__((noinline)) static void sigmoid_tile(size_t R, size_t cols, float *y, size_t ldy)
+{
+    for (size_t r = 0; r < R; r++)
+        for (size_t c = 0; c < cols; c += SBV_W) {
+            float *p = y + r * ldy + c;
+            sbv_storeu_n(p, cols - c, sbv_sigmoid(sbv_loadu_n(p, cols - c)));
+        }
+}
+#endif
 
 /* One micro-tile: rows x[0 .. R-1], columns j0 .. j0 + NR - 1 of which the first `jrem`
  * exist (all when full). wt, b and y point at column j0; mask at the first row's words. */
@@ -159,19 +212,23 @@ SBV_INLINE void fwd_tile(const int R, const int full, const int packed, const en
     sbv_m cm[NV];
     col_masks(full, jrem, cm);
     sbv_f acc[MR][NV];
+    TILE_UNROLL
     for (int v = 0; v < NV; v++) {
         const sbv_f bv = load_cols(full, b, v, cm);
+        TILE_UNROLL
         for (int r = 0; r < R; r++) acc[r][v] = bv;
     }
     micro_loop(R, full || packed, cm, in, x, ldx, 1, wt, ldwt, acc);
+    TILE_UNROLL
     for (int r = 0; r < R; r++) {
         uint32_t bits = 0;
+        TILE_UNROLL
         for (int v = 0; v < NV; v++) {
             sbv_f o = acc[r][v];
             if (epi == EPI_RELU) {
                 /* acc > 0 ? acc : +0 (NaN and -0 give +0) */
                 bits |= sbv_relu_bits(&o) << (v * SBV_W);
-            } else if (epi == EPI_SIGMOID) {
+            } else if (epi == EPI_SIGMOID && !TILE_SIGMOID_IN_MEMORY) {
                 o = sbv_sigmoid(o);
             }
             store_cols(full, y + (size_t)r * ldy, v, cm, o);
@@ -188,6 +245,9 @@ SBV_INLINE void fwd_tile(const int R, const int full, const int packed, const en
                 *word |= (uint64_t)bits << shift;
         }
     }
+#if TILE_SIGMOID_IN_MEMORY
+    if (epi == EPI_SIGMOID) sigmoid_tile((size_t)R, full ? NR : jrem, y, ldy);
+#endif
 }
 
 /* Rows n0 .. n0 + nb - 1 against one column panel. */
@@ -201,7 +261,7 @@ SBV_INLINE void fwd_panel(const int full, const int packed, const enum fwd_epi e
     fwd_tile(R, full, packed, epi, in, jrem, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy, ldy,      \
              mask ? mask + n * ldm : NULL, ldm, j0)
     for (; n + MR <= nb; n += MR) FWD_TILE(MR);
-    SB_TAIL_ROWS(nb - n, FWD_TILE)
+    TAIL_ROWS(nb - n, FWD_TILE)
 #undef FWD_TILE
 }
 
@@ -212,6 +272,7 @@ SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t
                           float *y, size_t ldy, uint64_t *mask, size_t ldm)
 {
     const size_t mc = fwd_rows_per_block(in);
+    const int thrash = panel_thrashes(ldwt, in); /* the same for every panel */
     _Alignas(64) float bp[KC_MAX * NR];
     for (size_t n0 = 0; n0 < rows; n0 += mc) {
         const size_t nb = rows - n0 < mc ? rows - n0 : mc;
@@ -221,11 +282,11 @@ SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t
         for (size_t j0 = 0; j0 < out; j0 += NR) {
             const size_t jrem = out - j0;
             const int full = jrem >= NR;
-            if (in <= KC_MAX && (!full || panel_thrashes(ldwt, in))) {
+            if (in <= KC_MAX && (!full || thrash)) {
                 pack_b_panel(in, jrem, wt + j0, ldwt, bp);
                 if (full)
-                    fwd_panel(1, 1, epi, nb, in, NR, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb,
-                              ldm, j0);
+                    fwd_panel(1, 1, epi, nb, in, NR, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb, ldm,
+                              j0);
                 else
                     fwd_panel(0, 1, epi, nb, in, jrem, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb,
                               ldm, j0);
@@ -233,30 +294,31 @@ SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t
                 fwd_panel(1, 0, epi, nb, in, NR, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy, mb,
                           ldm, j0);
             } else {
-                fwd_panel(0, 0, epi, nb, in, jrem, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy,
-                          mb, ldm, j0);
+                fwd_panel(0, 0, epi, nb, in, jrem, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy, mb,
+                          ldm, j0);
             }
         }
     }
 }
 
-void SB_PASTE(dense_relu_fwd, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict x, size_t ldx,
-                          const float *restrict wt, size_t ldwt, const float *restrict b,
-                          float *restrict y, size_t ldy, uint64_t *restrict mask, size_t ldm)
+SBV_INLINE void dense_relu_fwd_simd(size_t rows, size_t in, size_t out, const float *restrict x,
+                                    size_t ldx, const float *restrict wt, size_t ldwt,
+                                    const float *restrict b, float *restrict y, size_t ldy,
+                                    uint64_t *restrict mask, size_t ldm)
 {
     dense_fwd(EPI_RELU, rows, in, out, x, ldx, wt, ldwt, b, y, ldy, mask, ldm);
 }
 
-void SB_PASTE(dense_linear_fwd, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict x, size_t ldx,
-                            const float *restrict wt, size_t ldwt, const float *restrict b,
-                            float *restrict y, size_t ldy)
+SBV_INLINE void dense_linear_fwd_simd(size_t rows, size_t in, size_t out, const float *restrict x,
+                                      size_t ldx, const float *restrict wt, size_t ldwt,
+                                      const float *restrict b, float *restrict y, size_t ldy)
 {
     dense_fwd(EPI_LINEAR, rows, in, out, x, ldx, wt, ldwt, b, y, ldy, NULL, 0);
 }
 
-void SB_PASTE(dense_sigmoid_fwd, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict x,
-                             size_t ldx, const float *restrict wt, size_t ldwt,
-                             const float *restrict b, float *restrict y, size_t ldy)
+SBV_INLINE void dense_sigmoid_fwd_simd(size_t rows, size_t in, size_t out, const float *restrict x,
+                                       size_t ldx, const float *restrict wt, size_t ldwt,
+                                       const float *restrict b, float *restrict y, size_t ldy)
 {
     dense_fwd(EPI_SIGMOID, rows, in, out, x, ldx, wt, ldwt, b, y, ldy, NULL, 0);
 }
@@ -264,7 +326,7 @@ void SB_PASTE(dense_sigmoid_fwd, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t o
 /* ---- masked gradients --------------------------------------------------------------------- */
 
 /* g(n, j0 .. j0 + SBV_W - 1) of one row: dy where the mask bit is set, +0 elsewhere (as
- * sb_masked_grad), the first min(jrem, SBV_W) lanes; the rest +0. dy and mask point at row n;
+ * masked_grad), the first min(jrem, SBV_W) lanes; the rest +0. dy and mask point at row n;
  * the bits may straddle two mask words (read only when a unit below j0 + jrem needs it). */
 SBV_INLINE sbv_f grad_vec(const float *dy, const uint64_t *mask, size_t j0, size_t jrem)
 {
@@ -286,7 +348,7 @@ SBV_INLINE sbv_f grad_vec(const float *dy, const uint64_t *mask, size_t j0, size
 #define BWD_JC_MAX 1024
 static size_t bwd_data_chunk(void)
 {
-    size_t jc = sb_cache_l1d / 2 / (NR * sizeof(float)) / SBV_W * SBV_W;
+    size_t jc = l1d_bytes() / 2 / (NR * sizeof(float)) / SBV_W * SBV_W;
     return jc < 64 ? 64 : jc > BWD_JC_MAX ? BWD_JC_MAX : jc;
 }
 
@@ -324,24 +386,26 @@ __attribute__((noinline)) static void apply_xmask(size_t R, size_t krem, const u
  * result. */
 SBV_INLINE void bwd_data_tile(const int R, const int full, const int bfull, int first, int last,
                               size_t J, size_t krem, const float *a, size_t ars, const float *w,
-                              size_t ldw, const uint64_t *xmask, size_t ldxm, size_t k0,
-                              float *dx, size_t lddx)
+                              size_t ldw, const uint64_t *xmask, size_t ldxm, size_t k0, float *dx,
+                              size_t lddx)
 {
     sbv_m cm[NV];
     col_masks(full, krem, cm);
     sbv_f acc[MR][NV];
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < NV; v++)
-            acc[r][v] = first ? sbv_zero() : load_cols(full, dx + (size_t)r * lddx, v, cm);
+    TILE_UNROLL
+    for (int r = 0; r < R; r++) TILE_UNROLL
+    for (int v = 0; v < NV; v++)
+        acc[r][v] = first ? sbv_zero() : load_cols(full, dx + (size_t)r * lddx, v, cm);
     micro_loop(R, bfull, cm, J, a, ars, 1, w, ldw, acc);
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < NV; v++) store_cols(full, dx + (size_t)r * lddx, v, cm, acc[r][v]);
+    TILE_UNROLL
+    for (int r = 0; r < R; r++) TILE_UNROLL
+    for (int v = 0; v < NV; v++) store_cols(full, dx + (size_t)r * lddx, v, cm, acc[r][v]);
     if (last && xmask) apply_xmask((size_t)R, krem, xmask, ldxm, k0, dx, lddx);
 }
 
-SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, int last, size_t J,
-                              const float *a, size_t ars, const float *w, size_t ldw,
-                              const uint64_t *xmask, size_t ldxm, float *dx, size_t lddx)
+SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, int last, size_t J, const float *a,
+                              size_t ars, const float *w, size_t ldw, const uint64_t *xmask,
+                              size_t ldxm, float *dx, size_t lddx)
 {
     size_t k0 = 0;
     for (; k0 + NR <= in; k0 += NR)
@@ -357,22 +421,23 @@ SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, int last, size_
  * lddy. */
 SBV_INLINE void bwd_data_panel(const int full, size_t rows, int first, int last, size_t J,
                                size_t krem, const float *dy, size_t lddy, const float *bp,
-                               size_t ldb, const uint64_t *xmask, size_t ldxm, size_t k0,
-                               float *dx, size_t lddx)
+                               size_t ldb, const uint64_t *xmask, size_t ldxm, size_t k0, float *dx,
+                               size_t lddx)
 {
     size_t n0 = 0;
 #define BWD_DATA_TILE(R)                                                                           \
     bwd_data_tile(R, full, 1, first, last, J, krem, dy + n0 * lddy, lddy, bp, ldb,                 \
                   xmask ? xmask + n0 * ldxm : NULL, ldxm, k0, dx + n0 * lddx, lddx)
     for (; n0 + MR <= rows; n0 += MR) BWD_DATA_TILE(MR);
-    SB_TAIL_ROWS(rows - n0, BWD_DATA_TILE)
+    TAIL_ROWS(rows - n0, BWD_DATA_TILE)
 #undef BWD_DATA_TILE
 }
 
-void SB_PASTE(dense_bwd_data, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict dy, size_t lddy,
-                          const uint64_t *restrict mask, size_t ldm, const float *restrict w,
-                          size_t ldw, const uint64_t *restrict xmask, size_t ldxm,
-                          float *restrict dx, size_t lddx)
+SBV_INLINE void dense_bwd_data_simd(size_t rows, size_t in, size_t out, const float *restrict dy,
+                                    size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                                    const float *restrict w, size_t ldw,
+                                    const uint64_t *restrict xmask, size_t ldxm, float *restrict dx,
+                                    size_t lddx)
 {
     if (out == 0) { /* the empty sum: +0 */
         for (size_t n = 0; n < rows; n++)
@@ -406,8 +471,8 @@ void SB_PASTE(dense_bwd_data, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out,
                                        ldxm, k0, dxb + k0, lddx);
                     } else if (thrash) {
                         pack_b_panel(J, NR, wp, ldw, bp);
-                        bwd_data_panel(1, nb, first, last, J, NR, dyb + jc, lddy, bp, NR, xmb,
-                                       ldxm, k0, dxb + k0, lddx);
+                        bwd_data_panel(1, nb, first, last, J, NR, dyb + jc, lddy, bp, NR, xmb, ldxm,
+                                       k0, dxb + k0, lddx);
                     } else {
                         bwd_data_panel(1, nb, first, last, J, NR, dyb + jc, lddy, wp, ldw, xmb,
                                        ldxm, k0, dxb + k0, lddx);
@@ -433,7 +498,7 @@ void SB_PASTE(dense_bwd_data, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out,
             if (R == MR)
                 BWD_DATA_ROWS(MR);
             else
-                SB_TAIL_ROWS(R, BWD_DATA_ROWS)
+                TAIL_ROWS(R, BWD_DATA_ROWS)
 #undef BWD_DATA_ROWS
         }
     }
@@ -448,53 +513,65 @@ void SB_PASTE(dense_bwd_data, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out,
 #define WG_UNITS  64
 #define WG_BLOCKS ((WG_UNITS + MR - 1) / MR)
 
+/* Vectors per packed gradient row of a unit block: one where MR <= SBV_W (AVX2, AVX-512). */
+#define WG_VECS ((MR + SBV_W - 1) / SBV_W)
+
 static inline size_t wg_stride(size_t T) { return T * MR + SBV_W; }
 
 /* For unit blocks j0 = 0, MR, 2 MR, ... below `units`: gp[b][n * MR + r] = g(n, j0 + r)
  * (panel b starts at b * wg_stride(T): T * MR floats and SBV_W of slack, because each row's
- * SBV_W-lane store spills past the block's MR lanes), and db[j] += the column sums, added in row order
- * from +0 as kernels.h states. */
+ * last SBV_W-lane store spills past the block's MR lanes, to be overwritten by the next row),
+ * and db[j] += the column sums, added in row order from +0 as kernels.h states. */
 static void pack_grad_units(size_t units, size_t T, size_t out, const float *dy, size_t lddy,
                             const uint64_t *mask, size_t ldm, float *gp, float *db)
 {
     const size_t blocks = (units + MR - 1) / MR;
-    sbv_f sum[WG_BLOCKS];
-    for (size_t b = 0; b < blocks; b++) sum[b] = sbv_zero();
+    sbv_f sum[WG_BLOCKS][WG_VECS];
+    for (size_t b = 0; b < blocks; b++)
+        for (int v = 0; v < WG_VECS; v++) sum[b][v] = sbv_zero();
     for (size_t n = 0; n < T; n++) {
         const float *dyn = dy + n * lddy;
         const uint64_t *mn = mask ? mask + n * ldm : NULL;
-        for (size_t b = 0; b < blocks; b++) {
-            /* all SBV_W lanes that exist, not just the block's MR: a full load is much cheaper
-             * than a masked one */
-            const sbv_f g = grad_vec(dyn, mn, b * MR, out - b * MR);
-            sum[b] = sbv_add(sum[b], g);
-            sbv_storeu(gp + b * wg_stride(T) + n * MR, g);
-        }
+        for (size_t b = 0; b < blocks; b++)
+            for (int v = 0; v < WG_VECS; v++) {
+                /* all SBV_W lanes that exist, not just the block's MR: a full load is much
+                 * cheaper than a masked one (vector 0 always has a unit: b * MR < units) */
+                const size_t j = b * MR + (size_t)v * SBV_W;
+                const sbv_f g = v == 0 || j < out ? grad_vec(dyn, mn, j, out - j) : sbv_zero();
+                sum[b][v] = sbv_add(sum[b][v], g);
+                sbv_storeu(gp + b * wg_stride(T) + n * MR + (size_t)v * SBV_W, g);
+            }
     }
     if (db)
         for (size_t b = 0; b < blocks; b++) {
             const size_t r = units - b * MR < MR ? units - b * MR : MR;
-            sbv_storeu_n(db + b * MR, r, sbv_add(sbv_loadu_n(db + b * MR, r), sum[b]));
+            for (int v = 0; v < WG_VECS; v++) {
+                const size_t off = (size_t)v * SBV_W;
+                if (r <= off) break;
+                float *d = db + b * MR + off;
+                sbv_storeu_n(d, r - off, sbv_add(sbv_loadu_n(d, r - off), sum[b][v]));
+            }
         }
 }
 
 /* One micro-tile of dw: R units, columns (krem of NR) of x; a(r, n) = a[r + n * aks], the
  * packed panel (aks = MR) or the pre-masked gradient itself (aks = lddy). */
-SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t krem,
-                                 const float *a, size_t aks, const float *xp, size_t ldxp,
-                                 float *dw, size_t lddw)
+SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t krem, const float *a,
+                                 size_t aks, const float *xp, size_t ldxp, float *dw, size_t lddw)
 {
     sbv_m cm[NV];
     col_masks(full, krem, cm);
     sbv_f acc[MR][NV];
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < NV; v++) acc[r][v] = sbv_zero();
+    TILE_UNROLL
+    for (int r = 0; r < R; r++) TILE_UNROLL
+    for (int v = 0; v < NV; v++) acc[r][v] = sbv_zero();
     micro_loop(R, 1, cm, T, a, 1, aks, xp, ldxp, acc);
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < NV; v++) {
-            float *d = dw + (size_t)r * lddw;
-            store_cols(full, d, v, cm, sbv_add(load_cols(full, d, v, cm), acc[r][v]));
-        }
+    TILE_UNROLL
+    for (int r = 0; r < R; r++) TILE_UNROLL
+    for (int v = 0; v < NV; v++) {
+        float *d = dw + (size_t)r * lddw;
+        store_cols(full, d, v, cm, sbv_add(load_cols(full, d, v, cm), acc[r][v]));
+    }
 }
 
 /* One x panel (krem of NR columns: xp[n][c] at stride ldxp, full or zero-padded) against
@@ -509,7 +586,7 @@ SBV_INLINE void bwd_weights_panel(const int full, size_t units, size_t T, size_t
                          lddw);
 #define BWD_WEIGHTS_TILE(R)                                                                        \
     bwd_weights_tile(R, full, T, krem, a + j0 / MR * a_block, aks, xp, ldxp, dw + j0 * lddw, lddw)
-    SB_TAIL_ROWS(units - j0, BWD_WEIGHTS_TILE)
+    TAIL_ROWS(units - j0, BWD_WEIGHTS_TILE)
 #undef BWD_WEIGHTS_TILE
 }
 
@@ -534,10 +611,10 @@ static void bwd_weights_panels(size_t units, size_t T, size_t in, const float *a
     }
 }
 
-void SB_PASTE(dense_bwd_weights, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t out, const float *restrict dy,
-                             size_t lddy, const uint64_t *restrict mask, size_t ldm,
-                             const float *restrict x, size_t ldx, float *restrict dw, size_t lddw,
-                             float *restrict db)
+SBV_INLINE void dense_bwd_weights_simd(size_t rows, size_t in, size_t out, const float *restrict dy,
+                                       size_t lddy, const uint64_t *restrict mask, size_t ldm,
+                                       const float *restrict x, size_t ldx, float *restrict dw,
+                                       size_t lddw, float *restrict db)
 {
     /* Packed even without a mask: broadcasting a pre-masked gradient in place reads one cache
      * line per row for every unit block, which evicts the x panel from L1 (measured: the
@@ -556,3 +633,22 @@ void SB_PASTE(dense_bwd_weights, SB_ISA_SUFFIX)(size_t rows, size_t in, size_t o
     }
 }
 
+/* ---- dz = dy * (y * (1 - y)) ------------------------------------------------------------- */
+
+SBV_INLINE void sigmoid_bwd_simd(size_t n, const float *restrict y, const float *restrict dy,
+                                 float *restrict dz)
+{
+    const sbv_f one = sbv_set1(1.0f);
+    size_t i = 0;
+    for (; i + SBV_W <= n; i += SBV_W) {
+        const sbv_f yv = sbv_loadu(y + i);
+        sbv_storeu(dz + i, sbv_mul(sbv_loadu(dy + i), sbv_mul(yv, sbv_sub(one, yv))));
+    }
+    if (i < n) {
+        const size_t rem = n - i;
+        const sbv_f yv = sbv_loadu_n(y + i, rem);
+        sbv_storeu_n(dz + i, rem, sbv_mul(sbv_loadu_n(dy + i, rem), sbv_mul(yv, sbv_sub(one, yv))));
+    }
+}
+
+#endif
