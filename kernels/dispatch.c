@@ -166,8 +166,14 @@ const struct sb_kernels *sb_select(const char *request, char *err, size_t errlen
     if (strcmp(request, "auto") == 0) {
         isa = sb_isa_auto();
     } else if (sb_isa_parse(request, &isa) != 0) {
-        snprintf(err, errlen, "ISA '%s'%s is unknown (choose auto, scalar, avx2, avx512 or neon)",
-                 request, source);
+        /* the choices from isa_names, so a new ISA is offered without another edit here */
+        char choices[64] = "auto";
+        for (int i = 0; i < SB_ISA_COUNT; i++) {
+            size_t used = strlen(choices);
+            snprintf(choices + used, sizeof choices - used, "%s%s",
+                     i + 1 < SB_ISA_COUNT ? ", " : " or ", isa_names[i]);
+        }
+        snprintf(err, errlen, "ISA '%s'%s is unknown (choose %s)", request, source, choices);
         return NULL;
     }
     const char *why = NULL;
