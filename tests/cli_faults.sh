@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Faults `specbias run` survives (issue 7, items 3 to 7): signals at awkward moments, output
+# Faults `specbias run` survives: signals at awkward moments, output
 # folders that cannot be written, memory that is not there, absurd values, numbers that blow
 # up, and --rerun reproducing a run. Usage: cli_faults.sh SPECBIAS [core|io|trace]
 #   core (default): everything that needs nothing of the machine;

@@ -5,7 +5,7 @@
 # by runs and refreshed on request; thread counts above the CPUs; a 1-CPU process (taskset);
 # the machine audit from a presented sysfs, and a competing process seen on the run's CPU.
 #
-# The topologies (README, Tests): the Zen 5 VM of ../shared/machines (tests/topologies/
+# The topologies (docs/contributing.md, The checks): a Zen 5 VM (tests/topologies/
 # zen5-vm.xml: 508 MiB of L3 reported for each core), a 2-socket server with 128 cores and 8 L3
 # domains a socket, a machine without an L3 in its report, a hybrid client (6 performance and 8
 # efficiency cores, tests/topologies/hybrid-client.xml), and a 1-core container. Under an XML

@@ -13,7 +13,7 @@
 #define SB_SUITES_DIR "suites"
 #endif
 
-/* Limits that keep a typo from asking for terabytes (issue 7 tightens them further). */
+/* Limits that keep a typo from asking for terabytes. */
 #define MAX_N (1u << 24)
 #define MAX_WIDTH 8192
 #define MAX_DEPTH 64
