@@ -108,6 +108,13 @@ list=$("$bin" run --suite "$tmp/ok.json" --list --steps 1000 2>/dev/null) || fai
 grep -qE "^a/raw +1000 +[0-9.]+ +(<0.1 s|[0-9.]+ (s|min|h))$" <<<"$list" || fail "--list has no estimate for a/raw: $list"
 grep -q "at this machine's FMA peak of [0-9.]* GFLOP/s .*a lower bound" <<<"$list" || fail "--list does not say what the estimate is: $list"
 grep -qE "^a/raw +6 " <<<"$("$bin" run --suite "$tmp/ok.json" --list 2>/dev/null)" || fail "--list without --steps: the suite's steps"
+# its FLOPs per step are those the run counts (results.json's flops_per_step)
+LIST=$list python3 - "$tmp/out/results.json" <<'PY' || fail "--list's MFLOP/step differ from the run's flops_per_step: $list"
+import json, os, sys
+rows = {l.split()[0]: float(l.split()[2]) for l in os.environ["LIST"].splitlines() if l[:2] in ("a/", "b/")}
+for e in json.load(open(sys.argv[1]))["experiments"]:
+    assert abs(rows[e["name"]] - e["flops_per_step"] / 1e6) <= 0.0005 + 1e-6 * rows[e["name"]], (rows, e["flops_per_step"])
+PY
 # Thread binding: done (or why not) is recorded; --no-bind and OMP_PROC_BIND turn it off.
 python3 -c "
 import json; b=json.load(open('$tmp/out/results.json'))['context']['binding']
@@ -174,6 +181,9 @@ expect 2 "noname.json: missing field 'name'" run --suite "$tmp/noname.json"
 suite "$tmp/huge.json" '{"name": "huge", "target": {"kind": "sines1d", "n": 16000000, "frequencies": [3]}, "model": {"depth": 64, "width": 8192}, "train": {"lr": 0.1, "steps": 1}}'
 expect 2 "experiment 'huge' needs about [0-9.]+ GiB of buffers; this machine has" run --suite "$tmp/huge.json" --out "$tmp/huge"
 [ -e "$tmp/huge/results.json" ] && fail "a refused run wrote a results file"
+# --list estimates it without allocating its 17 GiB of parameters
+(ulimit -v 4194304 && "$bin" run --suite "$tmp/huge.json" --list >"$tmp/huge.list" 2>&1) || fail "--list of a huge experiment: $(cat "$tmp/huge.list")"
+grep -qE "^huge +1 +[0-9.]+ +[^?]+$" "$tmp/huge.list" || fail "--list of a huge experiment: $(cat "$tmp/huge.list")"
 # A default's encoding does not leak into an experiment that picks another kind.
 printf '{"schema": "specbias-suite/1", "name": "t", "defaults": {"encoding": {"kind": "posenc", "octaves": [0, 3]}}, "experiments": [%s]}' \
   '{"name": "x", "target": {"kind": "sines1d", "n": 64, "frequencies": [3]}, "encoding": {"kind": "none"}, "model": {"depth": 1, "width": 4}, "train": {"lr": 0.1, "steps": 1}}' >"$tmp/merge.json"

@@ -104,21 +104,28 @@ void sb_run_print_summary(json_t *root, FILE *f)
 
 /* FLOPs of one training step of e, from the kernels' declared costs as run counts them
  * (sb_model_step_cost over the model and batch it would train); 0 when its data cannot be
- * built (run itself then names the problem). */
+ * built (run itself then names the problem). The model is only its shape (as sb_model_init
+ * lays it out), no parameters: --list must not allocate what an absurd suite asks for. */
 static double step_flops(const struct sb_experiment *e, uint64_t seed)
 {
     struct sb_data d;
     struct sb_encoding enc;
     char err[512];
     if (sb_data_make(e, seed + e->seed, &d, &enc, err, sizeof err)) return 0.0;
-    const struct sb_model_spec spec = {d.d, e->depth, e->width, d.out, e->output};
-    struct sb_model m;
+    struct sb_model m = {.spec = {d.d, e->depth, e->width, d.out, e->output}, .enc = enc};
+    m.features = sb_encoding_features(&enc, d.d);
+    m.n_layers = e->depth + 1;
+    m.n_params = sb_model_param_count(&m.spec, m.features);
     double flops = 0.0;
-    const size_t batch = e->batch ? e->batch : d.n_train;
-    /* sb_model_init takes enc.B, and sb_model_free releases it, built or not */
-    if (sb_model_init(&m, &spec, &enc, seed + e->seed) == 0)
-        flops = sb_model_step_cost(&m, batch).flops;
-    sb_model_free(&m);
+    if ((m.layers = calloc(m.n_layers, sizeof *m.layers))) {
+        for (size_t l = 0; l < m.n_layers; l++) {
+            m.layers[l].in = l == 0 ? m.features : e->width;
+            m.layers[l].out = l == e->depth ? d.out : e->width;
+        }
+        flops = sb_model_step_cost(&m, e->batch ? e->batch : d.n_train).flops;
+    }
+    free(m.layers);
+    free(enc.B);
     sb_data_free(&d);
     return flops;
 }
