@@ -51,10 +51,14 @@ def run(tmp, cols, columns_env=None, quiet=False, frames_wanted=4):
     with open(os.path.join(tmp, "stdout"), "wb") as so:
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=so, stderr=slave, env=env)
     os.close(slave)
-    data, deadline, sent = b"", time.monotonic() + 60, False
+    data, deadline, sent, written = b"", time.monotonic() + 60, False, None
     while True:
+        # --quiet draws nothing: stop it once training has begun (results.json is written
+        # just before the signal handler is installed and the first step)
+        if quiet and written is None and os.path.exists(os.path.join(out, "results.json")):
+            written = time.monotonic()
         if not sent and (data.count(b"\r") >= frames_wanted or time.monotonic() > deadline
-                         or (quiet and time.monotonic() > deadline - 57)):
+                         or (written is not None and time.monotonic() > written + 1)):
             p.send_signal(signal.SIGINT)
             sent = True
         r, _, _ = select.select([master], [], [], 0.1)
