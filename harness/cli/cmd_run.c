@@ -133,7 +133,10 @@ static int select_experiments(struct run *r)
         if (!r->rerun) goto bad;
     } else if (sb_suite_load(a->suite, &r->suite, r->err, sizeof r->err)) {
         fprintf(stderr, "specbias run: %s\n", r->err);
-        if (!strchr(a->suite, '/')) sb_run_list_suites(r->suite.path, stderr);
+        /* a name (not a path) was looked up in the suites folder: say what is there */
+        const size_t len = strlen(a->suite);
+        if (!strchr(a->suite, '/') && !(len > 5 && !strcmp(a->suite + len - 5, ".json")))
+            sb_run_list_suites(r->suite.path, stderr);
         return SB_EXIT_USAGE;
     }
     r->have_suite = 1;
