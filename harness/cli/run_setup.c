@@ -38,7 +38,11 @@ int sb_make_dirs(const char *path, char *err, size_t errlen)
         }
     }
     struct stat st;
-    if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
+    if (stat(path, &st)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "--out %s: that is a file, not a folder (--out names the folder "
                  "results.json goes in)", path);
         return -2;
