@@ -72,7 +72,8 @@ if [ "$group" = io ]; then
   # Read-only: root ignores permissions, a read-only mount it cannot.
   cp "$tmp/earlier/results.json" "$tmp/ro/results.json"
   mount -o remount,ro "$tmp/ro" || fail "cannot remount $tmp/ro read-only"
-  expect 3 "$tmp/ro/results.json: cannot write results .*Read-only file system" \
+  # The earlier file cannot be kept under its dated name there: nothing is written.
+  expect 3 "$tmp/ro/results.json: cannot keep the earlier results as $tmp/ro/results-.*\.json before writing new ones: Read-only file system" \
     run --suite "$tmp/tiny.json" --out "$tmp/ro" --quiet
   cmp -s "$tmp/earlier/results.json" "$tmp/ro/results.json" || fail "read-only: the earlier results.json changed"
   no_tmp "$tmp/ro" "a read-only folder"
@@ -86,6 +87,9 @@ if [ "$group" = io ]; then
   expect 3 "$tmp/full/results.json: cannot write results .*No space left on device" \
     run --suite "$tmp/tiny.json" --out "$tmp/full" --quiet
   cmp -s "$tmp/earlier/results.json" "$tmp/full/results.json" || fail "disk full: the earlier results.json changed"
+  for f in "$tmp"/full/results-*.json; do  # kept as a hard link, which takes no space
+    cmp -s "$tmp/earlier/results.json" "$f" || fail "disk full: the kept copy $f differs"
+  done
   no_tmp "$tmp/full" "a full disk"
   echo "cli_faults io: all checks passed"
   exit 0
@@ -101,13 +105,16 @@ wait_for() { # wait_for FILE PATTERN: until FILE exists and matches (10 s at mos
 }
 # A signal during the very first experiment: nothing finished, the file still says what ran.
 suite "$tmp/first.json" "$long" "$tiny"
-"$bin" run --suite "$tmp/first.json" --out "$tmp/i1" --quiet >/dev/null 2>&1 &
+"$bin" run --suite "$tmp/first.json" --out "$tmp/i1" --quiet >/dev/null 2>"$tmp/i1.err" &
 pid=$!
 wait_for "$tmp/i1/results.json" '"experiments"'
 sleep 0.3
 kill -INT $pid
 wait $pid; rc=$?
 [ $rc -eq 130 ] || fail "SIGINT in the first experiment: exit $rc, want 130"
+grep -q "interrupted before any experiment finished; $tmp/i1/results.json holds no finished experiment" "$tmp/i1.err" \
+  || fail "SIGINT in the first experiment: the message does not say that none finished: $(cat "$tmp/i1.err")"
+grep -q "finished so far" "$tmp/i1.err" && fail "the message claims finished experiments: $(cat "$tmp/i1.err")"
 no_tmp "$tmp/i1" "SIGINT in the first experiment"
 python3 - "$tmp/i1/results.json" <<'PY' || fail "SIGINT in the first experiment: results.json does not say what happened"
 import json, sys
@@ -155,7 +162,8 @@ python3 -c "import json; json.load(open('$tmp/w/results.json'))" || fail "result
 "$bin" run --suite "$tmp/tiny.json" --out "$tmp/new/a/b" --quiet >/dev/null 2>&1 || fail "a missing output folder is not created"
 [ -s "$tmp/new/a/b/results.json" ] || fail "no results.json in the created folder"
 touch "$tmp/afile"
-expect 3 "$tmp/afile/sub: cannot create folder: Not a directory" run --suite "$tmp/tiny.json" --out "$tmp/afile/sub" --quiet
+expect 2 "$tmp/afile/sub: cannot create folder: Not a directory" run --suite "$tmp/tiny.json" --out "$tmp/afile/sub" --quiet
+expect 2 "--out $tmp/afile: that is a file, not a folder" run --suite "$tmp/tiny.json" --out "$tmp/afile" --quiet
 
 # ---- 5. resource limits ------------------------------------------------------------------------
 # Buffers that do not fit under ulimit -v are refused before they are allocated, with the size;

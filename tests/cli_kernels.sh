@@ -98,7 +98,35 @@ done
 err=$("$bin" kernels --isa 2>&1); rc=$?
 [ $rc -eq 2 ] || fail "--isa without a value: rc $rc"
 err=$("$bin" kernels --benchmark_frobnicate 2>&1); rc=$?
-[ $rc -eq 2 ] && grep -q "frobnicate" <<<"$err" || fail "unknown flag: rc $rc, '$err'"
+[ $rc -eq 2 ] && grep -q "unknown Google Benchmark flag '--benchmark_frobnicate'" <<<"$err" || fail "unknown flag: rc $rc, '$err'"
+# Google Benchmark's flags are checked before the library sees them (it would print its usage
+# and exit 0 on a bad format, and run nothing, successfully, for a filter matching nothing).
+kexpect() { # kexpect PATTERN ARGS...: exit 2, the message matches, nothing on stdout
+  local pattern=$1 out rc; shift
+  out=$("$bin" kernels "$@" 2>"$tmp/k.err"); rc=$?
+  [ $rc -eq 2 ] || fail "kernels $*: exit $rc, want 2: $(cat "$tmp/k.err")"
+  grep -qE -- "$pattern" "$tmp/k.err" || fail "kernels $*: stderr does not match '$pattern': $(cat "$tmp/k.err")"
+  [ -z "$out" ] || fail "kernels $*: printed on stdout: $out"
+}
+kexpect "--benchmark_format is console, json or csv, got 'jsn'; did you mean 'json'" --benchmark_format=jsn
+kexpect "--benchmark_out_format is console, json or csv, got 'xml'" --benchmark_out_format=xml
+kexpect "--benchmark_time_unit is ns, us, ms or s, got 'sec'" --benchmark_time_unit=sec
+kexpect "did you mean '--benchmark_format'" --benchmark_fromat=json
+kexpect "--benchmark_repetitions needs a whole number >= 1, got 'x'" --benchmark_repetitions=x
+kexpect "--benchmark_repetitions needs a whole number >= 1, got '0'" --benchmark_repetitions=0
+kexpect "--benchmark_min_time needs a number of seconds >= 0, got 'fast'" --benchmark_min_time=fast
+kexpect "--benchmark_list_tests=maybe: 'maybe' is not true or false" --benchmark_list_tests=maybe
+kexpect "--benchmark_filter needs a value" --benchmark_filter
+kexpect "--benchmark_filter='zzz_nothing' matches none of the [0-9]+ benchmarks" --benchmark_filter=zzz_nothing
+kexpect "--benchmark_filter='zzz_nothing' matches none" --benchmark_filter=zzz_nothing --benchmark_list_tests
+kexpect "--benchmark_filter='\(': " '--benchmark_filter=('
+kexpect "--benchmark_filter='-.' matches none" --benchmark_filter=-.
+kexpect "--v needs a whole number" --v=loud
+# ... and good ones pass: "all", a negative filter (every benchmark but the scalar ones)
+got=$("$bin" kernels --benchmark_filter=all --benchmark_list_tests | grep -c .)
+[ "$got" -eq $((per_isa * nisa - dense)) ] || fail "--benchmark_filter=all listed $got"
+got=$("$bin" kernels --benchmark_filter=-__scalar/ --benchmark_list_tests=true | grep -c .)
+[ "$got" -eq $((per_isa * (nisa - 1))) ] || fail "--benchmark_filter=-__scalar/ listed $got, want $((per_isa * (nisa - 1)))"
 # Counters per call: the task clock, where the kernel counts it (tests/perf_probe.py), is close
 # to the CPU time per call; cycles count where there is a PMU, else they are recorded
 # unavailable with the reason (tests/cli_counters.sh covers the sources).

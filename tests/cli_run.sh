@@ -21,6 +21,24 @@ suite "$tmp/ok.json" "$one_d" "$two_d"
 "$bin" run --suite "$tmp/ok.json" --out "$tmp/out" --repetitions 2 --threads 2 >"$tmp/stdout" 2>"$tmp/stderr" \
   || fail "smoke run exited $?: $(cat "$tmp/stderr")"
 grep -q "a/raw" "$tmp/stdout" || fail "no summary table on stdout: $(cat "$tmp/stdout")"
+# One unit for step time (ms/step, as compare and report), and the one definition of learned
+grep -qE "^experiment +ms/step +GFLOP/s" "$tmp/stdout" || fail "the summary's step time is not in ms/step: $(cat "$tmp/stdout")"
+grep -q "learned: final spectral error <= 0.1, median over repetitions" "$tmp/stdout" \
+  || fail "the summary's footnote does not define learned as harness/util/learned.h: $(cat "$tmp/stdout")"
+grep -q "ms/step" "$tmp/stderr" && ! grep -q "steps/s" "$tmp/stderr" || fail "the per-experiment line is not in ms/step: $(cat "$tmp/stderr")"
+python3 - "$tmp/out/results.json" "$tmp/stdout" <<'PY' || fail "the summary's ms/step or learned count disagrees with results.json"
+import json, statistics, sys
+r = json.load(open(sys.argv[1])); rows = {l.split()[0]: l.split() for l in open(sys.argv[2]) if l[:2] in ("a/", "b/")}
+for e in r["experiments"]:
+    row = rows[e["name"]]
+    ms = statistics.median(1000.0 / x["steps_per_second"] for x in e["repetitions"])
+    assert abs(float(row[1]) - ms) <= 0.0005 + 1e-3 * ms, (row, ms)
+    errs = [x["curve"][-1]["spectral_error"] for x in e["repetitions"]]
+    # a band without energy has no spectral error (null): not learned
+    med = [[v[j] for v in errs if v[j] is not None] for j in range(len(errs[0]))]
+    learned = sum(bool(m) and statistics.median(m) <= 0.1 for m in med)
+    assert row[-1 if e["name"] == "a/raw" else -2] == "%d/%d" % (learned, len(errs[0])), (row, learned)
+PY
 grep -q "\[1/2\] a/raw" "$tmp/stderr" || fail "no per-experiment progress line: $(cat "$tmp/stderr")"
 ls -a "$tmp/out" | grep -q '\.tmp' && fail "a temporary file was left in the output folder"
 python3 - "$tmp/out/results.json" <<'PY' || fail "results.json lacks required fields"
@@ -84,7 +102,19 @@ import json; r=json.load(open('$tmp/o2/results.json')); e=r['experiments']
 assert len(e)==1 and e[0]['repetitions'][0]['steps']==2, e
 a=json.load(open('$tmp/out/results.json'))['experiments'][0]['repetitions'][0]['trajectory_hash']
 assert e[0]['repetitions'][0]['trajectory_hash'] != a" || fail "--filter/--steps/--seed not honoured"
-[ "$("$bin" run --suite "$tmp/ok.json" --list)" = $'a/raw\nb/zone' ] || fail "--list"
+# --list: each experiment with its steps and an estimated time at this machine's peak
+list=$("$bin" run --suite "$tmp/ok.json" --list --steps 1000 2>/dev/null) || fail "--list exited $?"
+[ "$(awk 'NR > 1 && /^[ab]\// {print $1, $2}' <<<"$list")" = $'a/raw 1000\nb/zone 1000' ] || fail "--list names and steps: $list"
+grep -qE "^a/raw +1000 +[0-9.]+ +(<0.1 s|[0-9.]+ (s|min|h))$" <<<"$list" || fail "--list has no estimate for a/raw: $list"
+grep -q "at this machine's FMA peak of [0-9.]* GFLOP/s .*a lower bound" <<<"$list" || fail "--list does not say what the estimate is: $list"
+grep -qE "^a/raw +6 " <<<"$("$bin" run --suite "$tmp/ok.json" --list 2>/dev/null)" || fail "--list without --steps: the suite's steps"
+# its FLOPs per step are those the run counts (results.json's flops_per_step)
+LIST=$list python3 - "$tmp/out/results.json" <<'PY' || fail "--list's MFLOP/step differ from the run's flops_per_step: $list"
+import json, os, sys
+rows = {l.split()[0]: float(l.split()[2]) for l in os.environ["LIST"].splitlines() if l[:2] in ("a/", "b/")}
+for e in json.load(open(sys.argv[1]))["experiments"]:
+    assert abs(rows[e["name"]] - e["flops_per_step"] / 1e6) <= 0.0005 + 1e-6 * rows[e["name"]], (rows, e["flops_per_step"])
+PY
 # Thread binding: done (or why not) is recorded; --no-bind and OMP_PROC_BIND turn it off.
 python3 -c "
 import json; b=json.load(open('$tmp/out/results.json'))['context']['binding']
@@ -120,9 +150,13 @@ expect 2 "--steps needs a whole number.*'0'" run --suite "$tmp/ok.json" --steps 
 expect 2 "--repetitions needs a whole number" run --suite "$tmp/ok.json" --repetitions -1
 expect 2 "--out needs a value" run --suite "$tmp/ok.json" --out
 expect 2 "--filter '\(': " run --suite "$tmp/ok.json" --filter '('
-expect 2 "no experiment of .*ok.json matches --filter 'nothing'" run --suite "$tmp/ok.json" --filter nothing
+expect 2 "no experiment of .*ok.json matches --filter 'nothing'; .*--list. lists them" run --suite "$tmp/ok.json" --filter nothing
+expect 2 "unknown option '--fitler'; did you mean '--filter'\?" run --suite "$tmp/ok.json" --fitler a
+expect 2 "unknown option '--repetiton=2'; did you mean '--repetitions'\?" run --repetiton=2
+expect 2 "unknown command 'rnu'; did you mean 'run'\?" rnu
 expect 2 "unknown ISA|not a known ISA|unknown" run --suite "$tmp/ok.json" --isa bogus
 expect 2 "nosuchsuite.json: cannot open suite" run --suite nosuchsuite
+expect 2 "the suites in .*suites: paper, quick \(or --suite FILE.json\)" run --suite nosuchsuite
 expect 2 "missing.json: cannot open suite" run --suite "$tmp/missing.json"
 
 printf '{"schema": "specbias-suite/1",\n "name": "t",\n "experiments": [ }\n' >"$tmp/syntax.json"
@@ -147,6 +181,9 @@ expect 2 "noname.json: missing field 'name'" run --suite "$tmp/noname.json"
 suite "$tmp/huge.json" '{"name": "huge", "target": {"kind": "sines1d", "n": 16000000, "frequencies": [3]}, "model": {"depth": 64, "width": 8192}, "train": {"lr": 0.1, "steps": 1}}'
 expect 2 "experiment 'huge' needs about [0-9.]+ GiB of buffers; this machine has" run --suite "$tmp/huge.json" --out "$tmp/huge"
 [ -e "$tmp/huge/results.json" ] && fail "a refused run wrote a results file"
+# --list estimates it without allocating its 17 GiB of parameters
+(ulimit -v 4194304 && "$bin" run --suite "$tmp/huge.json" --list >"$tmp/huge.list" 2>&1) || fail "--list of a huge experiment: $(cat "$tmp/huge.list")"
+grep -qE "^huge +1 +[0-9.]+ +[^?]+$" "$tmp/huge.list" || fail "--list of a huge experiment: $(cat "$tmp/huge.list")"
 # A default's encoding does not leak into an experiment that picks another kind.
 printf '{"schema": "specbias-suite/1", "name": "t", "defaults": {"encoding": {"kind": "posenc", "octaves": [0, 3]}}, "experiments": [%s]}' \
   '{"name": "x", "target": {"kind": "sines1d", "n": 64, "frequencies": [3]}, "encoding": {"kind": "none"}, "model": {"depth": 1, "width": 4}, "train": {"lr": 0.1, "steps": 1}}' >"$tmp/merge.json"
@@ -172,9 +209,13 @@ head -c 3000 "$src/suites/data/astronaut.png" >"$tmp/cut.png"
 img "$tmp/cut.json" "cut.png" 64
 expect 2 "cut.png" run --suite "$tmp/cut.json"
 
-# ---- failed runs: exit 3 ---------------------------------------------------------------------
+# --out naming a file, or a path through one, is bad input
 touch "$tmp/afile"
-expect 3 "afile" run --suite "$tmp/ok.json" --out "$tmp/afile/sub"
+expect 2 "--out $tmp/afile: that is a file, not a folder" run --suite "$tmp/ok.json" --out "$tmp/afile"
+expect 2 "afile/sub: cannot create folder: Not a directory" run --suite "$tmp/ok.json" --out "$tmp/afile/sub"
+[ -s "$tmp/afile" ] && fail "--out FILE wrote into the file"
+
+# ---- failed runs: exit 3 ---------------------------------------------------------------------
 diverge='{"name": "c/diverge", "target": {"kind": "sines1d", "n": 256, "frequencies": [3]},
           "model": {"depth": 2, "width": 16}, "train": {"optimizer": "sgd", "lr": 100000, "steps": 50}}'
 suite "$tmp/div.json" "$one_d" "$diverge"
@@ -191,6 +232,41 @@ assert c['status'] == 'not_requested' and c['events'] == [], c" || fail "counter
 expect 2 "--counters: bad event name" run --suite "$tmp/ok.json" --counters 'perf::TASK-CLOCK,,x' --out "$tmp/ox"
 [ -e "$tmp/ox" ] && fail "a refused --counters list created the output folder"
 
+# ---- nothing lost: an earlier results.json is kept under a dated name ----------------------
+kept() { ls "$1" | grep -E '^results-.+\.json$' | sort; }
+"$bin" run --suite "$tmp/ok.json" --filter '^a/' --out "$tmp/k" --quiet >"$tmp/k.stdout" 2>"$tmp/k.err" || fail "keep: first run: $(cat "$tmp/k.err")"
+# --quiet drops the progress, not the summary table
+grep -qE "^a/raw +[0-9.]+ " "$tmp/k.stdout" || fail "--quiet dropped the summary table: $(cat "$tmp/k.stdout")"
+grep -q '^\[1/1\]' "$tmp/k.err" && fail "--quiet printed progress: $(cat "$tmp/k.err")"
+[ -z "$(kept "$tmp/k")" ] || fail "a first run kept something: $(kept "$tmp/k")"
+grep -q "kept" "$tmp/k.err" && fail "a first run said it kept something: $(cat "$tmp/k.err")"
+cp "$tmp/k/results.json" "$tmp/k1.json"
+"$bin" run --suite "$tmp/ok.json" --filter '^a/' --out "$tmp/k" --quiet >/dev/null 2>"$tmp/k.err" || fail "keep: second run"
+[ "$(kept "$tmp/k" | wc -l)" -eq 1 ] || fail "the second run did not keep exactly one file: $(kept "$tmp/k")"
+one=$(kept "$tmp/k")
+date=$(python3 -c "import json; print(json.load(open('$tmp/k1.json'))['context']['date'].replace(':', '-'))")
+[ "$one" = "results-$date.json" ] || fail "kept as $one, want results-$date.json (the earlier run's date)"
+cmp -s "$tmp/k1.json" "$tmp/k/$one" || fail "the kept file is not the earlier results byte for byte"
+cmp -s "$tmp/k1.json" "$tmp/k/results.json" && fail "the second run did not write new results"
+grep -q "the earlier $tmp/k/results.json is kept as $tmp/k/$one" "$tmp/k.err" || fail "the run did not say what it kept: $(cat "$tmp/k.err")"
+cp "$tmp/k/results.json" "$tmp/k2.json"
+# a third run keeps the second's too, never over the first's (same second: a -2 suffix)
+"$bin" run --suite "$tmp/ok.json" --filter '^a/' --out "$tmp/k" --quiet >/dev/null 2>&1 || fail "keep: third run"
+[ "$(kept "$tmp/k" | wc -l)" -eq 2 ] || fail "the third run does not leave two kept files: $(kept "$tmp/k")"
+cmp -s "$tmp/k1.json" "$tmp/k/$one" || fail "the third run changed the first kept file"
+found=
+for f in $(kept "$tmp/k"); do cmp -s "$tmp/k2.json" "$tmp/k/$f" && found=$f; done
+[ -n "$found" ] && [ "$found" != "$one" ] || fail "the second run's results were not kept: $(kept "$tmp/k")"
+# --rerun of the file in the very folder it writes: the same rules, rerun_of names the kept file
+cp "$tmp/k/results.json" "$tmp/k3.json"
+"$bin" run --rerun "$tmp/k/results.json" --out "$tmp/k" --quiet >/dev/null 2>&1 || fail "keep: --rerun into its own folder"
+[ "$(kept "$tmp/k" | wc -l)" -eq 3 ] || fail "--rerun did not keep the file it repeated: $(kept "$tmp/k")"
+python3 - "$tmp/k" "$tmp/k3.json" <<'PY' || fail "--rerun's rerun_of does not name the kept copy of what it repeated"
+import json, sys
+r = json.load(open(sys.argv[1] + "/results.json"))
+assert open(r["context"]["rerun_of"], "rb").read() == open(sys.argv[2], "rb").read(), r["context"]["rerun_of"]
+PY
+
 # ---- interruption: SIGINT / SIGTERM keep what finished, mark the rest, exit 130 / 143 -------
 long='{"name": "b/long", "target": {"kind": "sines1d", "n": 256, "frequencies": [3]},
        "model": {"depth": 2, "width": 16}, "train": {"lr": 0.001, "steps": 100000000}, "checkpoints": 3}'
@@ -199,7 +275,7 @@ suite "$tmp/sig.json" "$one_d" "$long"
 # written, sends the signal(s), checks the exit code and that results.json is whole.
 interrupt() {
   local sig=$1 want=$2 o=$3 n=${4:-1} pid rc i
-  "$bin" run --suite "$tmp/sig.json" --out "$o" --quiet >/dev/null 2>&1 &
+  "$bin" run --suite "$tmp/sig.json" --out "$o" --quiet >/dev/null 2>"$o.err" &
   pid=$!
   for i in $(seq 200); do grep -q '"a/raw"' "$o/results.json" 2>/dev/null && break; sleep 0.05; done
   sleep 0.5  # into the second experiment (its setup takes milliseconds; this leaves room under load)
@@ -215,8 +291,17 @@ if $n == 1:
     assert r['interrupted'] is True and e[1]['status'] == 'interrupted', e
     assert 'interrupted by signal' in e[1]['error'] and e[1]['repetitions'][0]['curve'], e[1]
 " || fail "SIG$sig x $n: results.json does not keep the finished experiment or mark the interrupted one"
+  # the message tells what finished
+  [ "$n" -eq 2 ] || grep -q "interrupted after 1 of 2 experiments finished (a/raw); they are in $o/results.json; the other 1 did not finish" "$o.err" \
+    || fail "SIG$sig: the message does not say what finished: $(cat "$o.err")"
 }
 interrupt INT 130 "$tmp/i1"
 interrupt TERM 143 "$tmp/i2"
 interrupt INT 130 "$tmp/i3" 2   # a second signal exits at once; the file is still whole
+# An interrupted earlier file is kept too, named as incomplete.
+cp "$tmp/i1/results.json" "$tmp/i1.json"
+"$bin" run --suite "$tmp/ok.json" --filter '^a/' --out "$tmp/i1" --quiet >/dev/null 2>"$tmp/i1.err" || fail "a run over an interrupted one failed"
+k=$(kept "$tmp/i1")
+[[ "$k" == results-*-incomplete.json ]] && cmp -s "$tmp/i1.json" "$tmp/i1/$k" || fail "the interrupted earlier file was not kept as incomplete: $k"
+grep -q "(incomplete: interrupted or still being written) is kept as" "$tmp/i1.err" || fail "no message for keeping an incomplete file: $(cat "$tmp/i1.err")"
 echo "cli_run: all checks passed"

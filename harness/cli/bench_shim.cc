@@ -99,10 +99,10 @@ extern "C" int sb_bench_init(int argc, char **argv)
     return benchmark::ReportUnrecognizedArguments(argc, argv) ? 2 : 0;
 }
 
-extern "C" int sb_bench_run(void)
+extern "C" size_t sb_bench_run(void)
 {
-    benchmark::RunSpecifiedBenchmarks();
+    const size_t ran = benchmark::RunSpecifiedBenchmarks();
     release_current();
     benchmark::Shutdown();
-    return 0;
+    return ran;
 }

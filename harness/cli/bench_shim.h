@@ -60,8 +60,9 @@ void sb_bench_add_context(const char *key, const char *value);
 int sb_bench_init(int argc, char **argv);
 
 /* Runs the registered benchmarks under the flags sb_bench_init took. Tears down the last
- * benchmark's buffers before it returns 0. */
-int sb_bench_run(void);
+ * benchmark's buffers before it returns how many benchmarks matched the filter (0: none, and
+ * Google Benchmark has said so on stderr). */
+size_t sb_bench_run(void);
 
 #ifdef __cplusplus
 }

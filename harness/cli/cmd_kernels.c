@@ -8,6 +8,7 @@
  * it has an adapter). */
 #include "harness/cli/bench_shim.h"
 #include "harness/cli/cli.h"
+#include "harness/cli/kernels.h"
 #include "harness/cli/options.h"
 #include "harness/machine/context.h"
 #include "harness/machine/counters.h"
@@ -420,6 +421,8 @@ static int parse_args(int argc, char **argv, struct kernels_args *a)
         .passed = &a->gb};
     const int rc = sb_options_parse(&cmd, argc, argv);
     a->gb.v[a->gb.n] = NULL;
+    /* Google Benchmark's flags are checked here: the library would take a bad one quietly */
+    if (rc == 0 && sb_kernels_check_flags(a->gb.v, a->gb.n)) return -1;
     return rc;
 }
 
@@ -452,71 +455,6 @@ static int select_isas(const struct kernels_args *a, int selected[SB_ISA_COUNT])
     return 0;
 }
 
-/* The machine in Google Benchmark's context: the kernels block for its caches, as in
- * `specbias run`, and one thread's memory bandwidth for the roofline (the kernels run on one
- * thread). Returns that bandwidth in GB/s, 0 when unknown. */
-static double machine_context(int listing)
-{
-    json_t *topology = sb_topology_json();
-    json_t *blocking = sb_apply_cache_blocking(topology);
-    double bandwidth = 0.0;
-    char val[512];
-    if (!listing) {
-        snprintf(val, sizeof val, "%lld",
-                 (long long)json_integer_value(json_object_get(blocking, "l1d_bytes")));
-        sb_bench_add_context("blocking_l1d_bytes", val);
-        snprintf(val, sizeof val, "%lld",
-                 (long long)json_integer_value(json_object_get(blocking, "l2_bytes")));
-        sb_bench_add_context("blocking_l2_bytes", val);
-        sb_bench_add_context("blocking_source",
-                             json_string_value(json_object_get(blocking, "source")));
-        json_t *bw = sb_bandwidth_json(1, topology);
-        if (json_is_number(json_object_get(bw, "one_thread"))) {
-            bandwidth = json_number_value(json_object_get(bw, "one_thread"));
-            snprintf(val, sizeof val, "%.2f", bandwidth);
-            sb_bench_add_context("bandwidth_gbs_1thread", val);
-            snprintf(val, sizeof val, "%lld",
-                     (long long)json_integer_value(json_object_get(bw, "array_bytes")));
-            sb_bench_add_context("bandwidth_array_bytes", val);
-        } else {
-            snprintf(val, sizeof val, "unavailable: %s",
-                     json_string_value(json_object_get(bw, "reason")));
-            sb_bench_add_context("bandwidth_gbs_1thread", val);
-            fprintf(stderr,
-                    "specbias kernels: warning: no bandwidth, so no roofline_fraction: %s\n",
-                    json_string_value(json_object_get(bw, "reason")));
-        }
-        json_decref(bw);
-    }
-    json_decref(blocking);
-    json_decref(topology);
-    return bandwidth;
-}
-
-/* The --counters events, each one's status in the context. Returns 0, or -1 with the message
- * printed. */
-static int open_counters(struct sb_counters *counters, const char *list, int listing)
-{
-    char cerr[256];
-    if (sb_counters_open(counters, list, stderr, "specbias kernels", cerr, sizeof cerr)) {
-        fprintf(stderr, "specbias kernels: --counters: %s\n", cerr);
-        return -1;
-    }
-    size_t e;
-    json_t *ev;
-    json_array_foreach(json_object_get(counters->status, "events"), e, ev)
-    {
-        char key[160], val[1200];
-        const json_t *why = json_object_get(ev, "reason"), *src = json_object_get(ev, "source");
-        snprintf(key, sizeof key, "counter %s", json_string_value(json_object_get(ev, "name")));
-        snprintf(val, sizeof val, "%s%s%s%s%s", json_string_value(json_object_get(ev, "status")),
-                 src ? " by " : "", src ? json_string_value(src) : "", why ? ": " : "",
-                 why ? json_string_value(why) : "");
-        if (!listing) sb_bench_add_context(key, val);
-    }
-    return 0;
-}
-
 /* The ISA's 1-thread FMA peak (cached or measured), in the context. */
 static void peak_context(int i, int remeasure)
 {
@@ -542,6 +480,7 @@ struct registry {
     double bandwidth;
     struct sb_counters *counters; /* NULL: no --counters */
     const char *counter_names[SB_MAX_COUNTERS];
+    char **names; /* non-NULL: only collect the benchmarks' names here, register nothing */
 };
 
 /* Registers every kernel x shape of ISA i with Google Benchmark. */
@@ -557,6 +496,16 @@ static void register_isa(struct registry *g, int i)
             /* The scalar reference is the truth, not a contender: at 0.3-0.6 GFLOP/s one
              * iteration of the largest dense shape (17 GFLOP) would take up to a minute. */
             if (i == SB_ISA_SCALAR && c.flops * (double)ks->calls > 1e10) continue;
+            char name[160];
+            snprintf(name, sizeof name, "%s__%s/%s", sb_kernel_name((enum sb_kernel_id)id),
+                     k->isa_name, ks->label);
+            if (g->names) {
+                /* as Google Benchmark names it (and filters it): UseRealTime adds /real_time */
+                const size_t len = strlen(name) + sizeof "/real_time";
+                if ((g->names[g->n] = malloc(len)))
+                    snprintf(g->names[g->n++], len, "%s/real_time", name);
+                continue;
+            }
             struct kbench *b = &g->benches[g->n++];
             *b = (struct kbench){.ad = ad,
                                  .fn = fn,
@@ -564,9 +513,6 @@ static void register_isa(struct registry *g, int i)
                                  .l0 = ks->l0,
                                  .l1 = ks->l1,
                                  .calls = ks->calls};
-            char name[160];
-            snprintf(name, sizeof name, "%s__%s/%s", sb_kernel_name((enum sb_kernel_id)id),
-                     k->isa_name, ks->label);
             const struct sb_bench_spec spec = {name,
                                                kb_setup,
                                                kb_body,
@@ -612,10 +558,10 @@ static int run_benchmarks(const struct kernels_args *a, const int selected[SB_IS
     const size_t cap = bench_count(selected);
     g.benches = calloc(cap ? cap : 1, sizeof *g.benches);
     if (!g.benches) return SB_EXIT_FAILED;
-    g.bandwidth = machine_context(listing);
+    g.bandwidth = sb_kernels_machine_context(listing);
     /* PAPI events around every benchmark's timed loop (counts of this thread, per call). */
     if (a->counters) {
-        if (open_counters(&counters, a->counters, listing)) {
+        if (sb_kernels_open_counters(&counters, a->counters, listing)) {
             free(g.benches);
             return SB_EXIT_USAGE;
         }
@@ -627,10 +573,29 @@ static int run_benchmarks(const struct kernels_args *a, const int selected[SB_IS
         if (!listing) peak_context(i, a->remeasure);
         register_isa(&g, i);
     }
-    sb_bench_run();
+    /* None ran: the filter matched nothing after all (filter_matches_nothing reads it as
+     * Google Benchmark should; this is its own count). */
+    const int none = sb_bench_run() == 0;
     if (g.counters) sb_counters_close(&counters);
     free(g.benches);
-    return SB_EXIT_OK;
+    return none ? SB_EXIT_USAGE : SB_EXIT_OK;
+}
+
+/* Whether --benchmark_filter selects none of the selected ISAs' benchmarks (message
+ * printed). */
+static int filter_matches_nothing(const struct kernels_args *a, const int selected[SB_ISA_COUNT])
+{
+    const char *filter = sb_kernels_filter(a->gb.v, a->gb.n);
+    if (!filter) return 0;
+    struct registry g = {.listing = 1};
+    g.names = calloc(bench_count(selected) + 1, sizeof *g.names);
+    if (!g.names) return 0; /* Google Benchmark then says it, with exit 0 */
+    for (int i = 0; i < SB_ISA_COUNT; i++)
+        if (selected[i]) register_isa(&g, i);
+    const int bad = sb_kernels_filter_check(filter, (const char *const *)g.names, g.n) != 0;
+    for (size_t i = 0; i < g.n; i++) free(g.names[i]);
+    free(g.names);
+    return bad;
 }
 
 int sb_cmd_kernels(int argc, char **argv)
@@ -653,8 +618,9 @@ int sb_cmd_kernels(int argc, char **argv)
         if (strncmp(a.gb.v[i], "--benchmark_list_tests", 22) == 0 &&
             strcmp(a.gb.v[i], "--benchmark_list_tests=false") != 0)
             listing = 1;
-    /* Google Benchmark's flags are checked before any probe or allocation. */
-    if (sb_bench_init((int)a.gb.n, (char **)a.gb.v))
+    /* The filter and Google Benchmark's flags are checked before any probe or allocation (the
+     * filter first: Initialize takes the flags it knows out of argv). */
+    if (filter_matches_nothing(&a, selected) || sb_bench_init((int)a.gb.n, (char **)a.gb.v))
         rc = SB_EXIT_USAGE;
     else
         rc = run_benchmarks(&a, selected, listing);

@@ -43,7 +43,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
                    "added to every experiment's seed (default 0)")},
         {SB_UINT64("--steps", &a->steps, "N", 1, 100000000,
                    "override every experiment's step count (smoke runs)")},
-        {SB_STRING("--out", &a->out, "DIR", "where results.json goes (default out)"),
+        {SB_STRING("--out", &a->out, "DIR",
+                   "where results.json goes (default out); an earlier results.json there is "
+                   "kept as results-DATE.json"),
          .nonempty = 1},
         {SB_STRING("--counters", &a->counters, "LIST",
                    "events to count over the training steps: perf's generic names (task-clock, "
@@ -56,12 +58,14 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         {SB_FLAG("--no-bind", &a->no_bind,
                  "leave OpenMP threads unbound (default: thread i on core i; not done either "
                  "when OMP_PROC_BIND or GOMP_CPU_AFFINITY is set)")},
-        {SB_FLAG("--list", &a->list, "print the selected experiments and exit")},
+        {SB_FLAG("--list", &a->list,
+                 "print the selected experiments, their steps and the time their training "
+                 "would take at this machine's FMA peak (a lower bound), and exit")},
         {SB_STRING("--dump", &a->dump, "DIR",
                    "also write each experiment's data, initial weights and per-step losses "
                    "there (for tests/torch_agreement.py)"),
          .nonempty = 1},
-        {SB_FLAG("--quiet", &a->quiet, "no progress output")},
+        {SB_FLAG("--quiet", &a->quiet, "no progress output (the summary table stays)")},
         {SB_STRING("--rerun", &a->rerun, "RESULTS",
                    "run again what RESULTS (a results.json) ran: its embedded suite, filter, "
                    "seed, steps, repetitions, ISA and threads"),
@@ -96,51 +100,6 @@ int sb_run_parse_only(int argc, char **argv)
     return parse_args(argc, argv, &a);
 }
 
-static void fmt_seconds(char *buf, size_t n, json_t *v)
-{
-    if (json_is_number(v)) snprintf(buf, n, "%.2f s", json_number_value(v));
-    else snprintf(buf, n, "never");
-}
-
-/* One line per experiment: the README's summary table. */
-static void print_summary(json_t *root, FILE *f)
-{
-    fprintf(f, "\n%-24s %9s %9s %6s %11s %8s %10s %11s\n", "experiment", "steps/s", "GFLOP/s",
-            "%peak", "final loss", "PSNR dB", "to target", "learned");
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(root, "experiments"), i, e) {
-        const char *name = json_string_value(json_object_get(e, "name"));
-        json_t *reps = json_object_get(e, "repetitions");
-        json_t *r = json_array_get(reps, 0);
-        if (!r || strcmp(json_string_value(json_object_get(e, "status")), "ok")) {
-            fprintf(f, "%-24s failed: %s\n", name,
-                    json_string_value(json_object_get(e, "error")));
-            continue;
-        }
-        json_t *sum = json_object_get(e, "summary");
-#define MED(field) json_number_value(json_object_get(json_object_get(sum, field), "median"))
-        char ttt[32], learned[48] = "-", peak[32] = "-";
-        fmt_seconds(ttt, sizeof ttt,
-                    json_object_get(json_object_get(sum, "time_to_target_s"), "median"));
-        if (json_is_number(json_object_get(json_object_get(sum, "peak_fraction"), "median")))
-            snprintf(peak, sizeof peak, "%.1f", 100.0 * MED("peak_fraction"));
-        json_t *curve = json_object_get(r, "curve");
-        json_t *last = json_array_get(curve, json_array_size(curve) - 1);
-        json_t *errs = json_object_get(last, "spectral_error");
-        size_t n = json_array_size(errs), ok = 0, j;
-        json_t *x;
-        json_array_foreach(errs, j, x) ok += json_is_number(x) && json_number_value(x) < 0.1;
-        if (n) snprintf(learned, sizeof learned, "%zu/%zu%s", ok, n,
-                        json_object_get(last, "test_psnr_db") ? " bands" : "");
-        fprintf(f, "%-24s %9.1f %9.2f %6s %11.3e %8.2f %10s %11s\n", name, MED("steps_per_second"),
-                MED("gflops"), peak, MED("final_loss"), MED("final_psnr_db"), ttt, learned);
-#undef MED
-    }
-    fprintf(f, "(learned: spectral error below 0.1 at the last step; 2D: radial bands; PSNR: test "
-               "pixels for 2D, the fitted signal for 1D)\n");
-}
-
 /* First SIGINT/SIGTERM: ask the trainer to stop between steps; the run then writes what it
  * has, marked interrupted, and exits 128 + signal. Second: leave at once, removing a
  * half-written temporary file (results.json itself is only ever replaced by rename). */
@@ -173,7 +132,12 @@ static int select_experiments(struct run *r)
         r->rerun = sb_run_load_rerun(&r->a, &r->suite, r->err, sizeof r->err);
         if (!r->rerun) goto bad;
     } else if (sb_suite_load(a->suite, &r->suite, r->err, sizeof r->err)) {
-        goto bad;
+        fprintf(stderr, "specbias run: %s\n", r->err);
+        /* a name (not a path) was looked up in the suites folder: say what is there */
+        const size_t len = strlen(a->suite);
+        if (!strchr(a->suite, '/') && !(len > 5 && !strcmp(a->suite + len - 5, ".json")))
+            sb_run_list_suites(r->suite.path, stderr);
+        return SB_EXIT_USAGE;
     }
     r->have_suite = 1;
     if (!(r->sel = calloc(r->suite.n, sizeof *r->sel))) return SB_EXIT_USAGE;
@@ -191,8 +155,10 @@ static int select_experiments(struct run *r)
             r->sel[r->nsel++] = i;
     if (a->filter) regfree(&re);
     if (r->nsel == 0) {
-        fprintf(stderr, "specbias run: no experiment of %s matches --filter '%s'\n",
-                r->suite.path, a->filter);
+        fprintf(stderr,
+                "specbias run: no experiment of %s matches --filter '%s'; `specbias run --suite "
+                "%s --list` lists them\n",
+                r->suite.path, a->filter, a->rerun ? r->suite.path : a->suite);
         return SB_EXIT_USAGE;
     }
     return RUN_CONTINUE;
@@ -230,11 +196,11 @@ static int prepare(struct run *r, int argc, char **argv)
 {
     int rc;
     if ((rc = select_experiments(r)) != RUN_CONTINUE) return rc;
+    if ((rc = select_machine(r)) != RUN_CONTINUE) return rc;
     if (r->a.list) {
-        for (size_t i = 0; i < r->nsel; i++) printf("%s\n", r->suite.exp[r->sel[i]].name);
+        sb_run_print_list(r, stdout);
         return SB_EXIT_OK;
     }
-    if ((rc = select_machine(r)) != RUN_CONTINUE) return rc;
     if ((rc = sb_run_check_inputs(r)) != RUN_CONTINUE) return rc;
     /* The counter list is input too: refused before anything is written. */
     if (r->a.counters) {
@@ -245,11 +211,13 @@ static int prepare(struct run *r, int argc, char **argv)
         }
         r->have_counters = 1;
     }
-    if (sb_make_dirs(r->a.out, r->err, sizeof r->err)) {
+    const int made = sb_make_dirs(r->a.out, r->err, sizeof r->err);
+    if (made) {
         fprintf(stderr, "specbias run: %s\n", r->err);
-        return SB_EXIT_FAILED;
+        return made == -2 ? SB_EXIT_USAGE : SB_EXIT_FAILED;
     }
     sb_run_document(r, argc, argv);
+    if ((rc = sb_run_keep_earlier(r)) != RUN_CONTINUE) return rc;
     if (sb_results_write(r->root, r->a.out, r->err, sizeof r->err)) {
         fprintf(stderr, "specbias run: %s\n", r->err);
         return SB_EXIT_FAILED;
@@ -288,12 +256,13 @@ static void report_experiment(const struct run *r, size_t i, int status, json_t 
         json_t *s = json_object_get(je, "summary");
 #define MED(f) json_number_value(json_object_get(json_object_get(s, f), "median"))
         fprintf(stderr,
-                "[%zu/%zu] %s: %d x %llu steps in %.1f s, %.1f steps/s, %.2f GFLOP/s, final "
+                "[%zu/%zu] %s: %d x %llu steps in %.1f s, %.3f ms/step, %.2f GFLOP/s, final "
                 "loss %.3e\n",
                 i + 1, r->nsel, e->name, r->a.repetitions,
                 (unsigned long long)json_integer_value(json_object_get(
                     json_array_get(json_object_get(je, "repetitions"), 0), "steps")),
-                sb_now() - t0, MED("steps_per_second"), MED("gflops"), MED("final_loss"));
+                sb_now() - t0, sb_run_ms_per_step(json_object_get(je, "repetitions")),
+                MED("gflops"), MED("final_loss"));
 #undef MED
     }
 }
@@ -325,6 +294,38 @@ static int run_experiment(struct run *r, const struct sb_run_options *o, size_t 
     return status;
 }
 
+/* After a signal between or during experiments: which experiments finished (ran to their
+ * end, ok or failed) and are in the file, and which did not. */
+static void say_interrupted(const struct run *r)
+{
+    size_t done = 0, i;
+    char names[512] = "";
+    json_t *e;
+    json_array_foreach(r->exps, i, e) {
+        const char *st = json_string_value(json_object_get(e, "status"));
+        if (!st || !strcmp(st, "interrupted")) continue;
+        const size_t len = strlen(names);
+        if (len < sizeof names - 64)
+            snprintf(names + len, sizeof names - len, "%s%s", done ? ", " : "",
+                     json_string_value(json_object_get(e, "name")));
+        else if (len < sizeof names - 4)
+            snprintf(names + len, sizeof names - len, ", ...");
+        done++;
+    }
+    if (done == 0)
+        fprintf(stderr,
+                "specbias run: interrupted before any experiment finished; %s/results.json "
+                "holds no finished experiment, only the interrupted one's partial record",
+                r->a.out);
+    else
+        fprintf(stderr,
+                "specbias run: interrupted after %zu of %zu experiments finished (%s); they are "
+                "in %s/results.json; the other %zu did not finish",
+                done, r->nsel, names, r->a.out, r->nsel - done);
+    if (r->kept[0]) fprintf(stderr, "; the earlier results are kept in %s", r->kept);
+    fputc('\n', stderr);
+}
+
 /* After a signal: what the results file holds, said; exit 128 + the signal. */
 static int interrupted(struct run *r)
 {
@@ -342,9 +343,7 @@ static int interrupted(struct run *r)
             if (sb_results_write(r->root, r->a.out, r->err, sizeof r->err))
                 fprintf(stderr, "specbias run: %s\n", r->err);
         }
-        fprintf(stderr, "specbias run: interrupted; the experiments finished so far are in "
-                        "%s/results.json\n",
-                r->a.out);
+        say_interrupted(r);
     }
     return 128 + (int)sb_interrupted;
 }
@@ -383,7 +382,8 @@ static int train_all(struct run *r)
     json_array_foreach(json_object_get(json_object_get(r->context, "audit"), "warnings"), w, wj)
         fprintf(stderr, "specbias run: warning: this run was disturbed: %s\n",
                 json_string_value(wj));
-    if (!a->quiet) print_summary(r->root, stdout);
+    /* --quiet drops the progress, never the table */
+    sb_run_print_summary(r->root, stdout);
     fprintf(stderr, "specbias run: results in %s/results.json\n", a->out);
     return failed ? SB_EXIT_FAILED : SB_EXIT_OK;
 }

@@ -1,5 +1,6 @@
 /* The option parser and the --help of every command (options.h). */
 #include "harness/cli/options.h"
+#include "harness/util/util.h"
 #include "specbias/kernels.h"
 
 #include <errno.h>
@@ -103,8 +104,35 @@ static int set_value(const struct sb_command_spec *cmd, struct sb_option *o, con
     return -1;
 }
 
+/* The option of cmd (or --help) closest to arg's name, NULL when none is close: at most two
+ * edits, and fewer than the letters after the dashes, so "-x" suggests nothing. */
+static const char *closest_option(const struct sb_command_spec *cmd, const char *arg)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+    const size_t letters = strlen(name) - strspn(name, "-");
+    const char *best = NULL;
+    size_t best_d = 3;
+    for (size_t k = 0; k <= cmd->noptions; k++) {
+        const char *o = k < cmd->noptions ? cmd->options[k].name : "--help";
+        const size_t d = sb_edit_distance(name, o);
+        if (d < best_d && d < letters) {
+            best_d = d;
+            best = o;
+        }
+    }
+    return best;
+}
+
 static int unknown(const struct sb_command_spec *cmd, const char *arg)
 {
+    const char *close = closest_option(cmd, arg);
+    if (close) {
+        /* One line: the fix, not a screen of help. */
+        bad(cmd, "unknown option '%s'; did you mean '%s'? (`specbias %s --help` lists them)",
+            arg, close, cmd->name);
+        return -1;
+    }
     bad(cmd, "unknown option '%s'\n", arg);
     sb_options_help(cmd, stderr);
     return -1;

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* A step that went well returns RUN_CONTINUE; any other value is the exit code to stop with. */
 #define RUN_CONTINUE (-1)
@@ -40,6 +41,7 @@ struct run {
     struct sb_peak peaks[SB_ISA_COUNT];
     struct sb_audit audit;
     json_t *root, *context, *exps; /* results.json as written so far */
+    char kept[4400];               /* where the earlier results.json was kept, or "" */
     char err[8192];
 };
 
@@ -59,7 +61,31 @@ int sb_run_check_inputs(struct run *r);
  * probes measure them as training will use them. argc and argv are the command's. */
 void sb_run_document(struct run *r, int argc, char **argv);
 
-/* mkdir -p, then checks path is a folder. Returns 0, or -1 with the reason in err. */
+/* mkdir -p, then checks path is a folder. Returns 0; -2 when path, or a folder on the way to
+ * it, is a file (bad input: exit 2); or -1 when a folder cannot be made (exit 3); with the
+ * reason in err. */
 int sb_make_dirs(const char *path, char *err, size_t errlen);
+
+/* Before the first write: an earlier DIR/results.json is kept under a dated name
+ * (sb_results_keep_earlier), and the run says so; --rerun of that very file then records the
+ * kept name in rerun_of. Returns RUN_CONTINUE or the exit code, with the message printed. */
+int sb_run_keep_earlier(struct run *r);
+
+/* The summary table after a run (run_summary.c): per experiment the step time (ms/step),
+ * GFLOP/s, share of peak, final loss and PSNR, time to target (s) and the frequencies learned
+ * (harness/util/learned.h), medians over the repetitions. */
+void sb_run_print_summary(json_t *root, FILE *f);
+
+/* The step time of an experiment's repetitions in ms: the median of 1000 / steps_per_second;
+ * NAN when none has one. */
+double sb_run_ms_per_step(json_t *reps);
+
+/* --list: the selected experiments with their steps, FLOPs per step and an estimated
+ * training time at this machine's FMA peak for r's ISA and threads (a lower bound). */
+void sb_run_print_list(const struct run *r, FILE *f);
+
+/* "available suites: paper, quick" from the folder of suite_path, after a suite name that was
+ * not found. */
+void sb_run_list_suites(const char *suite_path, FILE *f);
 
 #endif

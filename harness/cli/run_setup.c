@@ -28,19 +28,48 @@ int sb_make_dirs(const char *path, char *err, size_t errlen)
         if (*p == '/' || end) {
             *p = 0;
             if (mkdir(buf, 0777) && errno != EEXIST) {
-                snprintf(err, errlen, "%s: cannot create folder: %s", buf, strerror(errno));
-                return -1;
+                const int e = errno;
+                snprintf(err, errlen, "%s: cannot create folder: %s%s", buf, strerror(e),
+                         e == ENOTDIR ? " (a file is on the way to it)" : "");
+                return e == ENOTDIR ? -2 : -1;
             }
             if (end) break;
             *p = '/';
         }
     }
     struct stat st;
-    if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a folder", path);
+    if (stat(path, &st)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "--out %s: that is a file, not a folder (--out names the folder "
+                 "results.json goes in)", path);
+        return -2;
+    }
     return 0;
+}
+
+int sb_run_keep_earlier(struct run *r)
+{
+    char path[4200];
+    struct stat earlier, rerun;
+    snprintf(path, sizeof path, "%s/results.json", r->a.out);
+    const int same = r->a.rerun && stat(path, &earlier) == 0 && stat(r->a.rerun, &rerun) == 0 &&
+                     earlier.st_ino == rerun.st_ino && earlier.st_dev == rerun.st_dev;
+    int complete = 0;
+    const int rc = sb_results_keep_earlier(r->a.out, r->kept, sizeof r->kept, &complete, r->err,
+                                           sizeof r->err);
+    if (rc < 0) {
+        fprintf(stderr, "specbias run: %s\n", r->err);
+        return SB_EXIT_FAILED;
+    }
+    if (rc > 0)
+        fprintf(stderr, "specbias run: the earlier %s%s is kept as %s\n", path,
+                complete ? "" : " (incomplete: interrupted or still being written)", r->kept);
+    if (rc > 0 && same)
+        json_object_set_new(r->context, "rerun_of", sb_json_string(r->kept));
+    return RUN_CONTINUE;
 }
 
 static void fmt_bytes(char *buf, size_t n, double bytes)

@@ -1,15 +1,19 @@
 /* results.json on disk: the whole document, written to a temporary file in the same folder,
  * flushed and renamed over DIR/results.json, so a reader (or a crash) sees the old file or the
- * new one, never a mix. */
+ * new one, never a mix; and an earlier results.json kept under a dated name before a new run
+ * first writes, so no run destroys another's results. */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/results/results.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The temporary results file being written, so a second signal can remove it. */
@@ -64,4 +68,90 @@ int sb_results_write(json_t *root, const char *dir, char *err, size_t errlen)
     }
     tmp_live = 0;
     return 0;
+}
+
+/* The earlier file's stamp for its kept name: its context.date (when the run started), made
+ * safe for file names, else its modification time; and whether it is complete. */
+static void earlier_stamp(const char *path, const struct stat *st, char *stamp, size_t len,
+                          int *complete)
+{
+    json_t *root = json_load_file(path, 0, NULL);
+    const char *date = json_string_value(json_object_get(json_object_get(root, "context"), "date"));
+    *complete = json_is_true(json_object_get(root, "complete"));
+    if (date && *date) {
+        snprintf(stamp, len, "%.40s", date);
+    } else {
+        struct tm tm;
+        gmtime_r(&st->st_mtime, &tm);
+        strftime(stamp, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    json_decref(root);
+    /* ':' is refused by some file systems and tools (scp, make); '/' would be a folder */
+    for (char *p = stamp; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_') *p = '-';
+}
+
+/* Copies src to a new file dst (O_EXCL: never over an existing one), for file systems
+ * without hard links. Returns 0, or -1 with errno set (EEXIST: dst exists). */
+static int copy_new(const char *src, const char *dst)
+{
+    int in = open(src, O_RDONLY), out = -1, ok = 0;
+    if (in >= 0) out = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (in >= 0 && out >= 0) {
+        char buf[65536];
+        ssize_t n;
+        ok = 1;
+        while (ok && (n = read(in, buf, sizeof buf)) != 0) {
+            if (n < 0 && errno == EINTR) continue;
+            for (ssize_t done = 0, w; ok && n > 0 && done < n; done += w)
+                if ((w = write(out, buf + done, (size_t)(n - done))) <= 0) ok = 0;
+            if (n < 0) ok = 0;
+        }
+        ok = ok && fsync(out) == 0;
+    }
+    const int saved = errno;
+    if (out >= 0 && close(out) != 0) ok = 0;
+    if (out >= 0 && !ok) unlink(dst);
+    if (in >= 0) close(in);
+    errno = saved;
+    return ok ? 0 : -1;
+}
+
+int sb_results_keep_earlier(const char *dir, char *kept, size_t keptlen, int *complete,
+                            char *err, size_t errlen)
+{
+    char path[4200], stamp[64], name[4300];
+    struct stat st, other;
+    kept[0] = 0;
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    earlier_stamp(path, &st, stamp, sizeof stamp, complete);
+    int k = 1;
+    for (; k < 1000; k++) {
+        char suffix[16] = "";
+        if (k > 1) snprintf(suffix, sizeof suffix, "-%d", k);
+        snprintf(name, sizeof name, "%s/results-%s%s%s.json", dir, stamp,
+                 *complete ? "" : "-incomplete", suffix);
+        /* Kept already (a run stopped before it wrote over results.json): the same file. */
+        if (stat(name, &other) == 0 && other.st_ino == st.st_ino && other.st_dev == st.st_dev)
+            break;
+        /* A second name for the same file: results.json is then replaced by rename, and this
+         * name goes on holding the earlier bytes. Never over an existing name (EEXIST). */
+        if (link(path, name) == 0) break;
+        if (errno == EEXIST) continue;
+        if ((errno == EPERM || errno == EXDEV || errno == ENOTSUP || errno == EMLINK) &&
+            copy_new(path, name) == 0)
+            break;
+        if (errno == EEXIST) continue;
+        snprintf(err, errlen, "%s: cannot keep the earlier results as %s before writing new ones: %s",
+                 path, name, strerror(errno));
+        return -1;
+    }
+    if (k == 1000) {
+        snprintf(err, errlen, "%s: cannot keep the earlier results: 999 kept files of %s", path,
+                 stamp);
+        return -1;
+    }
+    snprintf(kept, keptlen, "%s", name);
+    return 1;
 }

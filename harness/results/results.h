@@ -27,6 +27,15 @@ json_t *sb_results_new(json_t *context);
  * then renamed over results.json. Returns 0, or -1 with the reason in err. */
 int sb_results_write(json_t *root, const char *dir, char *err, size_t errlen);
 
+/* Before a run first writes DIR/results.json: an earlier one there, whatever it holds, is kept
+ * as DIR/results-STAMP.json (STAMP: its context.date, or else its modification time, with
+ * ':' made '-'; "-incomplete" added when it is not marked complete; "-2", "-3", ... added
+ * rather than replace a file of that name), as a hard link, or a copy where the file system
+ * has none. Returns 0 (no earlier file), 1 (kept: its path in kept, and *complete) or -1
+ * with the reason in err (the earlier file is then untouched). */
+int sb_results_keep_earlier(const char *dir, char *kept, size_t keptlen, int *complete,
+                            char *err, size_t errlen);
+
 /* Removes a temporary file sb_results_write is writing, if any: for a signal handler that
  * leaves at once (async-signal-safe). */
 void sb_results_remove_partial(void);

@@ -3,6 +3,7 @@
  * sb_repetition_result (result.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/train/repetition.h"
+#include "harness/train/progress.h"
 
 #include "harness/data/detmath.h"
 #include "harness/data/image.h"
@@ -35,16 +36,15 @@ static void progress(const struct sb_run_options *o, const struct sb_prepared *p
 {
     if (!o->progress_bar) return;
     const uint64_t total = p->steps * o->repetitions, done = p->steps * rep + step;
-    const double eta = done ? elapsed / (double)done * (double)(total - done) : 0.0;
-    const int width = 24, fill = (int)((double)width * (double)done / (double)(total ? total : 1));
-    char bar[32];
-    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
-    bar[width] = 0;
-    fprintf(
-        stderr,
-        "\r\033[K[%zu/%zu] %-22.22s [%s] rep %zu/%zu step %llu/%llu loss %.3e %5.1fs ETA %4.0fs",
-        index + 1, count, p->e->name, bar, rep + 1, o->repetitions, (unsigned long long)step,
-        (unsigned long long)p->steps, (double)loss, elapsed, eta);
+    const struct sb_progress pr = {
+        index,         count, p->e->name, rep, o->repetitions, step, p->steps,
+        (double)done / (double)(total ? total : 1),
+        loss,          elapsed,
+        done ? elapsed / (double)done * (double)(total - done) : 0.0};
+    char line[512];
+    sb_progress_format(&pr, sb_progress_columns(), line, sizeof line);
+    /* in place: back to the line's start, erase it, draw */
+    fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);
 }
 
