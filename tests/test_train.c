@@ -288,6 +288,37 @@ static void test_seeds(void **state)
     json_decref(je);
 }
 
+/* A seed that fails does not stop the next ones: every seed is tried, each records its own
+ * failure, the experiment fails (exit 3) with the first failure's message naming its seed,
+ * and no seed counts as having reached the target. */
+static void test_seeds_failing(void **state)
+{
+    (void)state;
+    struct sb_experiment e = small_1d("diverge", SB_ENCODING_POSENC);
+    e.optimizer = SB_OPT_SGD;
+    e.lr = 1e5;
+    int status;
+    char err[512] = "";
+    json_t *je = run_seeds(&e, sb_kernels_for(SB_ISA_SCALAR), 1, 0, 3, 2, &status, err, sizeof err);
+    assert_int_equal(status, 3);
+    assert_non_null(strstr(err, "diverged"));
+    assert_non_null(strstr(err, "(seed 0, 1 of 3)"));
+    assert_string_equal(json_string_value(json_object_get(je, "status")), "failed");
+    json_t *seeds = json_object_get(je, "seeds");
+    assert_int_equal(json_array_size(seeds), 3);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *sd = json_array_get(seeds, i);
+        assert_string_equal(json_string_value(json_object_get(sd, "status")), "failed");
+        assert_non_null(strstr(json_string_value(json_object_get(sd, "error")), "diverged"));
+        /* the failed repetition ends its seed: its trajectory would fail again */
+        assert_int_equal(json_integer_value(json_object_get(sd, "repetitions_run")), 1);
+    }
+    json_t *ss = json_object_get(json_object_get(je, "summary"), "seeds");
+    assert_int_equal(json_integer_value(json_object_get(ss, "finished")), 3);
+    assert_int_equal(json_integer_value(json_object_get(ss, "reached")), 0);
+    json_decref(je);
+}
+
 /* The summary over given per-seed values: seeds {status, time_to_target_s}. */
 static json_t *summary_of(const char *seeds_json, size_t requested)
 {
@@ -569,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_confusion_off_is_null),
         cmocka_unit_test(test_seeds),
         cmocka_unit_test(test_seeds_summary_rule),
+        cmocka_unit_test(test_seeds_failing),
         cmocka_unit_test(test_seeds_never_reached),
         cmocka_unit_test(test_trajectory_same_everywhere),
     };

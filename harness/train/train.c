@@ -182,6 +182,16 @@ static int train_seed(const struct sb_experiment *e, const struct sb_run_options
     return status;
 }
 
+/* Appends which seed a message is about, with --seeds K > 1. */
+static void name_seed(char *msg, size_t len, const struct sb_experiment *e,
+                      const struct sb_run_options *o, size_t s)
+{
+    const size_t n = strlen(msg);
+    if (seeds_of(o) > 1 && n < len)
+        snprintf(msg + n, len - n, " (seed %llu, %zu of %zu)",
+                 (unsigned long long)(e->seed + o->seed + s), s + 1, seeds_of(o));
+}
+
 /* The seeds one after the other. A seed that fails (diverged, out of memory) does not stop
  * the others: like MLPerf's non-converging run, it counts as a seed that never reached the
  * target, and the experiment is failed with the first failure's message. Bad input and a
@@ -201,17 +211,13 @@ static int train_seeds(const struct sb_experiment *e, const struct sb_run_option
         }
         x->seeds_started = s + 1;
         const int status = train_seed(e, o, s, index, count, x, t_start, err, errlen);
+        if (status) name_seed(err, errlen, e, o, s);
         /* !x->prepared: the first seed's data could not be built, so nothing ran */
         if (status == 2 || status == SB_STATUS_INTERRUPTED || (status && !x->prepared))
             return status;
         if (status && !failed) {
             failed = 1;
             snprintf(first, sizeof first, "%s", err);
-            if (K > 1) {
-                const size_t n = strlen(first);
-                snprintf(first + n, sizeof first - n, " (seed %llu, %zu of %zu)",
-                         (unsigned long long)(e->seed + o->seed + s), s + 1, K);
-            }
         }
     }
     if (failed) snprintf(err, errlen, "%s", first);
