@@ -248,6 +248,20 @@ def hashes(r):
              for s in e["seeds"]] for e in r["experiments"]]
 assert hashes(a) == hashes(b), (hashes(a), hashes(b))
 PY
+# A file written before --seeds (no run_options.seeds) reruns with one seed; a bad value is refused
+python3 -c "
+import json; r = json.load(open('$tmp/s1/results.json')); del r['context']['run_options']['seeds']
+json.dump(r, open('$tmp/old.json', 'w'))
+r['context']['run_options']['seeds'] = '3'; json.dump(r, open('$tmp/badseeds.json', 'w'))
+r['context']['run_options']['seeds'] = 0; json.dump(r, open('$tmp/zeroseeds.json', 'w'))"
+"$bin" run --rerun "$tmp/old.json" --out "$tmp/s1r" --quiet >/dev/null 2>&1 || fail "--rerun of a file without run_options.seeds failed"
+python3 -c "
+import json; r = json.load(open('$tmp/s1r/results.json'))
+assert r['context']['run_options']['seeds'] == 1 and 'seeds' not in r['experiments'][0], r['context']['run_options']
+assert r['experiments'][0]['repetitions'][0]['trajectory_hash'] == json.load(open('$tmp/s1/results.json'))['experiments'][0]['repetitions'][0]['trajectory_hash']" \
+  || fail "a file without run_options.seeds did not rerun as one seed"
+expect 2 "badseeds.json: cannot rerun: it lacks context.run_options.seeds" run --rerun "$tmp/badseeds.json" --out "$tmp/never"
+expect 2 "zeroseeds.json: cannot rerun: context.run_options.seeds 0 is out of range" run --rerun "$tmp/zeroseeds.json" --out "$tmp/never"
 # compare reads a --seeds file as it reads any (the first seed's repetitions): no bad input
 for pair in "s3 s3r" "s1 s3"; do
   set -- $pair
