@@ -245,9 +245,9 @@ def radial(fs: FigureSet, src, e, rep, section):
     ax.set_title(f"{e['name']}: radial spectral error, {src.short}{_status_note(src, e)}")
     fig.tight_layout()
     return fs.save(fig, "radial", f"{e['name']}: radial spectral error ({src.tag})",
-                   "Error in each concentric frequency band over training; a band is learned "
-                   f"once its {inputs.LEARNED_DEFINITION} (dotted line); low bands (dark) "
-                   f"should fall first, {src.short}.",
+                   "Error in each concentric frequency band over training; a band counts as "
+                   f"learned when its {inputs.LEARNED_DEFINITION} (dotted line); low bands "
+                   f"(dark) should fall first, {src.short}.",
                    experiment=e["name"], sources=[src], section=section)
 
 
