@@ -267,6 +267,89 @@ r = json.load(open(sys.argv[1] + "/results.json"))
 assert open(r["context"]["rerun_of"], "rb").read() == open(sys.argv[2], "rb").read(), r["context"]["rerun_of"]
 PY
 
+# ---- --seeds: time to quality across seeds ------------------------------------------------
+# An experiment whose target every seed reaches during training, each at its own step.
+reach='{"name": "s/reach", "target": {"kind": "sines1d", "n": 256, "frequencies": [1, 2]},
+        "model": {"depth": 2, "width": 32}, "train": {"lr": 0.01, "steps": 40}, "checkpoints": 4,
+        "target_loss": 0.7, "seed": 9}'
+suite "$tmp/seeds.json" "$reach" "$one_d"
+"$bin" run --suite "$tmp/seeds.json" --filter '^s/' --seeds 3 --seed 2 --repetitions 2 --threads 1 \
+  --out "$tmp/s3" --quiet >/dev/null 2>&1 || fail "--seeds 3 run failed"
+"$bin" run --suite "$tmp/seeds.json" --filter '^s/' --seed 2 --threads 1 --out "$tmp/s1" --quiet >/dev/null 2>&1 \
+  || fail "the plain run beside the --seeds run failed"
+"$bin" run --suite "$tmp/seeds.json" --filter '^s/' --seed 4 --threads 1 --out "$tmp/s1b" --quiet >/dev/null 2>&1 \
+  || fail "the plain run with --seed 4 failed"
+python3 - "$tmp/s3/results.json" "$tmp/s1/results.json" "$tmp/s1b/results.json" <<'PY' || fail "--seeds results wrong"
+import json, math, statistics, sys
+r, plain, plain4 = (json.load(open(p)) for p in sys.argv[1:])
+assert r["context"]["run_options"]["seeds"] == 3, r["context"]["run_options"]
+assert plain["context"]["run_options"]["seeds"] == 1
+(e,), (p,), (p4,) = r["experiments"], plain["experiments"], plain4["experiments"]
+assert "seeds" not in p and "seeds" not in p["summary"], "a plain run has no seeds"
+# the experiment's own seed (9) + --seed (2) + i
+assert [s["seed"] for s in e["seeds"]] == [11, 12, 13], e["seeds"]
+assert e["config"]["seed"] == p["config"]["seed"] == 11 and e["config"] == p["config"]
+runs = [e["repetitions"]] + [s["repetitions"] for s in e["seeds"][1:]]
+assert "repetitions" not in e["seeds"][0] and all(len(x) == 2 for x in runs), runs
+# the first seed is the plain run, bit for bit; the third is the plain run with --seed 4
+assert e["seeds"][0]["trajectory_hash"] == p["repetitions"][0]["trajectory_hash"]
+assert e["seeds"][2]["trajectory_hash"] == p4["repetitions"][0]["trajectory_hash"]
+assert len({s["trajectory_hash"] for s in e["seeds"]}) == 3, "the seeds gave the same trajectory"
+times = []
+for s, reps in zip(e["seeds"], runs):
+    assert s["status"] == "ok" and all(x["trajectory_hash"] == s["trajectory_hash"] for x in reps)
+    t = [x["time_to_target_s"] for x in reps]
+    assert all(v is not None for v in t), ("a seed did not reach the target", s["seed"])
+    # 10 significant digits in the file
+    assert math.isclose(s["time_to_target_s"], statistics.median(t), rel_tol=1e-9), (s["seed"], t)
+    times.append(s["time_to_target_s"])
+# MLPerf: sorted, the fastest and the slowest dropped, the rest averaged (one left of three)
+ss = e["summary"]["seeds"]
+want = sum(sorted(times)[1:-1]) / (len(times) - 2)
+got = ss["time_to_target_s"]["trimmed_mean"]
+assert math.isclose(got, want, rel_tol=1e-9), (got, want, times)
+assert ss["requested"] == ss["finished"] == ss["reached"] == 3, ss
+assert ss["time_to_target_s"]["min"] == min(times) and ss["time_to_target_s"]["max"] == max(times)
+assert e["summary"]["repetitions"] == 2
+PY
+# --rerun repeats every seed: the same hashes, seed by seed and repetition by repetition
+"$bin" run --rerun "$tmp/s3/results.json" --out "$tmp/s3r" --quiet >/dev/null 2>&1 || fail "--rerun of a --seeds run failed"
+python3 - "$tmp/s3/results.json" "$tmp/s3r/results.json" <<'PY' || fail "--rerun did not reproduce the --seeds run"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert b["context"]["run_options"]["seeds"] == 3
+def hashes(r):
+    return [[x["trajectory_hash"] for x in e["repetitions"]] +
+            [(s["seed"], s["trajectory_hash"], [x["trajectory_hash"] for x in s.get("repetitions", [])])
+             for s in e["seeds"]] for e in r["experiments"]]
+assert hashes(a) == hashes(b), (hashes(a), hashes(b))
+PY
+# A file written before --seeds (no run_options.seeds) reruns with one seed; a bad value is refused
+python3 -c "
+import json; r = json.load(open('$tmp/s1/results.json')); del r['context']['run_options']['seeds']
+json.dump(r, open('$tmp/old.json', 'w'))
+r['context']['run_options']['seeds'] = '3'; json.dump(r, open('$tmp/badseeds.json', 'w'))
+r['context']['run_options']['seeds'] = 0; json.dump(r, open('$tmp/zeroseeds.json', 'w'))"
+"$bin" run --rerun "$tmp/old.json" --out "$tmp/s1r" --quiet >/dev/null 2>&1 || fail "--rerun of a file without run_options.seeds failed"
+python3 -c "
+import json; r = json.load(open('$tmp/s1r/results.json'))
+assert r['context']['run_options']['seeds'] == 1 and 'seeds' not in r['experiments'][0], r['context']['run_options']
+assert r['experiments'][0]['repetitions'][0]['trajectory_hash'] == json.load(open('$tmp/s1/results.json'))['experiments'][0]['repetitions'][0]['trajectory_hash']" \
+  || fail "a file without run_options.seeds did not rerun as one seed"
+expect 2 "badseeds.json: cannot rerun: it lacks context.run_options.seeds" run --rerun "$tmp/badseeds.json" --out "$tmp/never"
+expect 2 "zeroseeds.json: cannot rerun: context.run_options.seeds 0 is out of range" run --rerun "$tmp/zeroseeds.json" --out "$tmp/never"
+# compare reads a --seeds file as it reads any (the first seed's repetitions): no bad input
+for pair in "s3 s3r" "s1 s3"; do
+  set -- $pair
+  "$bin" compare "$tmp/$1/results.json" "$tmp/$2/results.json" >"$tmp/cmp.out" 2>&1; rc=$?
+  { [ $rc -ne 2 ] && [ $rc -ne 3 ]; } || fail "compare $pair on --seeds files exited $rc: $(cat "$tmp/cmp.out")"
+  grep -q "trajectory_hash.*identical" "$tmp/cmp.out" || fail "compare $pair: the first seeds' hashes are not identical: $(cat "$tmp/cmp.out")"
+done
+expect 2 "--seeds needs a whole number.*'0'" run --suite "$tmp/ok.json" --seeds 0
+expect 2 "--seeds needs a whole number.*'x'" run --suite "$tmp/ok.json" --seeds x
+expect 2 "--seeds needs a whole number.*'101'" run --suite "$tmp/ok.json" --seeds 101
+expect 2 "--seeds cannot be combined with it" run --rerun "$tmp/s3/results.json" --seeds 2
+
 # ---- interruption: SIGINT / SIGTERM keep what finished, mark the rest, exit 130 / 143 -------
 long='{"name": "b/long", "target": {"kind": "sines1d", "n": 256, "frequencies": [3]},
        "model": {"depth": 2, "width": 16}, "train": {"lr": 0.001, "steps": 100000000}, "checkpoints": 3}'

@@ -137,6 +137,52 @@ for f in index.html report.md figures.json; do
 done
 [ -n "$keep" ] && { rm -rf "$keep"; cp -r "$R" "$keep"; }
 
+# ---- one vocabulary: learned as run defines it, units, time to target across seeds ---------
+# A real run that learns some of its frequencies, with 3 seeds; its summary table on stdout.
+cat >"$tmp/learn.json" <<'JSON'
+{"schema": "specbias-suite/1", "name": "learn", "experiments": [
+ {"name": "l/pe", "target": {"kind": "sines1d", "n": 256, "frequencies": [1, 2, 9, 17, 30]},
+  "encoding": {"kind": "posenc", "octaves": [0, 3]},
+  "model": {"depth": 2, "width": 32}, "train": {"lr": 0.01, "steps": 60}, "checkpoints": 4,
+  "target_loss": 1.5}]}
+JSON
+"$bin" run --suite "$tmp/learn.json" --seeds 3 --threads 1 --out "$tmp/L" >"$tmp/L.stdout" 2>"$tmp/err" \
+  || fail "the --seeds run for the report failed: $(cat "$tmp/err")"
+"$bin" report "$tmp/L/results.json" --out "$tmp/RL" >/dev/null 2>"$tmp/err" || fail "report of a --seeds run: $(cat "$tmp/err")"
+$py - "$tmp/RL/report.md" "$tmp/L/results.json" "$src/harness/util/learned.h" "$tmp/L.stdout" <<'PY' \
+  || fail "the report's learned count, units or seeds column are not run's"
+import json, re, statistics, sys
+md_path, res, header, stdout = sys.argv[1:]
+md = open(md_path, encoding="utf-8").read()
+t = float(re.search(r"^#define SB_LEARNED_MAX_SPECTRAL_ERROR\s+(\S+)", open(header).read(), re.M)[1])
+(e,) = json.load(open(res))["experiments"]
+# run's definition, computed here: per frequency the median over repetitions of the final error
+per = {}
+for rep in e["repetitions"]:
+    for k, v in enumerate(rep["curve"][-1]["spectral_error"]):
+        if v is not None:
+            per.setdefault(k, []).append(v)
+want = (sum(statistics.median(v) <= t for v in per.values()), len(per))
+assert 0 < want[0] < want[1], f"the run should learn some frequencies, not all: {want}"
+lines = md.splitlines()
+i = next(i for i, l in enumerate(lines) if l.startswith("| experiment |") and "| learned |" in l)
+head = [c.strip() for c in lines[i].strip("|").split("|")]
+row = [c.strip() for c in lines[i + 2].strip("|").split("|")]
+assert row[0] == "l/pe", row
+assert row[head.index("learned")] == f"{want[0]}/{want[1]}", (row[head.index("learned")], want)
+# and run's own summary table says the same
+line = next(l for l in open(stdout) if l.startswith("l/pe"))
+assert f"{want[0]}/{want[1]}" in line.split(), (line, want)
+# units: ms/step, dB, s; the seeds' trimmed mean and spread as the summary has them
+assert re.fullmatch(r"[0-9.e+]+ ms/step", row[head.index("time per step")]), row
+assert row[head.index("final PSNR")].endswith(" dB"), row
+tt = e["summary"]["seeds"]["time_to_target_s"]
+cell = row[head.index("time to target across seeds")]
+assert tt["trimmed_mean"] is not None, e["summary"]["seeds"]
+assert cell.startswith(f"{tt['trimmed_mean']:.3g} s (") and cell.endswith("3/3 seeds reached)"), cell
+assert "s/step" not in md.replace("ms/step", ""), "a time per step not in ms/step"
+PY
+
 # ---- the machine audit (context.audit) --------------------------------------------------------
 # Each file's context table has the audit's rows (the real runs have an audit; a run shorter
 # than one /proc/stat tick has no steal share: "-").

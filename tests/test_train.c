@@ -70,16 +70,25 @@ static struct sb_experiment small_2d(void)
     return e;
 }
 
-static json_t *run(const struct sb_experiment *e, const struct sb_kernels *k, int threads,
-                   int *status, char *err, size_t errlen)
+/* e trained with --seed `seed`, --seeds `seeds` and --repetitions `reps`, as results.json's
+ * entry. */
+static json_t *run_seeds(const struct sb_experiment *e, const struct sb_kernels *k, int threads,
+                         uint64_t seed, size_t seeds, size_t reps, int *status, char *err,
+                         size_t errlen)
 {
     omp_set_num_threads(threads);
-    struct sb_run_options o = {k, 0, 0, 1, threads, 0.0, NULL, 0, NULL};
+    struct sb_run_options o = {k, seed, 0, reps, threads, 0.0, NULL, 0, NULL, seeds};
     struct sb_experiment_result x;
     *status = sb_train_experiment(e, &o, 0, 1, &x, err, errlen);
     json_t *je = sb_results_experiment(&x);
     sb_experiment_result_free(&x);
     return je;
+}
+
+static json_t *run(const struct sb_experiment *e, const struct sb_kernels *k, int threads,
+                   int *status, char *err, size_t errlen)
+{
+    return run_seeds(e, k, threads, 0, 1, 1, status, err, errlen);
 }
 
 static const char *hash_of(json_t *je)
@@ -201,6 +210,198 @@ static void test_results_fields(void **state)
     assert_true(total > 0);
     /* train time excludes evaluation; both are recorded */
     assert_true(json_number_value(json_object_get(r, "eval_seconds")) > 0);
+    json_decref(je);
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* --seeds: seed i is the plain run with --seed offset + i, bit for bit (so seed 0 keeps
+ * today's trajectory hash), the first seed's repetitions stay in `repetitions`, and the
+ * summary's trimmed mean is the mean of the per-seed times without the fastest and slowest. */
+static void test_seeds(void **state)
+{
+    (void)state;
+    struct sb_experiment e = small_1d("seeds", SB_ENCODING_POSENC);
+    e.seed = 11;
+    e.target_loss = 1e-30; /* never met: this run finds each seed's final loss */
+    const struct sb_kernels *k = sb_kernels_for(sb_isa_auto());
+    int status;
+    char err[512];
+    json_t *je = run_seeds(&e, k, 2, 3, 4, 1, &status, err, sizeof err);
+    if (status) fail_msg("%s", err);
+    double worst = 0.0;
+    for (size_t i = 0; i < 4; i++) {
+        const double l = json_number_value(
+            json_object_get(json_array_get(json_object_get(je, "seeds"), i), "final_loss"));
+        worst = l > worst ? l : worst;
+    }
+    json_decref(je);
+    /* Every seed reaches this target by its last step, each at its own step, so the seeds'
+     * times differ (the trajectories do not depend on the target). */
+    e.target_loss = worst * (1 + 1e-6);
+    je = run_seeds(&e, k, 2, 3, 4, 2, &status, err, sizeof err);
+    if (status) fail_msg("%s", err);
+    json_t *seeds = json_object_get(je, "seeds");
+    assert_int_equal(json_array_size(seeds), 4);
+    assert_int_equal(json_array_size(json_object_get(je, "repetitions")), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(je, "config"), "seed")),
+                     14);
+    double t[4];
+    for (size_t i = 0; i < 4; i++) {
+        json_t *sd = json_array_get(seeds, i);
+        assert_int_equal(json_integer_value(json_object_get(sd, "seed")), 14 + (json_int_t)i);
+        assert_string_equal(json_string_value(json_object_get(sd, "status")), "ok");
+        json_t *own = i ? json_object_get(sd, "repetitions") : json_object_get(je, "repetitions");
+        assert_int_equal(json_array_size(own), 2);
+        if (i == 0) assert_null(json_object_get(sd, "repetitions"));
+        /* the oracle: a plain run with --seed 3 + i */
+        json_t *plain = run_seeds(&e, k, 1, 3 + i, 1, 1, &status, err, sizeof err);
+        assert_null(json_object_get(plain, "seeds"));
+        const char *h = json_string_value(json_object_get(sd, "trajectory_hash"));
+        assert_string_equal(h, hash_of(plain));
+        for (size_t r = 0; r < 2; r++)
+            assert_string_equal(h, json_string_value(json_object_get(json_array_get(own, r),
+                                                                     "trajectory_hash")));
+        json_decref(plain);
+        /* the seed's time: the median of its two repetitions' */
+        const double a =
+            json_number_value(json_object_get(json_array_get(own, 0), "time_to_target_s"));
+        const double b =
+            json_number_value(json_object_get(json_array_get(own, 1), "time_to_target_s"));
+        t[i] = json_number_value(json_object_get(sd, "time_to_target_s"));
+        assert_true(t[i] == 0.5 * (a + b));
+    }
+    qsort(t, 4, sizeof *t, cmp_dbl);
+    json_t *ss = json_object_get(json_object_get(je, "summary"), "seeds");
+    json_t *tt = json_object_get(ss, "time_to_target_s");
+    assert_int_equal(json_integer_value(json_object_get(ss, "requested")), 4);
+    assert_int_equal(json_integer_value(json_object_get(ss, "reached")), 4);
+    assert_int_equal(json_integer_value(json_object_get(tt, "dropped")), 2);
+    assert_true(fabs(json_number_value(json_object_get(tt, "trimmed_mean")) - (t[1] + t[2]) / 2) <=
+                1e-12 * t[3]);
+    assert_true(json_number_value(json_object_get(tt, "min")) == t[0]);
+    assert_true(json_number_value(json_object_get(tt, "max")) == t[3]);
+    json_decref(je);
+}
+
+/* A seed that fails does not stop the next ones: every seed is tried, each records its own
+ * failure, the experiment fails (exit 3) with the first failure's message naming its seed,
+ * and no seed counts as having reached the target. */
+static void test_seeds_failing(void **state)
+{
+    (void)state;
+    struct sb_experiment e = small_1d("diverge", SB_ENCODING_POSENC);
+    e.optimizer = SB_OPT_SGD;
+    e.lr = 1e5;
+    int status;
+    char err[512] = "";
+    json_t *je = run_seeds(&e, sb_kernels_for(SB_ISA_SCALAR), 1, 0, 3, 2, &status, err, sizeof err);
+    assert_int_equal(status, 3);
+    assert_non_null(strstr(err, "diverged"));
+    assert_non_null(strstr(err, "(seed 0, 1 of 3)"));
+    assert_string_equal(json_string_value(json_object_get(je, "status")), "failed");
+    json_t *seeds = json_object_get(je, "seeds");
+    assert_int_equal(json_array_size(seeds), 3);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *sd = json_array_get(seeds, i);
+        assert_string_equal(json_string_value(json_object_get(sd, "status")), "failed");
+        assert_non_null(strstr(json_string_value(json_object_get(sd, "error")), "diverged"));
+        /* the failed repetition ends its seed: its trajectory would fail again */
+        assert_int_equal(json_integer_value(json_object_get(sd, "repetitions_run")), 1);
+    }
+    json_t *ss = json_object_get(json_object_get(je, "summary"), "seeds");
+    assert_int_equal(json_integer_value(json_object_get(ss, "finished")), 3);
+    assert_int_equal(json_integer_value(json_object_get(ss, "reached")), 0);
+    json_decref(je);
+}
+
+/* The summary over given per-seed values: seeds {status, time_to_target_s}. */
+static json_t *summary_of(const char *seeds_json, size_t requested)
+{
+    json_error_t je;
+    json_t *seeds = json_loads(seeds_json, 0, &je);
+    assert_non_null(seeds);
+    json_t *s = sb_seeds_summary(seeds, requested);
+    json_decref(seeds);
+    assert_non_null(json_object_get(s, "time_to_target_s"));
+    return s;
+}
+
+static double tt_field(json_t *s, const char *f)
+{
+    const json_t *v = json_object_get(json_object_get(s, "time_to_target_s"), f);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* MLPerf's rule on known values: the fastest and slowest dropped from 3 seeds on; a seed that
+ * never reached the target, or failed, counted as the slowest; two such seeds leave no mean;
+ * interrupted seeds left out; the spread over the seeds that reached the target. */
+static void test_seeds_summary_rule(void **state)
+{
+    (void)state;
+    json_t *s = summary_of("[{\"status\": \"ok\", \"time_to_target_s\": 5},"
+                           " {\"status\": \"ok\", \"time_to_target_s\": 1},"
+                           " {\"status\": \"ok\", \"time_to_target_s\": 3},"
+                           " {\"status\": \"ok\", \"time_to_target_s\": 9},"
+                           " {\"status\": \"ok\", \"time_to_target_s\": 4}]", 5);
+    assert_true(tt_field(s, "trimmed_mean") == 4.0); /* (3 + 4 + 5) / 3 */
+    assert_true(tt_field(s, "min") == 1.0 && tt_field(s, "max") == 9.0);
+    assert_true(tt_field(s, "q1") == 3.0 && tt_field(s, "median") == 4.0 &&
+                tt_field(s, "q3") == 5.0);
+    json_decref(s);
+    s = summary_of("[{\"status\": \"ok\", \"time_to_target_s\": 2},"
+                   " {\"status\": \"ok\", \"time_to_target_s\": null},"
+                   " {\"status\": \"ok\", \"time_to_target_s\": 6},"
+                   " {\"status\": \"interrupted\", \"time_to_target_s\": 1}]", 5);
+    assert_true(tt_field(s, "trimmed_mean") == 6.0); /* 2 dropped, never dropped as slowest */
+    assert_int_equal(json_integer_value(json_object_get(s, "finished")), 3);
+    assert_int_equal(json_integer_value(json_object_get(s, "reached")), 2);
+    assert_int_equal(json_integer_value(json_object_get(s, "requested")), 5);
+    json_decref(s);
+    s = summary_of("[{\"status\": \"ok\", \"time_to_target_s\": 2},"
+                   " {\"status\": \"failed\", \"time_to_target_s\": null},"
+                   " {\"status\": \"ok\", \"time_to_target_s\": null},"
+                   " {\"status\": \"ok\", \"time_to_target_s\": 6}]", 4);
+    assert_true(isnan(tt_field(s, "trimmed_mean"))); /* two never reached: invalid */
+    assert_true(tt_field(s, "max") == 6.0);
+    json_decref(s);
+    s = summary_of("[{\"status\": \"ok\", \"time_to_target_s\": 2},"
+                   " {\"status\": \"ok\", \"time_to_target_s\": 3}]", 2);
+    assert_true(tt_field(s, "trimmed_mean") == 2.5); /* below 3 seeds: nothing dropped */
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "time_to_target_s"),
+                                                        "dropped")), 0);
+    json_decref(s);
+}
+
+/* A seed that never reaches the target counts as the slowest (MLPerf): from 3 seeds one is
+ * dropped as the slowest, two make the mean null; below 3 seeds nothing is dropped. */
+static void test_seeds_never_reached(void **state)
+{
+    (void)state;
+    struct sb_experiment e = small_1d("never", SB_ENCODING_NONE);
+    e.target_loss = 1e-30; /* never met */
+    e.steps = 3;
+    int status;
+    char err[512];
+    json_t *je = run_seeds(&e, sb_kernels_for(SB_ISA_SCALAR), 1, 0, 3, 1, &status, err, sizeof err);
+    assert_int_equal(status, 0);
+    json_t *ss = json_object_get(json_object_get(je, "summary"), "seeds");
+    json_t *tt = json_object_get(ss, "time_to_target_s");
+    assert_int_equal(json_integer_value(json_object_get(ss, "reached")), 0);
+    assert_int_equal(json_integer_value(json_object_get(ss, "finished")), 3);
+    assert_true(json_is_null(json_object_get(tt, "trimmed_mean")));
+    assert_true(json_is_null(json_object_get(tt, "min")));
+    assert_true(json_is_null(json_object_get(json_array_get(json_object_get(je, "seeds"), 1),
+                                             "time_to_target_s")));
+    json_decref(je);
+    je = run_seeds(&e, sb_kernels_for(SB_ISA_SCALAR), 1, 0, 2, 1, &status, err, sizeof err);
+    tt = json_object_get(json_object_get(json_object_get(je, "summary"), "seeds"),
+                         "time_to_target_s");
+    assert_int_equal(json_integer_value(json_object_get(tt, "dropped")), 0);
     json_decref(je);
 }
 
@@ -397,6 +598,10 @@ int main(void)
         cmocka_unit_test(test_results_fields),
         cmocka_unit_test(test_divergence_fails_with_step),
         cmocka_unit_test(test_confusion_off_is_null),
+        cmocka_unit_test(test_seeds),
+        cmocka_unit_test(test_seeds_summary_rule),
+        cmocka_unit_test(test_seeds_failing),
+        cmocka_unit_test(test_seeds_never_reached),
         cmocka_unit_test(test_trajectory_same_everywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

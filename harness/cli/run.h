@@ -23,6 +23,7 @@ struct run_args {
     int isa_index;     /* --isa among sb_isa_choices("auto") */
     int threads;       /* 0 = OMP_NUM_THREADS or all cores */
     int repetitions;
+    int seeds; /* --seeds K */
     uint64_t seed, steps;
     int list, quiet, no_bind, remeasure_peak;
 };
@@ -46,7 +47,7 @@ struct run {
 };
 
 /* --rerun FILE: the suite (from the copy embedded in FILE, so the suite file may have changed
- * or gone), filter, seed, steps, repetitions, ISA and threads of the run FILE records, into a
+ * or gone), filter, seed, seeds, steps, repetitions, ISA and threads of the run FILE records, into a
  * and suite. Returns the parsed file (a's strings point into it), or NULL with a message
  * naming FILE and what it lacks. Warns when this binary is not the build that wrote FILE. */
 json_t *sb_run_load_rerun(struct run_args *a, struct sb_suite *suite, char *err, size_t errlen);

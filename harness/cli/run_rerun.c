@@ -7,7 +7,7 @@
 
 /* What --rerun reads from a results file. */
 struct recorded {
-    json_t *ctx, *text, *threads, *seed, *steps, *reps, *filter;
+    json_t *ctx, *text, *threads, *seed, *seeds, *steps, *reps, *filter;
     const char *schema, *path, *hash, *isa;
 };
 
@@ -19,6 +19,7 @@ static const char *read_recorded(json_t *root, struct recorded *f)
     f->text = json_object_get(st, "content");
     f->threads = json_object_get(ctx, "threads");
     f->seed = json_object_get(o, "seed");
+    f->seeds = json_object_get(o, "seeds"); /* absent before --seeds existed: one seed */
     f->steps = json_object_get(o, "steps");
     f->reps = json_object_get(o, "repetitions");
     f->filter = json_object_get(o, "filter");
@@ -32,6 +33,7 @@ static const char *read_recorded(json_t *root, struct recorded *f)
            : !f->isa                                           ? "context.isa_used"
            : !json_is_integer(f->threads)                      ? "context.threads"
            : !json_is_integer(f->seed)                         ? "context.run_options.seed"
+           : !(json_is_integer(f->seeds) || !f->seeds)         ? "context.run_options.seeds"
            : !json_is_integer(f->reps)                         ? "context.run_options.repetitions"
            : !(json_is_integer(f->steps) || json_is_null(f->steps)) ? "context.run_options.steps"
            : !(json_is_string(f->filter) || json_is_null(f->filter))
@@ -45,13 +47,20 @@ static int apply_recorded(const struct recorded *f, struct run_args *a, struct s
                           char *err, size_t errlen)
 {
     const json_int_t t = json_integer_value(f->threads), sd = json_integer_value(f->seed),
-                     r = json_integer_value(f->reps), sp = json_integer_value(f->steps);
+                     r = json_integer_value(f->reps), sp = json_integer_value(f->steps),
+                     k = f->seeds ? json_integer_value(f->seeds) : 1;
     if (t < 1 || t > 1024 || sd < 0 || sd > (json_int_t)UINT32_MAX || r < 1 || r > 1000 ||
         (json_is_integer(f->steps) && (sp < 1 || sp > 100000000))) {
         snprintf(err, errlen,
                  "%s: cannot rerun: threads %lld, seed %lld, repetitions %lld or steps %lld is "
                  "out of range",
                  a->rerun, (long long)t, (long long)sd, (long long)r, (long long)sp);
+        return -1;
+    }
+    if (k < 1 || k > 100) {
+        snprintf(err, errlen,
+                 "%s: cannot rerun: context.run_options.seeds %lld is out of range (1..100)",
+                 a->rerun, (long long)k);
         return -1;
     }
     if (sb_suite_parse(f->path, json_string_value(f->text), json_string_length(f->text), suite,
@@ -73,6 +82,7 @@ static int apply_recorded(const struct recorded *f, struct run_args *a, struct s
     a->seed = (uint64_t)sd;
     a->steps = json_is_integer(f->steps) ? (uint64_t)sp : 0;
     a->repetitions = (int)r;
+    a->seeds = (int)k;
     a->isa = f->isa;
     a->threads = (int)t;
     return 0;

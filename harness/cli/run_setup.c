@@ -235,9 +235,10 @@ void sb_run_document(struct run *r, int argc, char **argv)
     json_object_set_new(json_object_get(context, "suite"), "content", text ? text : json_null());
     json_object_set_new(
         context, "run_options",
-        json_pack("{s:o, s:I, s:o, s:I, s:o, s:o, s:b}", "filter",
+        json_pack("{s:o, s:I, s:I, s:o, s:I, s:o, s:o, s:b}", "filter",
                   a->filter ? sb_json_string(a->filter) : json_null(), "seed", (json_int_t)a->seed,
-                  "steps", a->steps ? json_integer((json_int_t)a->steps) : json_null(),
+                  "seeds", (json_int_t)a->seeds, "steps",
+                  a->steps ? json_integer((json_int_t)a->steps) : json_null(),
                   "repetitions", (json_int_t)a->repetitions, "isa",
                   a->isa ? json_string(a->isa) : json_null(), "threads",
                   a->threads ? json_integer(a->threads) : json_null(), "no_bind", a->no_bind));

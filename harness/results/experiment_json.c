@@ -26,6 +26,14 @@ static json_t *error_json(const struct sb_experiment_result *x)
     return sb_json_string(x->error ? x->error : "out of memory");
 }
 
+/* A repetition's own message when it has one (a later seed can fail otherwise than the
+ * first), else the experiment's. */
+static json_t *rep_error_json(const struct sb_experiment_result *x,
+                              const struct sb_repetition_result *r)
+{
+    return r->error ? sb_json_string(r->error) : error_json(x);
+}
+
 static json_t *counters_json(const struct sb_counter_values *v)
 {
     json_t *o = json_object();
@@ -179,7 +187,7 @@ static json_t *repetition_json(const struct sb_experiment_result *x,
     if (r->counted) json_object_set_new(o, "counters", counters_json(&r->counters));
     if (r->stage == SB_REP_STARTED) {
         json_object_set_new(o, "status", json_string(status_name(r->status)));
-        json_object_set_new(o, "error", error_json(x));
+        json_object_set_new(o, "error", rep_error_json(x, r));
         json_object_set_new(o, "train_seconds", json_real(r->train_seconds));
         json_object_set_new(o, "curve", curve_json(x->e, r));
         json_object_set_new(o, "snapshots", snapshots_json(r));
@@ -187,14 +195,14 @@ static json_t *repetition_json(const struct sb_experiment_result *x,
     }
     trained_json(o, x, r);
     if (r->stage == SB_REP_TRAINED) { /* out of memory making the target's snapshot */
-        json_object_set_new(o, "error", error_json(x));
+        json_object_set_new(o, "error", rep_error_json(x, r));
         json_object_set_new(o, "snapshots", snapshots_json(r));
         return o;
     }
     json_object_set_new(o, "snapshots", snapshots_json(r));
     json_object_set_new(o, "snapshot_target", snapshot_json(&r->target, 0));
     json_object_set_new(o, "analysis", analysis_json(r));
-    if (r->status) json_object_set_new(o, "error", error_json(x));
+    if (r->status) json_object_set_new(o, "error", rep_error_json(x, r));
     return o;
 }
 
@@ -339,6 +347,138 @@ static json_t *summary_json(json_t *reps)
     return sum;
 }
 
+/* ---- --seeds: one entry per seed, and time to target across them ------------------------- */
+
+/* Seed s's repetitions, reps[first..first + n). */
+struct seed_span {
+    size_t first, n;
+};
+
+static struct seed_span seed_span(const struct sb_experiment_result *x, size_t s)
+{
+    struct seed_span sp = {0, 0};
+    while (sp.first < x->nreps && x->reps[sp.first].seed_index < s) sp.first++;
+    while (sp.first + sp.n < x->nreps && x->reps[sp.first + sp.n].seed_index == s) sp.n++;
+    return sp;
+}
+
+/* The median of v[0..n), sorted in place; NAN for n = 0. */
+static double median_sorted(double *v, size_t n)
+{
+    if (n == 0) return NAN;
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* What one seed gave: its status (interrupted over failed over ok), its trajectory, final
+ * values (one trajectory, so those of its first finished repetition) and its time to target,
+ * the median over its finished repetitions (they differ only by timing noise); null when it
+ * never reached the target. The first seed's repetitions are the experiment's `repetitions`;
+ * the others' are in their entry. */
+static json_t *seed_json(const struct sb_experiment_result *x, size_t s, json_t **reps_out)
+{
+    const struct seed_span sp = seed_span(x, s);
+    const struct sb_repetition_result *ok = NULL;
+    int status = sp.n ? 0 : 3; /* none: its data could not be built (out of memory) */
+    double t[1024];
+    size_t nt = 0;
+    json_t *reps = json_array();
+    for (size_t i = sp.first; i < sp.first + sp.n; i++) {
+        const struct sb_repetition_result *r = &x->reps[i];
+        json_array_append_new(reps, repetition_json(x, r));
+        if (r->status == SB_STATUS_INTERRUPTED || (r->status && !status)) status = r->status;
+        if (r->status || r->stage < SB_REP_TRAINED) continue;
+        if (!ok) ok = r;
+        if (r->time_to_target >= 0 && nt < 1024) t[nt++] = r->time_to_target;
+    }
+    json_t *o = json_pack("{s:I, s:s}", "seed", (json_int_t)(x->config.seed + s), "status",
+                          status_name(status));
+    if (!sp.n) json_object_set_new(o, "error", error_json(x));
+    for (size_t i = sp.first; i < sp.first + sp.n; i++)
+        if (x->reps[i].status) {
+            json_object_set_new(o, "error", rep_error_json(x, &x->reps[i]));
+            break;
+        }
+    json_object_set_new(o, "trajectory_hash", ok ? json_string(ok->trajectory_hash) : json_null());
+    json_object_set_new(o, "final_loss", ok ? real_or_null(ok->final_loss) : json_null());
+    json_object_set_new(o, "final_psnr_db", ok ? real_or_null(ok->final_psnr_db) : json_null());
+    json_object_set_new(o, "time_to_target_s", real_or_null(median_sorted(t, nt)));
+    json_object_set_new(o, "repetitions_run", json_integer((json_int_t)sp.n));
+    if (s == 0) {
+        *reps_out = reps;
+    } else {
+        json_object_set_new(o, "repetitions", reps);
+    }
+    return o;
+}
+
+/* The q-quantile of sorted v[0..n) with linear interpolation (numpy's default). */
+static double quantile(const double *v, size_t n, double q)
+{
+    const double pos = q * (double)(n - 1);
+    const size_t lo = (size_t)pos;
+    return lo + 1 < n ? v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]) : v[lo];
+}
+
+/* Time to target across the seeds that ran to their end (ok or failed), MLPerf's way: sorted,
+ * a seed that never reached the target (or failed) counted as the slowest, the fastest and
+ * the slowest dropped when there are 3 or more, the rest averaged. The mean is null when a
+ * seed it keeps never reached the target (so one such seed is tolerated from 3 seeds on, as
+ * MLPerf tolerates one non-converging run). The spread is over the seeds that reached it. */
+json_t *sb_seeds_summary(json_t *seeds, size_t requested)
+{
+    double t[128], reached[128];
+    size_t n = 0, nr = 0, i;
+    json_t *sd;
+    json_array_foreach(seeds, i, sd)
+    {
+        if (n == 128 || !strcmp(json_string_value(json_object_get(sd, "status")), "interrupted"))
+            continue;
+        const json_t *v = json_object_get(sd, "time_to_target_s");
+        const int ok = !strcmp(json_string_value(json_object_get(sd, "status")), "ok");
+        t[n++] = ok && json_is_number(v) ? json_number_value(v) : INFINITY;
+        if (ok && json_is_number(v)) reached[nr++] = json_number_value(v);
+    }
+    qsort(t, n, sizeof *t, cmp_double);
+    qsort(reached, nr, sizeof *reached, cmp_double);
+    const size_t drop = n >= 3 ? 1 : 0;
+    double sum = 0.0;
+    for (size_t q = drop; q + drop < n; q++) sum += t[q];
+    const double mean = n > 0 ? sum / (double)(n - 2 * drop) : NAN;
+    json_t *tt = json_pack("{s:o, s:I}", "trimmed_mean", real_or_null(mean), "dropped",
+                           (json_int_t)(2 * drop));
+    json_object_set_new(tt, "min", nr ? json_real(reached[0]) : json_null());
+    json_object_set_new(tt, "q1", nr ? json_real(quantile(reached, nr, 0.25)) : json_null());
+    json_object_set_new(tt, "median", nr ? json_real(quantile(reached, nr, 0.5)) : json_null());
+    json_object_set_new(tt, "q3", nr ? json_real(quantile(reached, nr, 0.75)) : json_null());
+    json_object_set_new(tt, "max", nr ? json_real(reached[nr - 1]) : json_null());
+    return json_pack("{s:I, s:I, s:I, s:o}", "requested", (json_int_t)requested, "finished",
+                     (json_int_t)n, "reached", (json_int_t)nr, "time_to_target_s", tt);
+}
+
+/* experiments[].repetitions (the first seed's), and with --seeds K > 1 experiments[].seeds */
+static void repetitions_and_seeds(json_t *je, const struct sb_experiment_result *x)
+{
+    if (x->seeds <= 1) {
+        json_t *reps = json_array();
+        for (size_t i = 0; i < x->nreps; i++)
+            json_array_append_new(reps, repetition_json(x, &x->reps[i]));
+        json_object_set_new(je, "repetitions", reps);
+        return;
+    }
+    json_t *seeds = json_array(), *first = json_array();
+    for (size_t s = 0; s < x->seeds_started; s++) {
+        json_t *reps = NULL;
+        json_array_append_new(seeds, seed_json(x, s, &reps));
+        if (reps) {
+            json_decref(first);
+            first = reps;
+        }
+    }
+    json_object_set_new(je, "repetitions", first);
+    json_object_set_new(je, "seeds", seeds);
+}
+
 json_t *sb_results_experiment(const struct sb_experiment_result *x)
 {
     json_t *je = json_pack("{s:s}", "name", x->e->name);
@@ -352,35 +492,46 @@ json_t *sb_results_experiment(const struct sb_experiment_result *x)
     json_object_set_new(je, "config", config_json(x));
     json_object_set_new(je, "kernels", kernels_json(x));
     json_object_set_new(je, "parameters", json_integer((json_int_t)x->parameters));
-    json_t *reps = json_array();
-    for (size_t i = 0; i < x->nreps; i++)
-        json_array_append_new(reps, repetition_json(x, &x->reps[i]));
-    json_object_set_new(je, "repetitions", reps);
+    repetitions_and_seeds(je, x);
     json_object_set_new(je, "flops_per_step", json_real(x->flops_per_step));
     json_object_set_new(je, "status", json_string(status_name(x->status)));
     if (x->status) json_object_set_new(je, "error", error_json(x));
-    json_object_set_new(je, "summary", summary_json(reps));
+    json_t *sum = summary_json(json_object_get(je, "repetitions"));
+    json_t *seeds = json_object_get(je, "seeds");
+    if (seeds) json_object_set_new(sum, "seeds", sb_seeds_summary(seeds, x->seeds));
+    json_object_set_new(je, "summary", sum);
     return je;
+}
+
+/* Every repetition's peak_fraction under `peak`, and the summary of those in reps. */
+static int apply_peak_reps(json_t *reps, double peak)
+{
+    size_t j;
+    json_t *r;
+    int any = 0;
+    json_array_foreach(reps, j, r)
+    {
+        const json_t *g = json_object_get(r, "gflops");
+        if (!json_is_number(g)) continue;
+        any = 1;
+        const double v = json_number_value(g);
+        json_object_set_new(r, "peak_fraction",
+                            peak > 0 && v <= peak ? json_real(v / peak) : json_null());
+    }
+    return any;
 }
 
 void sb_results_apply_peak(json_t *experiments, double peak)
 {
-    size_t i, j;
-    json_t *e, *r;
+    size_t i, s;
+    json_t *e, *sd;
     json_array_foreach(experiments, i, e)
     {
         json_t *reps = json_object_get(e, "repetitions");
-        int any = 0;
-        json_array_foreach(reps, j, r)
-        {
-            const json_t *g = json_object_get(r, "gflops");
-            if (!json_is_number(g)) continue;
-            any = 1;
-            const double v = json_number_value(g);
-            json_object_set_new(r, "peak_fraction",
-                                peak > 0 && v <= peak ? json_real(v / peak) : json_null());
-        }
-        if (any)
+        /* the other seeds' repetitions too; the summary stays the first seed's */
+        json_array_foreach(json_object_get(e, "seeds"), s, sd)
+            apply_peak_reps(json_object_get(sd, "repetitions"), peak);
+        if (apply_peak_reps(reps, peak))
             json_object_set_new(json_object_get(e, "summary"), "peak_fraction",
                                 sb_field_summary(reps, "peak_fraction"));
     }

@@ -23,6 +23,7 @@ static void repetition_free(struct sb_repetition_result *r)
     snapshot_free(&r->target);
     sb_confusion_free(&r->confusion_local);
     sb_confusion_free(&r->confusion_global);
+    free(r->error);
 }
 
 void sb_experiment_result_free(struct sb_experiment_result *x)

@@ -51,7 +51,10 @@ enum sb_rep_stage {
 
 struct sb_repetition_result {
     enum sb_rep_stage stage;
-    int status;  /* 0, 3 failed, SB_STATUS_INTERRUPTED; the message is the experiment's */
+    size_t seed_index; /* which of the experiment's seeds (--seeds): 0 is the first */
+    uint64_t seed;     /* that seed: config.seed + seed_index */
+    int status;  /* 0, 3 failed, SB_STATUS_INTERRUPTED */
+    char *error; /* why it failed, owned; NULL: the experiment's message says */
     int counted; /* counters holds this repetition's counts (--counters) */
     struct sb_counter_values counters;
     uint64_t steps;
@@ -92,8 +95,12 @@ struct sb_experiment_result {
     const char *isa_name; /* of the kernels trained with */
     size_t parameters;
     double peak_gflops; /* the FMA peak repetitions are a share of; 0: unknown */
+    /* Every repetition started, seed by seed: the first seed's repetitions, then the next
+     * seed's, and so on (sb_repetition_result.seed_index says whose). */
     struct sb_repetition_result *reps;
     size_t nreps;
+    size_t seeds;         /* seeds asked for (--seeds; 1 without it) */
+    size_t seeds_started; /* of them, those whose training began */
     double flops_per_step; /* of the first repetition, 0 if it failed */
 };
 

@@ -71,12 +71,14 @@ static void prepared_free(struct sb_prepared *p)
     sb_pairs_free(&p->conf_global);
 }
 
+/* Seed `s` of the experiment's seeds (--seeds): its data, spectra and pairs, all drawn from
+ * e->seed + o->seed + s, so seed 0 is exactly the run without --seeds. */
 static int prepare(struct sb_prepared *p, const struct sb_experiment *e,
-                   const struct sb_run_options *o, char *err, size_t errlen)
+                   const struct sb_run_options *o, size_t s, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
     p->e = e;
-    p->seed = e->seed + o->seed;
+    p->seed = e->seed + o->seed + s;
     p->steps = o->steps ? o->steps : e->steps;
     int rc = sb_data_make(e, p->seed, &p->data, &p->enc, err, errlen);
     if (rc) return rc;
@@ -140,6 +142,88 @@ static int conclude(struct sb_experiment_result *x, int status, const char *err)
     return status;
 }
 
+static size_t seeds_of(const struct sb_run_options *o) { return o->seeds ? o->seeds : 1; }
+
+/* Seed s's repetitions, appended to x->reps. The progress bar and --dump see one sequence of
+ * runs over all seeds (run s * R + rep), so the bar's total covers every seed and only the
+ * first seed's first repetition is dumped. Returns 0, 2 (bad input), 3 or
+ * SB_STATUS_INTERRUPTED, with err set. */
+static int train_seed(const struct sb_experiment *e, const struct sb_run_options *o, size_t s,
+                      size_t index, size_t count, struct sb_experiment_result *x, double t_start,
+                      char *err, size_t errlen)
+{
+    struct sb_prepared p;
+    int status = prepare(&p, e, o, s, err, errlen);
+    if (status) {
+        prepared_free(&p);
+        return status;
+    }
+    if (s == 0) describe(&p, o, x);
+    struct sb_run_options all = *o;
+    all.repetitions = o->repetitions * seeds_of(o);
+    for (size_t rep = 0; rep < o->repetitions; rep++) {
+        if (rep > 0 && sb_interrupted) {
+            snprintf(err, errlen, "%s: interrupted by signal %d after %zu of %zu repetitions",
+                     e->name, (int)sb_interrupted, rep, o->repetitions);
+            status = SB_STATUS_INTERRUPTED;
+            break;
+        }
+        struct sb_repetition_result *r = &x->reps[x->nreps];
+        status = sb_run_repetition(&all, &p, index, count, s * o->repetitions + rep, r, t_start,
+                                   err, errlen);
+        r->seed_index = s;
+        r->seed = p.seed;
+        if (status) r->error = strdup(err); /* later seeds may fail with other messages */
+        x->nreps++;
+        if (status) break;
+        if (x->nreps == 1) x->flops_per_step = r->flops_per_step;
+    }
+    prepared_free(&p);
+    return status;
+}
+
+/* Appends which seed a message is about, with --seeds K > 1. */
+static void name_seed(char *msg, size_t len, const struct sb_experiment *e,
+                      const struct sb_run_options *o, size_t s)
+{
+    const size_t n = strlen(msg);
+    if (seeds_of(o) > 1 && n < len)
+        snprintf(msg + n, len - n, " (seed %llu, %zu of %zu)",
+                 (unsigned long long)(e->seed + o->seed + s), s + 1, seeds_of(o));
+}
+
+/* The seeds one after the other. A seed that fails (diverged, out of memory) does not stop
+ * the others: like MLPerf's non-converging run, it counts as a seed that never reached the
+ * target, and the experiment is failed with the first failure's message. Bad input and a
+ * signal stop at once. */
+static int train_seeds(const struct sb_experiment *e, const struct sb_run_options *o, size_t index,
+                       size_t count, struct sb_experiment_result *x, double t_start, char *err,
+                       size_t errlen)
+{
+    const size_t K = seeds_of(o);
+    int failed = 0;
+    char first[2048] = "";
+    for (size_t s = 0; s < K; s++) {
+        if (s > 0 && sb_interrupted) {
+            snprintf(err, errlen, "%s: interrupted by signal %d after %zu of %zu seeds", e->name,
+                     (int)sb_interrupted, s, K);
+            return SB_STATUS_INTERRUPTED;
+        }
+        x->seeds_started = s + 1;
+        const int status = train_seed(e, o, s, index, count, x, t_start, err, errlen);
+        if (status) name_seed(err, errlen, e, o, s);
+        /* !x->prepared: the first seed's data could not be built, so nothing ran */
+        if (status == 2 || status == SB_STATUS_INTERRUPTED || (status && !x->prepared))
+            return status;
+        if (status && !failed) {
+            failed = 1;
+            snprintf(first, sizeof first, "%s", err);
+        }
+    }
+    if (failed) snprintf(err, errlen, "%s", first);
+    return failed ? 3 : 0;
+}
+
 int sb_train_experiment(const struct sb_experiment *e, const struct sb_run_options *o,
                         size_t index, size_t count, struct sb_experiment_result *x, char *err,
                         size_t errlen)
@@ -149,30 +233,13 @@ int sb_train_experiment(const struct sb_experiment *e, const struct sb_run_optio
     x->e = e;
     x->isa_name = o->k->isa_name;
     x->peak_gflops = o->peak_gflops;
-    struct sb_prepared p;
-    int status = prepare(&p, e, o, err, errlen);
-    if (!status && !(x->reps = calloc(o->repetitions, sizeof *x->reps))) {
+    x->seeds = seeds_of(o);
+    int status = 0;
+    if (!(x->reps = calloc(o->repetitions * x->seeds, sizeof *x->reps))) {
         snprintf(err, errlen, "%s: out of memory", e->name);
         status = 3;
     }
-    if (status) {
-        prepared_free(&p);
-        return conclude(x, status, err);
-    }
-    describe(&p, o, x);
-    for (size_t rep = 0; rep < o->repetitions; rep++) {
-        if (rep > 0 && sb_interrupted) {
-            snprintf(err, errlen, "%s: interrupted by signal %d after %zu of %zu repetitions",
-                     e->name, (int)sb_interrupted, rep, o->repetitions);
-            status = SB_STATUS_INTERRUPTED;
-            break;
-        }
-        status = sb_run_repetition(o, &p, index, count, rep, &x->reps[rep], t_start, err, errlen);
-        x->nreps++;
-        if (status) break;
-        if (rep == 0) x->flops_per_step = x->reps[0].flops_per_step;
-    }
+    if (!status) status = train_seeds(e, o, index, count, x, t_start, err, errlen);
     if (o->progress_bar) fprintf(stderr, "\r\033[K");
-    prepared_free(&p);
     return conclude(x, status, err);
 }

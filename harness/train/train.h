@@ -22,6 +22,9 @@ struct sb_run_options {
     const char *dump_dir;     /* NULL, or where to write initial weights, data and losses */
     int progress_bar;         /* stderr is a terminal: redraw a bar; else one line per experiment */
     struct sb_counters *counters; /* NULL, or PAPI events counted over the training steps */
+    /* --seeds K: seeds trained per experiment, seed + i for i in 0..K-1, each for
+     * `repetitions` repetitions (0 counts as 1, so callers that predate it train one seed). */
+    size_t seeds;
 };
 
 /* Set (to the signal number) by `specbias run`'s SIGINT/SIGTERM handler; the trainer checks
@@ -30,8 +33,9 @@ struct sb_run_options {
 extern volatile sig_atomic_t sb_interrupted;
 
 /* Trains e into *x (free it with sb_experiment_result_free) and returns its status: 0 when
- * every repetition finished, 2 when the experiment's input was bad (a PNG), 3 when it failed
- * (a non-finite loss, out of memory, an I/O error writing the dump), SB_STATUS_INTERRUPTED
+ * every repetition of every seed finished, 2 when the experiment's input was bad (a PNG), 3
+ * when it failed (a non-finite loss, out of memory, an I/O error writing the dump; a seed that
+ * fails does not stop the next seeds, which time to quality needs), SB_STATUS_INTERRUPTED
  * when sb_interrupted stopped it; err then says why, as does x->error. `index` of `count`
  * numbers the experiment in the progress bar. */
 int sb_train_experiment(const struct sb_experiment *e, const struct sb_run_options *o,

@@ -142,9 +142,11 @@ def heatmap(fs: FigureSet, src, e, rep, section):
     cb.set_label("|DFT(f)| at k / A_k, clipped to 0..1")
     fig.tight_layout()
     return fs.save(fig, "heatmap", f"{e['name']}: spectral bias ({src.tag})",
-                   f"Learned magnitude of each target frequency (colour, 1 = learned) over "
-                   f"{xlabel} at {len(curve)} checkpoints, {src.short}. Low frequencies "
-                   "turning yellow first is the spectral bias (Rahaman et al. 2019).",
+                   f"Magnitude of each target frequency relative to the target's (colour, 1 = "
+                   f"the target's amplitude) over {xlabel} at {len(curve)} checkpoints, "
+                   f"{src.short}. Low frequencies turning yellow first is the spectral bias "
+                   "(Rahaman et al. 2019). A frequency counts as learned by its error, not its "
+                   f"magnitude: {inputs.LEARNED_DEFINITION}.",
                    experiment=e["name"], sources=[src], section=section)
 
 
@@ -233,6 +235,7 @@ def radial(fs: FigureSet, src, e, rep, section):
     for j, b in enumerate(bands[:m.shape[1]]):
         ax.plot(x, m[:, j], color=cmap(j / max(1, len(bands) - 1)), marker=".", lw=1.2,
                 label=f"{num(b):.3g}" if num(b) is not None else str(b))
+    ax.axhline(inputs.LEARNED_MAX_SPECTRAL_ERROR, color="0.4", ls=":", lw=1.0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("residual / target power in band")
     ax.set_ylim(bottom=0)
@@ -242,8 +245,9 @@ def radial(fs: FigureSet, src, e, rep, section):
     ax.set_title(f"{e['name']}: radial spectral error, {src.short}{_status_note(src, e)}")
     fig.tight_layout()
     return fs.save(fig, "radial", f"{e['name']}: radial spectral error ({src.tag})",
-                   "Error in each concentric frequency band over training (0 = learned); "
-                   f"low bands (dark) should fall first, {src.short}.",
+                   "Error in each concentric frequency band over training; a band counts as "
+                   f"learned when its {inputs.LEARNED_DEFINITION} (dotted line); low bands "
+                   f"(dark) should fall first, {src.short}.",
                    experiment=e["name"], sources=[src], section=section)
 
 

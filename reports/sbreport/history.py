@@ -14,12 +14,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 from . import changepoint, inputs  # noqa: E402
 from .doc import Cell, Grid, Heading, Figure, Para, Table  # noqa: E402
 from .figures import file_colour  # noqa: E402
+from .units import fmt_db_diff, fmt_metric  # noqa: E402
 
 METRICS = [
-    ("seconds_per_step", "median seconds per step", "lower"),
+    ("seconds_per_step", "time per step (ms/step)", "lower"),
     ("final_psnr_db", "final PSNR (dB)", "higher"),
     ("time_to_target_s", "time to target (s)", "lower"),
 ]
+# The figure's scale of each metric's values, into the unit of its label.
+SCALE = {"seconds_per_step": 1e3}
 ALPHA = 0.05
 MIN_SIZE = 2
 SEED = 20200416  # fixed: the same folder always gives the same change points
@@ -104,12 +107,15 @@ def section(fs, sources, warnings) -> list:
         for mk, name, k, cp, after, before in found:
             ch = 100.0 * (cp.after / cp.before - 1.0) if cp.before else float("nan")
             better = dict((m, b) for m, _, b in METRICS)[k]
-            worse = (ch > 0) if better == "lower" else (ch < 0)
+            up = cp.after > cp.before
+            worse = up if better == "lower" else not up
+            # PSNR moves in dB, times in percent
+            change = fmt_db_diff(cp.after, cp.before) if k == "final_psnr_db" else f"{ch:+.1f} %"
             crow.append([mnames[mk], name, k, str(after.context.get("date", "?")),
                          str(after.context.get("git_commit", "?")),
                          str(before.context.get("git_commit", "?")),
-                         Cell(f"{cp.before:.4g}", "num"), Cell(f"{cp.after:.4g}", "num"),
-                         Cell(f"{ch:+.1f} %", "bad" if worse else "good"),
+                         Cell(fmt_metric(k, cp.before), "num"), Cell(fmt_metric(k, cp.after), "num"),
+                         Cell(change, "bad" if worse else "good"),
                          Cell(f"{cp.p_value:.3f}", "num")])
         blocks.append(Table(["machine", "experiment", "metric", "first run after", "commit",
                              "commit before", "median before", "median after", "change",
@@ -151,7 +157,8 @@ def _figure(fs, name, machines, mnames, found):
             if not pts:
                 continue
             xs = [_date(s) if all_dated else j for j, (s, _) in enumerate(pts)]
-            ax.plot(xs, [v for _, v in pts], marker="o", ms=3, color=file_colour(i),
+            ax.plot(xs, [v * SCALE.get(k, 1.0) for _, v in pts], marker="o", ms=3,
+                    color=file_colour(i),
                     label=f"{mnames[mk]} {mk[2]} {mk[3]}t @ {mk[0]}")
             for fmk, fname, fk, cp, after, before in found:
                 if (fmk, fname, fk) == (mk, name, k):

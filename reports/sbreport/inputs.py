@@ -14,6 +14,14 @@ from dataclasses import dataclass, field
 
 RESULTS_SCHEMA = "specbias-results/1"
 
+# The one definition of a learned frequency (1D) or radial band (2D) that run, compare and the
+# report share: its spectral error at the last checkpoint is at most this, and over
+# repetitions the median of each frequency's error is judged. Mirrors
+# SB_LEARNED_MAX_SPECTRAL_ERROR in harness/util/learned.h; tests/report_vocabulary.py parses
+# that header and fails when the two differ.
+LEARNED_MAX_SPECTRAL_ERROR = 0.1
+LEARNED_DEFINITION = f"final spectral error <= {LEARNED_MAX_SPECTRAL_ERROR:g}"
+
 
 class InputError(Exception):
     """Bad input: exit 2."""
@@ -305,10 +313,55 @@ def headline_metrics(e: dict) -> dict:
     }
 
 
+def is_learned(spectral_error) -> bool:
+    v = num(spectral_error)
+    return v is not None and v <= LEARNED_MAX_SPECTRAL_ERROR
+
+
+def learned_count(e: dict):
+    """(learned, judged) frequencies or bands of an experiment, as run and compare count them:
+    per frequency, the median over the finished repetitions of the last checkpoint's spectral
+    error (null errors, where the target has no power, are not judged). None: no spectrum."""
+    per_freq: dict = {}
+    for r in reps_with_curve(e):
+        if r.get("status", "ok") != "ok":
+            continue
+        last = r["curve"][-1]
+        errs = last.get("spectral_error") if isinstance(last, dict) else None
+        if not isinstance(errs, list):
+            continue
+        for k, v in enumerate(errs):
+            if num(v) is not None:
+                per_freq.setdefault(k, []).append(num(v))
+    if not per_freq:
+        return None
+    learned = sum(1 for vals in per_freq.values() if is_learned(statistics.median(vals)))
+    return learned, len(per_freq)
+
+
+def seeds_summary(e: dict):
+    """summary.seeds of a run with --seeds K > 1 (time to target across seeds), as plain
+    values, or None when the experiment has none. Fields of the wrong type count as absent."""
+    s = e.get("summary")
+    s = s.get("seeds") if isinstance(s, dict) else None
+    if not isinstance(s, dict):
+        return None
+    t = s.get("time_to_target_s") if isinstance(s.get("time_to_target_s"), dict) else {}
+    out = {k: _number(s.get(k)) for k in ("requested", "finished", "reached")}
+    out.update({k: _number(t.get(k)) for k in ("trimmed_mean", "dropped", "min", "q1", "median",
+                                                "q3", "max")})
+    return out
+
+
 def total_train_seconds(s: Source) -> float:
     t = 0.0
     for e in s.experiments:
-        for r in e.get("repetitions", []):
+        reps = list(e.get("repetitions", [])) if isinstance(e.get("repetitions"), list) else []
+        seeds = e.get("seeds") if isinstance(e.get("seeds"), list) else []
+        for sd in seeds:   # --seeds: the other seeds' repetitions
+            if isinstance(sd, dict) and isinstance(sd.get("repetitions"), list):
+                reps += sd["repetitions"]
+        for r in reps:
             if isinstance(r, dict):
                 t += num(r.get("train_seconds")) or 0.0
     return t

@@ -11,6 +11,7 @@ import traceback
 
 from . import inputs
 from .inputs import Failure, InputError, num
+from .units import fmt_db_diff, fmt_metric, fmt_ms_per_step, fmt_s, fmt_seeds
 
 PROG = "specbias report"
 
@@ -321,16 +322,26 @@ class Report:
         self.add(Heading(2, "Comparison", "comparison"))
         names = _experiment_names(results)
         base = results[0]
-        metrics = [("seconds_per_step", "s/step", "lower"),
+        metrics = [("seconds_per_step", "ms/step", "lower"),
                    ("time_to_target_s", "time to target", "lower"),
-                   ("final_psnr_db", "final PSNR dB", "higher")]
+                   ("final_psnr_db", "final PSNR", "higher")]
+        if any(inputs.seeds_summary(e) is not None for s in results for e in s.experiments):
+            metrics.insert(2, ("seeds_time_to_target_s", "across seeds", "lower"))
+        # PSNR is judged by a difference in dB, as compare's gate does (its tolerance)
+        tol = num((compare or {}).get("psnr_tolerance_db")) if isinstance(compare, dict) \
+            else None
+        tol = 0.5 if tol is None else tol
         hdr = ["experiment"] + [f"{label} {s.tag}" for _, label, _ in metrics for s in results]
         rows = []
         for n in names:
             hs = []
             for s in results:
                 e = next((x for x in s.experiments if x["name"] == n), None)
-                hs.append((e, inputs.headline_metrics(e) if e else None))
+                h = inputs.headline_metrics(e) if e else None
+                if h is not None:
+                    ss = inputs.seeds_summary(e)
+                    h["seeds_time_to_target_s"] = ss["trimmed_mean"] if ss else None
+                hs.append((e, h))
             cells = [n]
             for key, label, better in metrics:
                 b = hs[0][1][key] if hs[0][1] and hs[0][0].get("status", "ok") == "ok" else None
@@ -345,19 +356,22 @@ class Report:
                     if v is None:
                         cells.append(Cell("never" if key == "time_to_target_s" else "-", "muted"))
                         continue
-                    text = fmt_seconds(v) if key != "final_psnr_db" else f"{v:.2f}"
+                    text = fmt_metric("time_to_target_s" if key.startswith("seeds_") else key, v)
                     cls = "num"
-                    if b and j > 0:
+                    if key == "final_psnr_db" and b is not None and j > 0:
+                        text += f" ({fmt_db_diff(v, b)})"
+                        cls = "bad" if v - b < -tol else ("good" if v - b > tol else "num")
+                    elif b and j > 0:
                         r = v / b
                         text += f" (x{r:.2f})"
-                        worse = r > 1.05 if better == "lower" else r < 0.95
-                        improved = r < 0.95 if better == "lower" else r > 1.05
-                        cls = "bad" if worse else ("good" if improved else "num")
+                        cls = "bad" if r > 1.05 else ("good" if r < 0.95 else "num")
                     cells.append(Cell(text, cls))
             rows.append(cells)
-        self.add(Table(hdr, rows, f"Side by side: medians, ratios against {base.tag} (red = "
-                       "worse by more than 5 %, green = better; no significance test here: see "
-                       "the verdicts below)"))
+        self.add(Table(hdr, rows, f"Side by side: medians, and against {base.tag} the ratio of "
+                       "times (red = slower by more than 5 %, green = faster) and the difference "
+                       f"of PSNR in dB (red = lower by more than {tol:g} dB); across seeds: the "
+                       "mean without the fastest and slowest seed; no significance test here: "
+                       "see the verdicts below"))
 
         if compare is None:
             self.add(Para(f"Regression verdicts: compare unavailable ({compare_note}).", "warn"))
@@ -378,9 +392,11 @@ class Report:
                        "improvement": "good"}.get(v, "")
                 bm = (r.get("base") or {}).get("median") if isinstance(r.get("base"), dict) else None
                 nm = (r.get("new") or {}).get("median") if isinstance(r.get("new"), dict) else None
-                crow.append([str(r.get("name")), str(r.get("metric")), Cell(fmt(bm), "num"),
-                             Cell(fmt(nm), "num"),
-                             Cell(fmt(r.get("change_pct"), "+.1f", " %"), "num"),
+                m = str(r.get("metric"))
+                change = fmt_db_diff(nm, bm) if m == "final_psnr_db" \
+                    else fmt(r.get("change_pct"), "+.1f", " %")
+                crow.append([str(r.get("name")), m, Cell(fmt_metric(m, bm), "num"),
+                             Cell(fmt_metric(m, nm), "num"), Cell(change, "num"),
                              Cell(fmt(r.get("p_value"), ".3g"), "num"), Cell(v, cls),
                              str(r.get("note") or "")])
             self.add(Table(["name", "metric", f"base {results[0].tag}", f"new {results[1].tag}",
@@ -485,43 +501,52 @@ class Report:
         if text:
             self.add(Para(text, "warn"))
         self.add(self.context_table(s))
+        with_seeds = any(inputs.seeds_summary(e) is not None for e in s.experiments)
         rows = []
         for e in s.experiments:
             h = inputs.headline_metrics(e)
             st = e.get("status", "ok")
             reps = e.get("repetitions", [])
             rep = inputs.representative(e)
-            learned = "-"
-            if rep and inputs.is_1d(e):
-                last = rep["curve"][-1].get("spectral_magnitude")
-                if isinstance(last, list) and last:
-                    learned = f"{sum(1 for v in last if (num(v) or 0) >= 0.5)}/{len(last)}"
+            lc = inputs.learned_count(e)
+            learned = "-" if lc is None else \
+                f"{lc[0]}/{lc[1]}" + ("" if inputs.is_1d(e) else " bands")
             n_ok, n_all = h["reached_target"]
-            ttt = fmt_seconds(h["time_to_target_s"]) if h["time_to_target_s"] is not None \
+            ttt = fmt_s(h["time_to_target_s"]) if h["time_to_target_s"] is not None \
                 else ("never" if n_all else "-")
             if h["time_to_target_s"] is not None and n_ok < n_all:
                 ttt += f" ({n_ok}/{n_all} reached)"
-            rows.append([
+            row = [
                 e["name"], inputs.target_kind(e), inputs.encoding_name(e),
                 Cell(st + (f": {e.get('error')}" if e.get("error") else ""),
                      "" if st == "ok" else "bad"),
                 Cell(str(len(reps)), "num"),
                 Cell(str(rep.get("steps", "-")) if rep else "-", "num"),
-                Cell(fmt_seconds(h["seconds_per_step"]), "num"),
+                Cell(fmt_ms_per_step(h["seconds_per_step"]), "num"),
                 Cell(fmt(h["gflops"], ".3g"), "num"),
                 Cell(fmt(100 * h["peak_fraction"] if h["peak_fraction"] is not None else None,
                          ".1f", " %"), "num"),
                 Cell(fmt(h["final_loss"], ".3g"), "num"),
-                Cell(fmt(h["final_psnr_db"], ".2f"), "num"),
+                Cell(fmt(h["final_psnr_db"], ".2f", " dB"), "num"),
                 Cell(ttt, "num" if h["time_to_target_s"] is not None else "muted"),
-                Cell(learned, "num"),
-                str(rep.get("trajectory_hash", "-")) if rep else "-",
-            ])
-        self.add(Table(["experiment", "target", "encoding", "status", "reps", "steps", "s/step",
-                        "GFLOP/s", "of peak", "final loss", "final PSNR dB", "time to target",
-                        "freqs learned", "trajectory hash"], rows,
-                       "Experiments (medians over finished repetitions; freqs learned = "
-                       "spectral magnitude >= 0.5 at the last checkpoint)"))
+            ]
+            if with_seeds:
+                ss = inputs.seeds_summary(e)
+                row.append(Cell(fmt_seeds(ss), "num" if ss and ss["trimmed_mean"] is not None
+                                else "muted"))
+            row += [Cell(learned, "num"), str(rep.get("trajectory_hash", "-")) if rep else "-"]
+            rows.append(row)
+        hdr = ["experiment", "target", "encoding", "status", "reps", "steps", "time per step",
+               "GFLOP/s", "of peak", "final loss", "final PSNR", "time to target"]
+        hdr += ["time to target across seeds"] if with_seeds else []
+        hdr += ["learned", "trajectory hash"]
+        self.add(Table(hdr, rows,
+                       "Experiments (medians over finished repetitions"
+                       + (" of the first seed; across seeds: the mean without the fastest and "
+                          "slowest seed, with the spread of the seeds that reached the target"
+                          if with_seeds else "")
+                       + f"; learned: frequencies, or radial bands for 2D, whose "
+                       f"{inputs.LEARNED_DEFINITION}, the median over repetitions)"))
         with_rep = [(e, inputs.representative(e)) for e in s.experiments]
         with_rep = [(e, r) for e, r in with_rep if r is not None]
         for e in s.experiments:
