@@ -359,7 +359,7 @@ r['context']['host'] = 'fastbox'
 for e in r['experiments']: times(e, [0.8, 0.8, 0.8])"
 cmp 0 "$real" "$tmp/m-slow.json" "$tmp/m-fast.json"
 out '^\[2\] .*m-fast.json \(fastbox ' "machines: column labels from the context"
-out "$P +seconds_per_step +lower +[0-9.e-]+ +[0-9.e-]+ \(x1\.2[0-9]\) +[0-9.e-]+ \(x0\.8[0-9]\)\*" \
+out "$P +step_time +lower +[0-9.]+ ms +[0-9.]+ ms \(x1\.2[0-9]\) +[0-9.]+ ms \(x0\.8[0-9]\)\*" \
   "machines: winner marked"
 cmp 0 "$real" "$tmp/m-slow.json" "$tmp/m-fast.json" --format json
 jcheck 'assert d["mode"] == "machines" and d["rows"] == [] and d["verdict"] == "pass", d
@@ -372,7 +372,7 @@ q = t[("tancik2d-small/gauss", "final_psnr_db")]
 assert q["better"] == "higher" and q["winner"] is None and q["relative"] == [1.0] * 3, q
 assert ("tancik2d-small/gauss", "time_to_target_s") not in t, "a row with no values"'
 cmp 0 "$real" "$tmp/m-slow.json" "$tmp/m-fast.json" --format markdown
-out "^\| experiment \| lazzari1d/pe0-3 \| seconds\\\\_per\\\\_step \| lower \| .* \| \*\*[0-9.e-]+ \(x0\.8[0-9]\)\*\* \|$" \
+out "^\| experiment \| lazzari1d/pe0-3 \| step\\\\_time \| lower \| .* \| \*\*[0-9.]+ ms \(x0\.8[0-9]\)\*\* \|$" \
   "machines markdown: winner in bold"
 
 # (i) Google Benchmark JSON from specbias kernels

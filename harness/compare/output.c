@@ -55,7 +55,7 @@ struct display {
     double scale;             /* shown = value x scale */
 };
 
-static struct display display_of(const struct row *r)
+static struct display display_of(const char *metric)
 {
     static const struct {
         const char *metric;
@@ -66,10 +66,11 @@ static struct display display_of(const struct row *r)
         {"real_time_ns", {"real_time", "ns", 1.0}},
         {"final_psnr_db", {"final_psnr", "dB", 1.0}},
         {"frequencies_learned", {"learned", "", 1.0}},
+        {"gflops", {"gflops", "GFLOP/s", 1.0}},
     };
     for (size_t i = 0; i < sizeof table / sizeof *table; i++)
-        if (!strcmp(r->metric, table[i].metric)) return table[i].d;
-    return (struct display){r->metric, "", 1.0};
+        if (!strcmp(metric, table[i].metric)) return table[i].d;
+    return (struct display){metric, "", 1.0};
 }
 
 /* Four significant digits, without an exponent up to 1e9 (a kernel's 123456 ns). */
@@ -114,7 +115,7 @@ static void change_cell(char *buf, size_t len, const struct row *r, const struct
 
 static void gate_cells(const struct row *r, char cells[NCOL][96])
 {
-    const struct display d = display_of(r);
+    const struct display d = display_of(r->metric);
     snprintf(cells[COL_KIND], 96, "%s", r->kind);
     snprintf(cells[COL_NAME], 96, "%s", r->name);
     snprintf(cells[COL_METRIC], 96, "%s", d.label);
@@ -257,17 +258,19 @@ void sb_print_gate_markdown(const struct gate *g, const struct counts *c)
     print_warnings(stdout, &g->warnings, 1);
 }
 
+/* A value in its display unit (a step in ms), and beside it the ratio to the first file. */
 static void table_cell(const struct mrow *r, size_t f, char *buf, size_t len)
 {
     if (isnan(r->values[f])) {
         snprintf(buf, len, "-");
         return;
     }
+    const struct display d = display_of(r->metric);
+    char value[64], rel_text[32] = "";
+    value_cell(value, sizeof value, NULL, r->values[f], &d);
     const double rel = sb_table_relative(r, f);
-    if (f > 0 && isfinite(rel))
-        snprintf(buf, len, "%.4g (x%.2f)", r->values[f], rel);
-    else
-        snprintf(buf, len, "%.4g", r->values[f]);
+    if (f > 0 && isfinite(rel)) snprintf(rel_text, sizeof rel_text, " (x%.2f)", rel);
+    snprintf(buf, len, "%s%s", value, rel_text);
 }
 
 void sb_print_table(const struct table *t, const struct input *in, const struct strlist *warnings,
@@ -290,7 +293,8 @@ void sb_print_table(const struct table *t, const struct input *in, const struct 
         width[4 + f] = (size_t)snprintf(cell, sizeof cell, "[%zu]", f);
     for (size_t i = 0; i < t->n; i++) {
         const struct mrow *r = &t->rows[i];
-        const char *fixed[4] = {r->kind, r->name, r->metric, r->lower_better ? "lower" : "higher"};
+        const char *fixed[4] = {r->kind, r->name, display_of(r->metric).label,
+                                r->lower_better ? "lower" : "higher"};
         for (size_t k = 0; k < 4; k++)
             if (strlen(fixed[k]) > width[k]) width[k] = strlen(fixed[k]);
         for (size_t f = 0; f < t->nfiles; f++) {
@@ -316,7 +320,8 @@ void sb_print_table(const struct table *t, const struct input *in, const struct 
     }
     for (size_t i = 0; i < t->n; i++) {
         const struct mrow *r = &t->rows[i];
-        const char *fixed[4] = {r->kind, r->name, r->metric, r->lower_better ? "lower" : "higher"};
+        const char *fixed[4] = {r->kind, r->name, display_of(r->metric).label,
+                                r->lower_better ? "lower" : "higher"};
         for (size_t k = 0; k < 4; k++) {
             if (markdown) fputs("| ", stdout);
             put_text(stdout, fixed[k], markdown);
