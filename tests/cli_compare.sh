@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # `specbias compare`: the regression gate on a small real run and on synthetic edits of it with
 # known answers (a clear 20 % slowdown flagged, noise within the threshold not, a big but
-# noisy slowdown not significant, fewer than 3 repetitions warned, quality and numerics
-# regressions), Markdown and JSON output, the machines table, Google Benchmark JSON pairs, and
-# every bad-input path (exit 2 with a message naming the file).
+# noisy slowdown not significant, too few repetitions inconclusive with the count needed, a
+# configuration that differs not comparable, a missing experiment failing, quality and
+# numerics regressions), real A/A and scalar-against-auto gates of 5 + 5 runs, Markdown and
+# JSON output, the machines table, Google Benchmark JSON pairs, and every bad-input path (exit
+# 2 with a message naming the file). Exit codes: 0 pass, 1 regression, 2 bad input, 4
+# inconclusive.
 set -u
 bin=$1
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,8 +60,9 @@ exec(sys.argv[2])
 PY
 }
 
-# ---- a small real run: 2 experiments x 3 repetitions ------------------------------------------
-"$bin" run --suite quick --filter 'pe0-3|tancik' --steps 10 --repetitions 3 --out "$tmp/real" \
+# ---- a small real run: 2 experiments x 5 repetitions (the fewest a side that can reach the
+# default alpha 0.01) ----------------------------------------------------------------------------
+"$bin" run --suite quick --filter 'pe0-3|tancik' --steps 10 --repetitions 5 --out "$tmp/real" \
   --quiet >/dev/null 2>"$tmp/run.err" || fail "specbias run exited $?: $(cat "$tmp/run.err")"
 real=$tmp/real/results.json
 P=lazzari1d/pe0-3
@@ -76,19 +80,30 @@ json.dump(r, open(sys.argv[1], "w"), indent=1)
 PY
 
 cmp 0 --help
-for opt in --threshold --alpha --psnr-tolerance --accept-numerics --format 'default 5' \
-  'default 0.05' 'default 0.5'; do
+for opt in --threshold --alpha --psnr-tolerance --loss-tolerance --accept-numerics \
+  --allow-missing --format 'default 5' 'default 0.01' 'default 0.5' \
+  'exit codes: 0 pass, 1 regression, 2 bad usage or bad input, 3 .*' '^4 inconclusive'; do
   out "$opt" "--help lists $opt"
 done
 
 # (d) a file against itself passes, in every format
 cmp 0 "$real" "$real"
-out '^verdict: PASS' "file against itself"
-out "seconds_per_step" "file against itself"
+out '^verdict: PASS: 0 regressions, 0 inconclusive, 0 not comparable, 0 missing' "file against itself"
+out "$P +step_time +[0-9.]+ ms +[0-9.]+ ms +\+0 ms \(\+0\.0%\) +[0-9.]+ +ok +within 5%" "file against itself"
+out "$T +final_psnr +[0-9.]+ dB +[0-9.]+ dB +\+0\.00 dB +- +same +same: identical trajectories" \
+  "file against itself"
 out "trajectory_hash +[0-9a-f]{16} +[0-9a-f]{16} .* ok +identical" "file against itself"
 cmp 0 "$real" "$real" --format json
 jcheck 'assert d["verdict"] == "pass" and d["counts"]["regressions"] == 0, d["counts"]
-assert len(rows("seconds_per_step")) == 2 and all(x["verdict"] == "ok" for x in d["rows"]), d["rows"]'
+assert d["alpha"] == 0.01 and d["allow_missing"] is False and d["disturbed"] == [], d
+assert len(rows("seconds_per_step")) == 2, d["rows"]
+for x in d["rows"]:
+    want = "same" if x["metric"] in ("final_loss", "final_psnr_db", "frequencies_learned") else "ok"
+    assert x["verdict"] == want, x
+(s,) = rows("seconds_per_step", "lazzari1d/pe0-3")
+assert s["unit"] == "s" and s["difference"] == 0 and s["base"]["n"] == 5, s
+(q,) = rows("final_psnr_db", "tancik2d-small/gauss")
+assert q["unit"] == "dB" and q["difference"] == 0 and q["change_pct"] is None, q'
 
 # (a) a clear 20 % slowdown, 5 repetitions a side with small jitter: flagged, significant
 J1='[1.0, 1.01, 0.99, 1.005, 0.995]'
@@ -97,20 +112,22 @@ edit "$real" "$tmp/base5.json" "for e in r['experiments']: times(e, $J1)"
 edit "$real" "$tmp/slow20.json" "for e in r['experiments']: times(e, [1.2 * j for j in $J2])"
 cmp 1 "$tmp/base5.json" "$tmp/slow20.json"
 out '^verdict: REGRESSION' "20 % slowdown"
-out "$P +seconds_per_step .* \+20\.[0-9]% .* regression" "20 % slowdown of $P"
-out "$T +seconds_per_step .* \+20\.[0-9]% .* regression" "20 % slowdown of $T"
-nout "fewer than 3 repetitions" "5 repetitions a side"
+out "$P +step_time +[0-9.]+ ms +[0-9.]+ ms +\+[0-9.]+ ms \(\+20\.[0-9]%\) .* regression +20\.[0-9]% slower \(threshold 5%\), p = 0\.00397 <= alpha 0\.01" \
+  "20 % slowdown of $P"
+out "$T +step_time .* \(\+20\.[0-9]%\) .* regression" "20 % slowdown of $T"
+nout "too few repetitions" "5 repetitions a side"
 cmp 1 "$tmp/base5.json" "$tmp/slow20.json" --format json
 jcheck 'for x in rows("seconds_per_step"):
     assert x["verdict"] == "regression" and 19.5 < x["change_pct"] < 20.5, x
-    assert x["p_value"] < 0.05 and x["base"]["n"] == 5 and x["new"]["n"] == 5, x
+    assert x["p_value"] < 0.01 and x["base"]["n"] == 5 and x["new"]["n"] == 5, x
+    assert abs(x["difference"] - (x["new"]["median"] - x["base"]["median"])) < 1e-15, x
     assert abs(x["ratio"] - 1 - x["change_pct"] / 100) < 1e-12, x
 assert d["verdict"] == "regression" and d["counts"]["regressions"] == 2, d["counts"]'
 # the same slowdown is not a regression under a 25 % threshold, and the other way round it is
 # an improvement, not a failure
 cmp 0 "$tmp/base5.json" "$tmp/slow20.json" --threshold 25
 cmp 0 "$tmp/slow20.json" "$tmp/base5.json"
-out "$P +seconds_per_step .* -16\.[0-9]% .* improvement" "a speedup"
+out "$P +step_time .* \(-16\.[0-9]%\) .* improvement" "a speedup"
 
 # (b) +2 % (significant, as the jitter is smaller) stays within the 5 % threshold
 edit "$real" "$tmp/noise2.json" "for e in r['experiments']: times(e, [1.02 * j for j in $J2])"
@@ -122,22 +139,34 @@ edit "$real" "$tmp/noisy.json" "for e in r['experiments']: times(e, [1.3, 0.9, 1
 cmp 0 "$tmp/base5.json" "$tmp/noisy.json" --format json
 jcheck 'for x in rows("seconds_per_step"):
     assert x["verdict"] == "not_significant" and x["change_pct"] > 15 and x["p_value"] > 0.05, x'
-# --alpha: 3 vs 3 can never reach 0.01, so that is warned and the threshold decides
-cmp 0 "$real" "$real" --alpha 0.01
-out "no p-value can reach alpha 0.01" "3 vs 3 at --alpha 0.01"
-
-# (c) fewer than 3 repetitions: warned, verdict by the threshold alone (the issue's acceptance
-# case: one repetition each, the NEW run much slower)
-# (one repetition at the median of the three: the real run's own spread must not decide)
+# (c) too few repetitions for the test to reach alpha at all: inconclusive (exit 4), whatever
+# the medians say, with the number of repetitions a side that would do. The issue's case: one
+# repetition each, the NEW run 30 % slower (one repetition at the median: the real run's own
+# spread must not decide).
 edit "$real" "$tmp/one.json" "for e in r['experiments']: times(e, [1.0])"
 edit "$tmp/one.json" "$tmp/one-slow.json" "for e in r['experiments']: times(e, [1.3])"
-edit "$tmp/one.json" "$tmp/one-same.json" "for e in r['experiments']: times(e, [1.03])"
-cmp 0 "$real" "$tmp/one.json"
-out "fewer than 3 repetitions \(BASE 3, NEW 1\).*verdict by threshold alone" "3 vs 1 repetitions"
-cmp 1 "$tmp/one.json" "$tmp/one-slow.json"
-out "$P +seconds_per_step .* \+30\.0% +- +regression" "1 vs 1, 30 % slower"
-out "fewer than 3 repetitions \(BASE 1, NEW 1\)" "1 vs 1"
-cmp 0 "$tmp/one.json" "$tmp/one-same.json"
+edit "$tmp/one.json" "$tmp/one-same.json" "for e in r['experiments']: times(e, [1.0])"
+cmp 4 "$tmp/one.json" "$tmp/one-slow.json"
+out '^verdict: INCONCLUSIVE: 0 regressions, 2 inconclusive, ' "1 vs 1, 30 % slower"
+out "$P +step_time .* \(\+30\.0%\) +- +inconclusive +too few repetitions to test \(BASE 1, NEW 1: the smallest possible p is 0\.5, above alpha 0\.01\); 5 or more a side needed" \
+  "1 vs 1, 30 % slower"
+out "2 timing rows are inconclusive: with 1 \(BASE\) and 1 \(NEW\) repetitions no p-value can reach alpha 0\.01; run 5 or more a side \(specbias run --repetitions 5\)" \
+  "the warning says how many repetitions"
+# not a pass either when the medians agree
+cmp 4 "$tmp/one.json" "$tmp/one-same.json"
+cmp 4 "$real" "$tmp/one.json"
+out "BASE 5, NEW 1: the smallest possible p is 0\.167" "5 vs 1"
+# 4 + 4 cannot reach 0.01 (1/70); at --alpha 0.05 3 + 3 can (1/20), at 0.001 5 + 5 cannot
+edit "$real" "$tmp/four.json" "for e in r['experiments']: times(e, [1.0, 1.01, 0.99, 1.005])"
+cmp 4 "$tmp/four.json" "$tmp/four.json" --format json
+jcheck 'assert d["verdict"] == "inconclusive" and d["counts"]["inconclusive"] == 2, d["counts"]
+for x in rows("seconds_per_step"):
+    assert x["verdict"] == "inconclusive" and x["p_value"] is None, x
+    assert "5 or more a side needed" in x["note"], x'
+edit "$real" "$tmp/three.json" "for e in r['experiments']: times(e, [1.0, 1.01, 0.99])"
+cmp 0 "$tmp/three.json" "$tmp/three.json" --alpha 0.05
+cmp 4 "$real" "$real" --alpha 0.001
+out "7 or more a side needed" "5 + 5 at --alpha 0.001"
 
 # (e) numerics: a changed hash with the same configuration fails, unless accepted
 edit "$real" "$tmp/hash.json" "
@@ -152,10 +181,13 @@ edit "$real" "$tmp/avx2.json" "r['context']['isa_used'] = 'avx2'"
 edit "$tmp/hash.json" "$tmp/hash-scalar.json" "r['context']['isa_used'] = 'scalar'"
 cmp 1 "$tmp/avx2.json" "$tmp/hash-scalar.json"
 out "ISA avx2 in BASE, scalar in NEW" "hash across ISAs"
-# another configuration: hashes are not comparable
+# another configuration: not comparable, so neither its hash nor anything else is judged
 edit "$tmp/hash.json" "$tmp/hash-cfg.json" "exp('$P')['config']['train']['lr'] *= 2"
-cmp 0 "$real" "$tmp/hash-cfg.json"
-out "$P +trajectory_hash .* configurations differ" "changed hash, changed config"
+cmp 4 "$real" "$tmp/hash-cfg.json"
+out "$P +config +[0-9.e-]+ +[0-9.e-]+ +- +- +not_comparable +not comparable: train\.lr: [0-9.e-]+ in BASE, [0-9.e-]+ in NEW$" \
+  "changed hash, changed config"
+nout "$P +(trajectory_hash|step_time)" "a not comparable experiment has no other rows"
+out "$T +trajectory_hash .* ok +identical" "the other experiment is still compared"
 # an image found at another path (another checkout) with the same pixels is the same
 # configuration; other pixels are not
 edit "$real" "$tmp/moved.json" "
@@ -164,68 +196,159 @@ for x in exp('$T')['repetitions']: x['trajectory_hash'] = '0123456789abcdef'"
 cmp 1 "$real" "$tmp/moved.json"
 out "$T +trajectory_hash .* numerics_changed" "image moved, same data_hash"
 edit "$tmp/moved.json" "$tmp/other-pixels.json" "exp('$T')['config']['target']['data_hash'] = '0' * 16"
-cmp 0 "$real" "$tmp/other-pixels.json"
-out "$T +trajectory_hash .* configurations differ" "image with other pixels"
+cmp 4 "$real" "$tmp/other-pixels.json"
+out "$T +config .* not_comparable +not comparable: target\.data_hash: [0-9a-f]{16} in BASE, 0000000000000000 in NEW$" \
+  "image with other pixels"
 # repetitions of one file that disagree are warned about
 edit "$real" "$tmp/hash-varies.json" "exp('$P')['repetitions'][1]['trajectory_hash'] = '0' * 16"
 cmp 0 "$tmp/hash-varies.json" "$tmp/hash-varies.json"
 out "$P: the repetitions in .* disagree on trajectory_hash" "hashes within a file"
 
-# (f) quality: a frequency unlearned, PSNR falling, the target no longer reached, a failure
+# (f) quality. Identical trajectories make every quality row "same", whatever the figures say
+# (they are the same by construction); a changed trajectory (here accepted as a numerics
+# change, NEW's hash edited) is judged by each figure's tolerance in its own unit.
+NH="for x in exp('$P')['repetitions'] + exp('$T')['repetitions']: x['trajectory_hash'] = 'fedcba9876543210'"
 edit "$real" "$tmp/learned.json" "
 for x in exp('$P')['repetitions']: x['curve'][-1]['spectral_error'][1] = 0.05"
-edit "$real" "$tmp/unlearned.json" "
+edit "$real" "$tmp/unlearned.json" "$NH
 for x in exp('$P')['repetitions']: x['curve'][-1]['spectral_error'][1] = 0.5"
-cmp 1 "$tmp/learned.json" "$tmp/unlearned.json"
-out "$P +frequencies_learned +1 of 14 +0 of 14 .* regression +learned in BASE, not in NEW: frequency 10 " \
+cmp 1 "$tmp/learned.json" "$tmp/unlearned.json" --accept-numerics
+out "$P +learned +1 of 14 +0 of 14 +-1 .* regression +learned in BASE, not in NEW: frequency 10 " \
   "frequency 10 unlearned"
-cmp 0 "$tmp/unlearned.json" "$tmp/learned.json"
-out "$P +frequencies_learned .* improvement" "frequency 10 learned"
-edit "$real" "$tmp/psnr1.json" "
+cmp 0 "$tmp/unlearned.json" "$tmp/learned.json" --accept-numerics
+out "$P +learned .* improvement +learned in NEW, not in BASE: frequency 10 " "frequency 10 learned"
+out "$T +learned +[0-9]+ of 8 bands +[0-9]+ of 8 bands .* ok +same bands learned \(final spectral error <= 0\.1\)" \
+  "2D: radial bands"
+edit "$real" "$tmp/unlearned-samehash.json" "
+for x in exp('$P')['repetitions']: x['curve'][-1]['spectral_error'][1] = 0.5"
+cmp 0 "$tmp/learned.json" "$tmp/unlearned-samehash.json"
+out "$P +learned +1 of 14 +0 of 14 .* same +same: identical trajectories" "identical trajectories"
+edit "$real" "$tmp/psnr1.json" "$NH
 for x in exp('$T')['repetitions']: x['final_psnr_db'] -= 1.0"
-cmp 1 "$real" "$tmp/psnr1.json"
-out "$T +final_psnr_db .* regression +test PSNR fell by 1.00 dB" "PSNR -1 dB"
-cmp 0 "$real" "$tmp/psnr1.json" --psnr-tolerance 2
-edit "$real" "$tmp/psnr03.json" "
+cmp 1 "$real" "$tmp/psnr1.json" --accept-numerics
+out "$T +final_psnr +[0-9.]+ dB +[0-9.]+ dB +-1\.00 dB +- +regression +test PSNR fell by 1\.00 dB \(tolerance 0\.5 dB\)" \
+  "PSNR -1 dB"
+cmp 0 "$real" "$tmp/psnr1.json" --accept-numerics --psnr-tolerance 2
+edit "$real" "$tmp/psnr03.json" "$NH
 for x in exp('$T')['repetitions']: x['final_psnr_db'] -= 0.3"
-cmp 0 "$real" "$tmp/psnr03.json"
+cmp 0 "$real" "$tmp/psnr03.json" --accept-numerics
+edit "$real" "$tmp/loss10.json" "$NH
+for x in exp('$P')['repetitions']: x['final_loss'] *= 1.1"
+cmp 1 "$real" "$tmp/loss10.json" --accept-numerics
+out "$P +final_loss .* \(\+10\.0%\) +- +regression +final loss rose by 10\.0% \(tolerance 5%\)" "loss +10 %"
+cmp 0 "$real" "$tmp/loss10.json" --accept-numerics --loss-tolerance 12
 edit "$real" "$tmp/reached.json" "
 for x in exp('$T')['repetitions']: x['time_to_target_s'] = 0.1"
 cmp 1 "$tmp/reached.json" "$real"
-out "$T +time_to_target_s .* regression +target reached in BASE \(3 of 3 repetitions\), never in NEW" \
+out "$T +time_to_target +.* regression +target reached in BASE \(5 of 5 repetitions\), never in NEW" \
   "target no longer reached"
+
+# (l) missing or failed in NEW fails the gate, unless --allow-missing (then a warning)
 edit "$real" "$tmp/failed.json" "exp('$T')['status'] = 'failed'"
 cmp 1 "$real" "$tmp/failed.json"
-out "$T +status +ok +failed .* regression" "ok in BASE, failed in NEW"
+out "$T +status +ok +failed .* regression +failed in NEW: the gate fails \(--allow-missing allows it\)" \
+  "ok in BASE, failed in NEW"
+nout "$T +(step_time|trajectory_hash)" "a failed experiment has no other rows"
+cmp 0 "$real" "$tmp/failed.json" --allow-missing
+out "$T +status +ok +failed .* warning +failed in NEW: allowed \(--allow-missing\)" "failed, allowed"
+out "^  - $T: failed in NEW \(.*failed\.json\), allowed by --allow-missing" "failed, allowed: warned"
+edit "$real" "$tmp/absent.json" "r['experiments'] = [exp('$P')]"
+cmp 1 "$real" "$tmp/absent.json"
+out '^verdict: REGRESSION: 1 regression, 0 inconclusive, 0 not comparable, 1 missing,' "missing"
+out "$T +status +ok +missing .* regression +missing in NEW: the gate fails" "missing in NEW"
+cmp 0 "$real" "$tmp/absent.json" --allow-missing --format json
+jcheck 'assert d["verdict"] == "pass" and d["counts"]["missing"] == 1, d["counts"]
+(s,) = rows("status")
+assert s["verdict"] == "warning" and s["missing"] is True and s["new_value"] == "missing", s
+assert any("missing in NEW" in w and "--allow-missing" in w for w in d["warnings"]), d["warnings"]'
+# the missing experiment and a too-short NEW together: inconclusive, not pass
+edit "$tmp/absent.json" "$tmp/absent-one.json" "for e in r['experiments']: times(e, [1.0])"
+cmp 4 "$real" "$tmp/absent-one.json" --allow-missing
 # experiments on one side only are warnings
 edit "$real" "$tmp/extra.json" "
 import copy; e = copy.deepcopy(exp('$P')); e['name'] = 'extra/one'; r['experiments'].append(e)"
 cmp 0 "$real" "$tmp/extra.json"
 out "experiment extra/one is only in NEW" "an experiment only in NEW"
 
+# (m) configurations that differ: not comparable, named by field with both values, no speed or
+# quality verdict (exit 4, not 1); a different ISA or thread count is allowed and warned
+edit "$real" "$tmp/steps20.json" "
+for e in r['experiments']:
+    e['config']['train']['steps'] = 20
+    for x in e['repetitions']: x['steps'] = 20; x['train_seconds'] *= 2; x['final_psnr_db'] = 99"
+cmp 4 "$real" "$tmp/steps20.json"
+out '^verdict: INCONCLUSIVE: 0 regressions, 0 inconclusive, 2 not comparable, 0 missing' "steps differ"
+out "$P +config +10 +20 +- +- +not_comparable +not comparable: train\.steps: 10 in BASE, 20 in NEW$" "steps differ"
+nout "regression +" "steps differ: no regression row"
+edit "$real" "$tmp/width.json" "
+exp('$P')['config']['model']['width'] = 256
+for x in exp('$P')['repetitions']: x['train_seconds'] *= 4"
+cmp 4 "$real" "$tmp/width.json" --format json
+jcheck '(c,) = rows("config")
+assert c["name"] == "lazzari1d/pe0-3" and c["verdict"] == "not_comparable", c
+assert c["field"] == "model.width" and c["base_value"] == "128" and c["new_value"] == "256", c
+assert c["note"] == "not comparable: model.width: 128 in BASE, 256 in NEW", c
+assert rows("seconds_per_step", "lazzari1d/pe0-3") == [], "a not comparable experiment timed"
+assert [x["verdict"] for x in rows("seconds_per_step")] == ["ok"], d["rows"]
+assert d["verdict"] == "inconclusive" and d["counts"]["not_comparable"] == 1, d["counts"]'
+# several differences: the first three named, the rest counted; informational fields ignored
+edit "$real" "$tmp/many.json" "
+c = exp('$P')['config']; c['seed'] = 7; c['model']['depth'] = 2; c['encoding']['kind'] = 'none'
+c['train']['optimizer'] = 'sgd'; c['train']['batch'] = 64"
+cmp 4 "$real" "$tmp/many.json"
+out "not comparable: .*: .* in BASE, .* in NEW; .*; .*; and 2 more$" "five differences"
+edit "$real" "$tmp/overridden.json" "
+for e in r['experiments']: e['config']['train']['steps_overridden_from'] = 123"
+cmp 0 "$real" "$tmp/overridden.json"
+# a config field one side lacks (another version of specbias): a warning, still compared
+edit "$real" "$tmp/newfield.json" "exp('$P')['config']['model']['dropout'] = 0"
+cmp 0 "$real" "$tmp/newfield.json"
+out "$P: config fields on one side only \(another version of specbias\?\), not compared: model\.dropout" \
+  "a field on one side only"
+# the suites differ, the experiments not: compared, and said
+edit "$real" "$tmp/suite.json" "r['context']['suite']['content_hash'] = '0' * 16"
+cmp 0 "$real" "$tmp/suite.json"
+out "the suites differ \(content_hash [0-9a-f]{16} in BASE, 0000000000000000 in NEW\)" "suite hash"
+# without configs only an equal suite hash makes them comparable
+edit "$tmp/suite.json" "$tmp/noconfig.json" "del exp('$P')['config']"
+cmp 4 "$real" "$tmp/noconfig.json"
+out "$P +config +present +absent .* not_comparable +no config in NEW, and the suites' content hashes differ" "no config"
+# another ISA and thread count: shown in the header, allowed, warned
+edit "$real" "$tmp/isa-a.json" "r['context'].update(isa_used='avx512', threads=2)"
+edit "$real" "$tmp/isa-b.json" "r['context'].update(isa_used='avx2', threads=1)"
+cmp 0 "$tmp/isa-a.json" "$tmp/isa-b.json"
+out '^NEW: .*isa-b\.json \(.* avx2 1t\)$' "ISA and threads in the header"
+out "^  - BASE ran avx512 on 2 threads, NEW avx2 on 1 thread: the timings compare the ISAs and thread counts as well as the code" \
+  "ISA and threads warning"
+edit "$real" "$tmp/threads-b.json" "r['context'].update(threads=r['context']['threads'] + 1)"
+cmp 0 "$real" "$tmp/threads-b.json"
+out "^  - BASE ran .*, NEW .*: the timings compare the thread counts as well as the code" "threads warning"
+
 # (g) Markdown and JSON
 cmp 1 "$tmp/base5.json" "$tmp/slow20.json" --format markdown
 head -1 "$tmp/out" | grep -qE '^\*\*specbias compare verdict: REGRESSION\*\*' \
   || fail "markdown: no verdict on the first line: $(head -3 "$tmp/out")"
 out '^\| kind \| name \| metric \| base \| new \| change \| p \| verdict \| note \|$' "markdown header"
-out "^\| experiment \| lazzari1d/pe0-3 \| seconds\\\\_per\\\\_step \| .* \| \*\*regression\*\* \|" "markdown row"
+out "^\| experiment \| lazzari1d/pe0-3 \| step\\\\_time \| [0-9.]+ ms \| [0-9.]+ ms \| .* \| \*\*regression\*\* \|" "markdown row"
 cmp 1 "$real" "$tmp/hash.json" --format=json
 jcheck '
 assert d["schema"] == "specbias-compare/1" and d["mode"] == "gate", d
-assert d["threshold_pct"] == 5 and d["alpha"] == 0.05 and d["psnr_tolerance_db"] == 0.5
+assert d["threshold_pct"] == 5 and d["alpha"] == 0.01 and d["psnr_tolerance_db"] == 0.5
+assert d["loss_tolerance_pct"] == 5 and d["allow_missing"] is False
 assert d["accept_numerics"] is False and d["verdict"] == "regression" and d["table"] is None
-assert d["counts"] == {"regressions": 0, "improvements": 0, "numerics_changed": 1,
-                       "warnings": 0}, d["counts"]
+assert d["counts"] == {"regressions": 0, "inconclusive": 0, "not_comparable": 0, "missing": 0,
+                       "improvements": 0, "numerics_changed": 1, "warnings": 0}, d["counts"]
 f = d["files"][0]
 assert f["kind"] == "results" and f["path"].endswith("results.json") and f["label"], f
 for k in ["host", "cpu_model", "isa_used", "threads", "git_commit", "date"]: assert k in f, k
 (h,) = rows("trajectory_hash", "lazzari1d/pe0-3")
 assert h["verdict"] == "numerics_changed" and h["base"] is None and h["ratio"] is None, h
 for x in d["rows"]:
-    assert set(x) >= {"kind", "name", "metric", "base", "new", "ratio", "change_pct",
-                      "p_value", "verdict", "note"}, x
+    assert set(x) >= {"kind", "name", "metric", "unit", "base", "new", "difference", "ratio",
+                      "change_pct", "p_value", "verdict", "note"}, x
     assert x["verdict"] in ["ok", "regression", "improvement", "numerics_changed", "accepted",
-                            "not_significant", "warning"], x'
+                            "not_significant", "warning", "inconclusive", "not_comparable",
+                            "same"], x'
 
 # (h) three files: a table, values relative to the first, the best marked
 edit "$real" "$tmp/m-slow.json" "
@@ -236,7 +359,7 @@ r['context']['host'] = 'fastbox'
 for e in r['experiments']: times(e, [0.8, 0.8, 0.8])"
 cmp 0 "$real" "$tmp/m-slow.json" "$tmp/m-fast.json"
 out '^\[2\] .*m-fast.json \(fastbox ' "machines: column labels from the context"
-out "$P +seconds_per_step +lower +[0-9.e-]+ +[0-9.e-]+ \(x1\.2[0-9]\) +[0-9.e-]+ \(x0\.8[0-9]\)\*" \
+out "$P +step_time +lower +[0-9.]+ ms +[0-9.]+ ms \(x1\.2[0-9]\) +[0-9.]+ ms \(x0\.8[0-9]\)\*" \
   "machines: winner marked"
 cmp 0 "$real" "$tmp/m-slow.json" "$tmp/m-fast.json" --format json
 jcheck 'assert d["mode"] == "machines" and d["rows"] == [] and d["verdict"] == "pass", d
@@ -249,14 +372,14 @@ q = t[("tancik2d-small/gauss", "final_psnr_db")]
 assert q["better"] == "higher" and q["winner"] is None and q["relative"] == [1.0] * 3, q
 assert ("tancik2d-small/gauss", "time_to_target_s") not in t, "a row with no values"'
 cmp 0 "$real" "$tmp/m-slow.json" "$tmp/m-fast.json" --format markdown
-out "^\| experiment \| lazzari1d/pe0-3 \| seconds\\\\_per\\\\_step \| lower \| .* \| \*\*[0-9.e-]+ \(x0\.8[0-9]\)\*\* \|$" \
+out "^\| experiment \| lazzari1d/pe0-3 \| step\\\\_time \| lower \| .* \| \*\*[0-9.]+ ms \(x0\.8[0-9]\)\*\* \|$" \
   "machines markdown: winner in bold"
 
 # (i) Google Benchmark JSON from specbias kernels
 gb() {
   "$bin" kernels --benchmark_format=json \
     '--benchmark_filter=^(adam_update__scalar/51585|pattern_hash__scalar/8wx2048)' \
-    --benchmark_min_time=0.01 --benchmark_repetitions=3 >"$1" 2>"$tmp/kernels.err" \
+    --benchmark_min_time=0.01 --benchmark_repetitions=5 >"$1" 2>"$tmp/kernels.err" \
     || fail "specbias kernels exited $?: $(cat "$tmp/kernels.err")"
 }
 gb "$tmp/ga.json"
@@ -264,12 +387,13 @@ gb "$tmp/gb.json"
 cmp 0 "$tmp/ga.json" "$tmp/ga.json" --format json
 jcheck 'names = sorted(x["name"] for x in rows("real_time_ns"))
 assert len(names) == 2 and names[0].startswith("adam_update__scalar/51585"), names
-assert all(x["kind"] == "kernel" and x["base"]["n"] == 3 for x in d["rows"]), d["rows"]
+assert all(x["kind"] == "kernel" and x["base"]["n"] == 5 for x in d["rows"]), d["rows"]
+assert all(x["unit"] == "ns" and x["verdict"] == "ok" for x in d["rows"]), d["rows"]
 assert d["files"][0]["kind"] == "gbench" and "scalar" in d["files"][0]["isa_used"], d["files"]'
 # two real runs: compared (either verdict: the timings are the machine's)
 "$bin" compare "$tmp/ga.json" "$tmp/gb.json" >"$tmp/out" 2>"$tmp/err"
 rc=$?
-[ $rc -le 1 ] || fail "two kernel runs: exit $rc: $(cat "$tmp/err")"
+[ $rc -le 1 ] || fail "two kernel runs, 5 + 5 repetitions: exit $rc: $(cat "$tmp/err")"
 [ "$(grep -c '^kernel ' "$tmp/out")" -eq 2 ] || fail "two kernel runs: want 2 rows: $(cat "$tmp/out")"
 # x1.3 is flagged. On a shared machine one run's repetitions spread by +-25 %, so the known
 # answer is built from ga.json's median per benchmark with 1 % jitter; the slow copy is
@@ -282,7 +406,7 @@ med = {n: statistics.median(b["real_time"] for b in it if b["name"] == n) for n 
 seen = {}
 for b in it:
     i = seen[b["name"]] = seen.get(b["name"], -1) + 1
-    b["real_time"] = med[b["name"]] * [1.0, 1.01, 0.99][i] * {"ns": 1, "us": 1e3}[b["time_unit"]]
+    b["real_time"] = med[b["name"]] * [1.0, 1.01, 0.99, 1.005, 0.995][i] * {"ns": 1, "us": 1e3}[b["time_unit"]]
     b["time_unit"] = "ns"
 json.dump(d, open(sys.argv[2], "w"))
 for b in it:
@@ -295,7 +419,7 @@ PY
 cmp 1 "$tmp/gflat.json" "$tmp/gslow.json" --format json
 jcheck 'for x in rows("real_time_ns"):
     assert x["verdict"] == "regression" and abs(x["change_pct"] - 30) < 0.01, x
-    assert x["p_value"] <= 0.05 and x["new"]["n"] == 3, x'
+    assert x["p_value"] <= 0.01 and x["new"]["n"] == 5, x'
 # kernels in the machines table, GFLOP/s beside the time
 cmp 0 "$tmp/gflat.json" "$tmp/gslow.json" "$real" --format json
 jcheck 'assert d["mode"] == "machines" and len(d["table"]["columns"]) == 3, d
@@ -317,12 +441,13 @@ edit "$real" "$tmp/dist.json" "
 a = r['context']['audit']; a['disturbed'] = True; a['warnings'] = [\"$W1\", \"$W2\"]"
 # a disturbed file against itself: one warning naming the file and quoting its reasons, exit 0
 cmp 0 "$tmp/dist.json" "$tmp/dist.json"
-out '^verdict: PASS: .* 1 warning$' "disturbed file against itself"
+out '^verdict: PASS: .* 1 warning; disturbed while it ran: BASE .*/dist\.json$' "disturbed file against itself"
 out "^  - .*/dist\.json \(BASE\) was disturbed while it ran: steal time was 7\.2 % .*; the load average at the start \(3\.10\) was above the 2 logical CPUs$" \
   "disturbed file against itself"
 out '^      audit: .*; DISTURBED$' "disturbed marker"
 cmp 0 "$real" "$tmp/dist.json"
 out "^  - .*/dist\.json \(NEW\) was disturbed while it ran: steal time" "disturbed NEW"
+out '^verdict: PASS: .*; disturbed while it ran: NEW .*/dist\.json$' "disturbed NEW beside the verdict"
 nout "real/results\.json \(BASE\) was disturbed" "only the disturbed side"
 # a regression stays one, a disturbed side does not change the exit code either way
 edit "$tmp/slow20.json" "$tmp/slow20-dist.json" "
@@ -396,7 +521,8 @@ aw = d["audit_warnings"]   # disturbed, and SMT on in gov-a.json against the rea
 assert len(aw) == 2 and "dist.json (NEW) was disturbed while it ran: steal time" in aw[0], aw
 assert aw[1].startswith("SMT differs: on (control on) in "), aw
 assert d["warnings"][:2] == aw and d["counts"]["warnings"] == len(d["warnings"]), d
-assert d["verdict"] == "pass" and d["schema"] == "specbias-compare/1", d'
+assert d["verdict"] == "pass" and d["schema"] == "specbias-compare/1", d
+assert len(d["disturbed"]) == 1 and d["disturbed"][0].endswith("dist.json"), d["disturbed"]'
 cmp 0 "$tmp/noaudit.json" "$tmp/gov-b.json" --format json
 jcheck 'assert d["files"][0]["audit"] is None, d["files"][0]
 assert any("noaudit.json (BASE) has no machine audit" in w for w in d["audit_warnings"]), d
@@ -421,6 +547,61 @@ assert "dist.json ([2]) was disturbed" in aw[0] and "gov-b.json ([1])" in aw[5] 
 # kernel benchmark files have no audit to miss
 cmp 0 "$tmp/gflat.json" "$tmp/gslow.json" "$real"
 nout "no machine audit" "kernel files"
+
+# (n) real gates over 5 + 5 short runs (one small experiment, 1 thread, one repetition each,
+# well under a second even on the scalar ISA), interleaved A1 B1 S1 A2 B2 S2 ... so that a
+# drift of the machine falls on every side alike, and merged per side: the same binary against
+# itself passes (A/A); the scalar ISA against the widest one (auto) is a real slowdown, a
+# regression, with the same trajectory.
+cat >"$tmp/gate-suite.json" <<'JSON'
+{"schema": "specbias-suite/1", "name": "gatetest", "experiments": [
+ {"name": "g/pe", "target": {"kind": "sines1d", "n": 512, "frequencies": [2, 5, 9, 17]},
+  "encoding": {"kind": "posenc", "octaves": [0, 4]},
+  "model": {"depth": 2, "width": 32}, "train": {"lr": 0.01, "steps": 30}, "checkpoints": 4}]}
+JSON
+G=g/pe
+short() { # short OUT [ARGS...]
+  local o=$1
+  shift
+  "$bin" run --suite "$tmp/gate-suite.json" --threads 1 --repetitions 1 --quiet \
+    --out "$o" "$@" >/dev/null 2>"$tmp/run.err" || fail "short run $o exited $?: $(cat "$tmp/run.err")"
+}
+merge() { # merge OUT FILES...: the first file, with the repetitions of all
+  $py - "$@" <<'PY' || fail "could not merge into $1"
+import json, sys
+r = json.load(open(sys.argv[2]))
+for f in sys.argv[3:]:
+    other = {e["name"]: e for e in json.load(open(f))["experiments"]}
+    for e in r["experiments"]: e["repetitions"] += other[e["name"]]["repetitions"]
+json.dump(r, open(sys.argv[1], "w"))
+PY
+}
+short "$tmp/aa/warm" # a first run may measure the machine's peaks
+widest=$($py -c 'import json, sys; print(json.load(open(sys.argv[1]))["context"]["isa_used"])' \
+  "$tmp/aa/warm/results.json")
+for i in 1 2 3 4 5; do
+  short "$tmp/aa/A$i"
+  short "$tmp/aa/B$i"
+  [ "$widest" = scalar ] || short "$tmp/aa/S$i" --isa scalar
+done
+merge "$tmp/A.json" "$tmp"/aa/A?/results.json
+merge "$tmp/B.json" "$tmp"/aa/B?/results.json
+cmp 0 "$tmp/A.json" "$tmp/B.json"
+out '^verdict: PASS: 0 regressions, 0 inconclusive' "A/A, 5 + 5 interleaved runs"
+out "$G +step_time .* (ok|not_significant|improvement) " "A/A, 5 + 5 interleaved runs"
+out "$G +trajectory_hash .* ok +identical" "A/A: one trajectory"
+if [ "$widest" = scalar ]; then
+  echo "skip: the scalar slowdown gate: this machine's widest ISA is scalar"
+else
+  merge "$tmp/S.json" "$tmp"/aa/S?/results.json
+  cmp 1 "$tmp/A.json" "$tmp/S.json"
+  out '^verdict: REGRESSION: 1 regression, 0 inconclusive' "$widest against scalar"
+  out "$G +step_time .* regression +[0-9.]+% slower \(threshold 5%\), p = 0\.00397 <= alpha 0\.01" \
+    "$widest against scalar"
+  out "^  - BASE ran $widest on 1 thread, NEW scalar on 1 thread: the timings compare the ISAs as well" \
+    "$widest against scalar: warned"
+  out "$G +trajectory_hash .* ok +identical" "one trajectory on every ISA"
+fi
 
 # (j) bad input: exit 2, a message naming the file
 head -c 700 "$real" >"$tmp/trunc.json"
@@ -472,6 +653,7 @@ bad "--threshold needs a value" "$real" "$real" --threshold
 bad "--alpha needs a number in \(0, 1\], got '2'" "$real" "$real" --alpha 2
 bad "--alpha needs a number .*got '0'" "$real" "$real" --alpha 0
 bad "--psnr-tolerance needs a number .*got 'nan'" "$real" "$real" --psnr-tolerance nan
+bad "--loss-tolerance needs a number .*got '-3'" "$real" "$real" --loss-tolerance -3
 bad "--format is text, markdown or json, got 'xml'" "$real" "$real" --format xml
 bad "unknown option '--bogus'" "$real" "$real" --bogus
 bad "need BASE and NEW" "$real"

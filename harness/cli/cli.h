@@ -10,7 +10,9 @@ enum sb_exit {
     SB_EXIT_OK = 0,
     SB_EXIT_REGRESSION = 1, /* compare found a regression */
     SB_EXIT_USAGE = 2,      /* bad usage or bad input */
-    SB_EXIT_FAILED = 3      /* a run failed: divergence, I/O */
+    SB_EXIT_FAILED = 3,     /* a run failed: divergence, I/O */
+    SB_EXIT_INCONCLUSIVE = 4 /* compare could not decide: too few repetitions, runs that are
+                                not comparable (no regression found either) */
 };
 
 /* Build facts, baked in by CMakeLists.txt. */

@@ -21,21 +21,30 @@ static const char description[] =
     "Inputs are results files (specbias run) or Google Benchmark JSON (specbias kernels\n"
     "--benchmark_format=json); two files must be of one kind.\n"
     "\n"
-    "Two files: a regression gate, NEW against BASE, per experiment (or benchmark) in both:\n"
-    "  speed     seconds per training step and time to target (kernels: real time per\n"
-    "            iteration): median ratio NEW/BASE and a one-sided Mann-Whitney U test\n"
-    "            over the repetitions; a regression is a slowdown beyond --threshold that\n"
-    "            is significant (p <= --alpha). With fewer than 3 repetitions a side (or\n"
-    "            too few for any p to reach alpha) the test has no power: the threshold\n"
-    "            alone decides, with a warning. Speedups are reported, never a failure.\n"
-    "  quality   final test PSNR falling by more than --psnr-tolerance; a frequency learned\n"
-    "            in BASE (median final spectral error <= 0.1) and not in NEW; the target\n"
-    "            reached in BASE and never in NEW; status ok in BASE, failed in NEW.\n"
-    "  numerics  trajectory_hash changed while the experiment's config (seed included) is\n"
-    "            the same: \"numerics changed\", a failure unless --accept-numerics. Hashes\n"
-    "            are compared across ISAs too, stricter than \"same ISA\": specbias promises\n"
-    "            the same trajectory on every ISA and thread count.\n"
-    "  Exit 1 when anything regressed, else 0.\n"
+    "Two files: a regression gate, NEW against BASE, per experiment (or benchmark):\n"
+    "  missing   an experiment of BASE missing, failed or interrupted in NEW fails the\n"
+    "            gate, unless --allow-missing (then a warning).\n"
+    "  config    an experiment whose config differs (steps, width, depth, encoding,\n"
+    "            optimiser, batch, seed, the target's data, ...) is \"not comparable\": one\n"
+    "            row names the field and both values, and it is not judged at all.\n"
+    "  speed     time per training step and time to target (kernels: real time per\n"
+    "            iteration): median NEW/BASE and a one-sided Mann-Whitney U test over the\n"
+    "            repetitions. A regression is a slowdown beyond --threshold that is also\n"
+    "            significant (p <= --alpha). When the repetitions are too few for any p to\n"
+    "            reach alpha (at 0.01: fewer than 5 a side), the row is inconclusive and\n"
+    "            says how many are needed. Speedups are reported, never a failure.\n"
+    "  quality   identical trajectory hashes make every quality row \"same\". Otherwise:\n"
+    "            final loss rising by more than --loss-tolerance percent; final PSNR\n"
+    "            falling by more than --psnr-tolerance dB; a frequency (2D: a radial band)\n"
+    "            learned in BASE (final spectral error <= 0.1) and not in NEW; the target\n"
+    "            reached in BASE and never in NEW.\n"
+    "  numerics  trajectory_hash changed while the config (seed included) is the same:\n"
+    "            \"numerics changed\", a failure unless --accept-numerics. Compared across\n"
+    "            ISAs too: specbias promises one trajectory on every ISA and thread count.\n"
+    "  The verdict is REGRESSION (exit 1) when a row regressed, else INCONCLUSIVE (exit 4)\n"
+    "  when a row is inconclusive or not comparable, else PASS (exit 0). Another ISA or\n"
+    "  thread count is allowed, with a warning; runs the machine audit calls disturbed\n"
+    "  are named beside the verdict.\n"
     "More files: a table, rows experiments and kernels, columns files, values relative to\n"
     "the first file, the best marked (* in text, bold in markdown; none on a tie). Exit 0.\n"
     "\n"
@@ -56,12 +65,16 @@ static int parse_args(int argc, char **argv, struct compare_options *o)
         {SB_DOUBLE("--threshold", &o->threshold_pct, "PCT", 0.0, 1e6,
                    "slowdown that counts, in percent (default 5)")},
         {SB_DOUBLE("--alpha", &o->alpha, "A", 0.0, 1.0,
-                   "significance level of the test, in (0, 1] (default 0.05)"),
+                   "significance level of the test, in (0, 1] (default 0.01)"),
          .min_open = 1},
         {SB_DOUBLE("--psnr-tolerance", &o->psnr_tolerance_db, "DB", 0.0, 1e6,
                    "allowed drop of final test PSNR in dB (default 0.5)")},
+        {SB_DOUBLE("--loss-tolerance", &o->loss_tolerance_pct, "PCT", 0.0, 1e6,
+                   "allowed rise of the final training loss, in percent (default 5)")},
         {SB_FLAG("--accept-numerics", &o->accept_numerics,
                  "a changed trajectory_hash passes (verdict \"accepted\")")},
+        {SB_FLAG("--allow-missing", &o->allow_missing,
+                 "an experiment missing or failed in NEW is a warning, not a regression")},
         {SB_ENUM("--format", &format, "FORMAT", formats,
                  "text (default), markdown (a pull-request comment) or json (schema "
                  "specbias-compare/1)")},
@@ -73,7 +86,8 @@ static int parse_args(int argc, char **argv, struct compare_options *o)
         .options = options,
         .noptions = sizeof options / sizeof *options,
         .epilogue =
-            "exit codes: 0 pass, 1 regression, 2 bad usage or bad input, 3 out of memory or I/O\n",
+            "exit codes: 0 pass, 1 regression, 2 bad usage or bad input, 3 out of memory or I/O,\n"
+            "4 inconclusive (no regression found, but not every row could be judged)\n",
         .positionals = &paths};
     const int rc = sb_options_parse(&cmd, argc, argv);
     o->format = (enum format)format;
@@ -88,10 +102,18 @@ static int parse_args(int argc, char **argv, struct compare_options *o)
     return 0;
 }
 
+static const struct compare_options default_options = {
+    .threshold_pct = 5.0,
+    .alpha = 0.01,
+    .psnr_tolerance_db = 0.5,
+    .loss_tolerance_pct = 5.0,
+    .format = FORMAT_TEXT,
+};
+
 /* The defaults, and room for the paths. Returns 0, or -1 (out of memory, message printed). */
 static int options_init(struct compare_options *o, int argc)
 {
-    *o = (struct compare_options){5.0, 0.05, 0.5, 0, FORMAT_TEXT, NULL, 0};
+    *o = default_options;
     o->paths = calloc((size_t)argc, sizeof *o->paths);
     if (o->paths) return 0;
     fprintf(stderr, "specbias compare: out of memory\n");
@@ -111,7 +133,7 @@ int sb_compare_parse_only(int argc, char **argv)
 
 int sb_compare_check_buffer(const void *data, size_t len)
 {
-    struct compare_options o = {5.0, 0.05, 0.5, 0, FORMAT_TEXT, NULL, 0};
+    struct compare_options o = default_options;
     struct input in[2];
     struct strlist warnings = {0};
     char err[1024];
@@ -168,7 +190,7 @@ static int load_inputs(const struct compare_options *o, struct input *in, size_t
     return warnings->oom ? NO_MEMORY : 0;
 }
 
-/* Two files: the gate, printed; *exit_code 1 on a regression. The warnings move into it. */
+/* Two files: the gate, printed; *exit_code by the verdict. The warnings move into it. */
 static int gate(const struct compare_options *o, const struct input *in, struct strlist *warnings,
                 const struct strlist *audit_warnings, int *exit_code, char *err, size_t errlen)
 {
@@ -201,7 +223,9 @@ static int gate(const struct compare_options *o, const struct input *in, struct 
         } else {
             sb_print_gate_text(&g, &c);
         }
-        *exit_code = c.failed ? SB_EXIT_REGRESSION : SB_EXIT_OK;
+        *exit_code = c.verdict == O_REGRESSION     ? SB_EXIT_REGRESSION
+                     : c.verdict == O_INCONCLUSIVE ? SB_EXIT_INCONCLUSIVE
+                                                   : SB_EXIT_OK;
     }
     free(g.rows);
     sb_strlist_free(&g.warnings);

@@ -1,7 +1,11 @@
 /* The parts of `specbias compare` (harness/cli/cmd_compare.c), one file each in harness/compare/:
  *   lists.c     growable lists of samples and of messages
  *   inputs.c    results files into struct input (gbench.c: Google Benchmark JSON)
- *   gate.c      two files: the regression gate, a row and a verdict per experiment and metric
+ *   gate.c      two files: the regression gate, per experiment: missing, status, comparable
+ *               (config.c), then its rows; the counts and the overall verdict
+ *   config.c    whether two experiments' configurations match, naming the first difference
+ *   speed.c     the gate's timing rows: threshold, Mann-Whitney U, too few repetitions
+ *   quality.c   the gate's quality rows (loss, PSNR, learned frequencies) and the hash row
  *   machines.c  three or more files: the machines table
  *   audit.c     the machine audit of results files: header lines and warnings
  *   output.c    text, Markdown and JSON
@@ -18,8 +22,8 @@
 enum format { FORMAT_TEXT, FORMAT_MARKDOWN, FORMAT_JSON };
 
 struct compare_options {
-    double threshold_pct, alpha, psnr_tolerance_db;
-    int accept_numerics;
+    double threshold_pct, alpha, psnr_tolerance_db, loss_tolerance_pct;
+    int accept_numerics, allow_missing;
     enum format format;
     const char **paths;
     size_t npaths;
@@ -56,13 +60,14 @@ struct experiment {
     const char *status;   /* "ok" when the field is absent */
     const json_t *config; /* NULL when absent */
     size_t reps, ok_reps;
-    struct vec sec_per_step, time_to_target, psnr;
+    struct vec sec_per_step, time_to_target, psnr, loss;
     const char *hash; /* of the first finished repetition; NULL when none */
     int hash_varies;  /* finished repetitions disagree on trajectory_hash */
     size_t nfreq;
     double *freq;         /* the frequencies spectral_error[] refers to */
     struct vec *freq_err; /* per frequency: the last curve point's error, one per repetition */
     size_t spectra;       /* repetitions that had a spectrum */
+    int bands;            /* 2D: the spectrum is per radial band, not per frequency */
 };
 
 struct kernel {
@@ -94,6 +99,7 @@ struct input {
     json_t *root;
     json_t *index; /* name -> position in exps or kerns: matching is linear in the file size */
     const char *host, *cpu_model, *isa_used, *git_commit, *date;
+    const char *suite_hash; /* context.suite.content_hash; NULL: unknown */
     json_int_t threads;
     int has_threads;
     char isa_buf[160], label[320];
@@ -147,6 +153,8 @@ int sb_read_gbench(struct input *in, struct strlist *warnings, char *err, size_t
 
 /* ---- the gate (gate.c) ---------------------------------------------------------------------- */
 
+/* A row's verdict. Only regression and numerics_changed fail the gate; inconclusive and
+ * not_comparable make it inconclusive (sb_gate_counts). */
 enum verdict {
     V_OK,
     V_REGRESSION,
@@ -154,18 +162,24 @@ enum verdict {
     V_NUMERICS_CHANGED,
     V_ACCEPTED,
     V_NOT_SIGNIFICANT,
-    V_WARNING
+    V_WARNING,
+    V_INCONCLUSIVE,   /* too few repetitions for the test to reach alpha, or no samples */
+    V_NOT_COMPARABLE, /* the experiment's configuration differs: not judged at all */
+    V_SAME            /* a quality row of an identical trajectory: same by construction */
 };
 extern const char *const sb_verdict_names[];
 
 struct row {
     const char *kind, *name, *metric;
+    const char *unit;  /* of base, new_ and diff in the JSON ("s", "ns", "dB"); NULL: none */
     int numeric;       /* base and new (medians over n samples) are meaningful */
+    int missing;       /* the experiment is missing or failed in NEW */
     double base, new_; /* NAN: no value */
     size_t base_n, new_n;
     const char *base_text, *new_text; /* shown instead of the numbers (hashes, statuses) */
-    char base_buf[32], new_buf[32];
-    double ratio, change_pct, p; /* NAN: null */
+    char base_buf[48], new_buf[48];
+    char field[128]; /* not_comparable: the first differing config field ("train.steps") */
+    double diff, ratio, change_pct, p; /* NAN: null. diff = new - base, in unit */
     enum verdict verdict;
     char note[512];
 };
@@ -176,15 +190,53 @@ struct gate {
     struct row *rows;
     size_t n, cap;
     struct strlist warnings;
+    /* timing rows with too few repetitions, and the last such pair of counts (speed.c) */
+    size_t too_few, too_few_base, too_few_new;
 };
 
 /* Fills g->rows and g->warnings from g->base against g->new_; returns the number of names in
  * common, or NO_MEMORY. */
 long sb_gate_run(struct gate *g);
 
+/* A new row of g (NULL: out of memory), its numbers NAN. */
+struct row *sb_gate_add_row(struct gate *g, const char *kind, const char *name,
+                            const char *metric);
+/* Appends to a row's note; text that does not fit is cut. */
+__attribute__((format(printf, 2, 3))) void sb_row_notef(struct row *r, const char *fmt, ...);
+
+/* The gate's timing row (speed.c): NEW's samples n against BASE's b, lower is better. */
+int sb_gate_timing(struct gate *g, const char *kind, const char *name, const char *metric,
+                   const char *unit, const struct vec *b, const struct vec *n);
+/* Time to target (speed.c): a timing row when both sides reached it; else whether it was
+ * reached is quality: reached in BASE only is a regression. */
+int sb_gate_time_to_target(struct gate *g, const struct experiment *b, const struct experiment *n);
+/* The smallest number of repetitions a side for which the one-sided exact test can reach
+ * alpha (5 at 0.01, 3 at 0.05); 0 when even 1000 cannot. */
+size_t sb_gate_reps_needed(double alpha);
+
+/* The quality rows (quality.c): final loss, final PSNR, learned frequencies. same: identical
+ * trajectories, so every row is "same". Then the trajectory_hash row. */
+int sb_gate_quality(struct gate *g, const struct experiment *b, const struct experiment *n,
+                    int same);
+int sb_gate_hash(struct gate *g, const struct experiment *b, const struct experiment *n);
+
+/* Whether two experiments' configurations match (config.c): 1 comparable, 0 not (the first
+ * difference in field, its values in base_text/new_text, up to three in note).
+ * Fields only one side has (written by another version) are listed in *one_sided, not a
+ * difference. */
+struct config_diff {
+    char field[128], base_text[48], new_text[48], note[400];
+    size_t n;
+    char one_sided[256];
+};
+int sb_config_compare(const json_t *base, const json_t *new_, struct config_diff *d);
+
+enum overall { O_PASS, O_REGRESSION, O_INCONCLUSIVE };
+extern const char *const sb_overall_names[]; /* "pass", "regression", "inconclusive" */
+
 struct counts {
-    size_t regressions, improvements, numerics, warnings;
-    int failed;
+    size_t regressions, improvements, numerics, inconclusive, not_comparable, missing, warnings;
+    enum overall verdict;
 };
 struct counts sb_gate_counts(const struct gate *g);
 

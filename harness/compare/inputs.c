@@ -25,6 +25,7 @@ void sb_input_free(struct input *in)
         sb_vec_free(&e->sec_per_step);
         sb_vec_free(&e->time_to_target);
         sb_vec_free(&e->psnr);
+        sb_vec_free(&e->loss);
         for (size_t k = 0; k < e->nfreq; k++) sb_vec_free(&e->freq_err[k]);
         free(e->freq_err);
         free(e->freq);
@@ -188,6 +189,9 @@ static int read_spectrum(struct experiment *e, const json_t *rep, const struct w
     }
     const size_t nf = json_array_size(freqs), nc = json_array_size(curve);
     if (nf == 0 || nc == 0) return 0;
+    /* 2D spectra are per radial band ("radial band centre, fraction of Nyquist") */
+    const char *unit = json_string_value(json_object_get(rep, "frequency_unit"));
+    if (unit && strstr(unit, "band")) e->bands = 1;
     const json_t *last = json_array_get(curve, nc - 1);
     if (!json_is_object(last)) {
         sb_errorf(err, errlen, "%s: %s: curve[%zu] is %s, want an object", w->path, w->at, nc - 1,
@@ -272,6 +276,9 @@ static int read_repetition(struct experiment *e, const json_t *rep, const struct
     if ((rc = sb_number_field(rep, "final_psnr_db", 1, -INFINITY, w, &x, err, errlen)) < 0)
         return BAD_INPUT;
     if (rc == 1 && sb_vec_push(&e->psnr, x)) return NO_MEMORY;
+    if ((rc = sb_number_field(rep, "final_loss", 1, 0.0, w, &x, err, errlen)) < 0)
+        return BAD_INPUT;
+    if (rc == 1 && sb_vec_push(&e->loss, x)) return NO_MEMORY;
     if ((rc = sb_number_field(rep, "time_to_target_s", 1, 0.0, w, &x, err, errlen)) < 0)
         return BAD_INPUT;
     if (rc == 1 && sb_vec_push(&e->time_to_target, x)) return NO_MEMORY;
@@ -346,6 +353,7 @@ static int read_results(struct input *in, char *err, size_t errlen)
     in->isa_used = sb_context_string(ctx, "isa_used");
     in->git_commit = sb_context_string(ctx, "git_commit");
     in->date = sb_context_string(ctx, "date");
+    in->suite_hash = sb_context_string(json_object_get(ctx, "suite"), "content_hash");
     const json_t *threads = json_object_get(ctx, "threads");
     if (json_is_integer(threads)) {
         in->threads = json_integer_value(threads);
