@@ -345,6 +345,19 @@ for pair in "s3 s3r" "s1 s3"; do
   { [ $rc -ne 2 ] && [ $rc -ne 3 ]; } || fail "compare $pair on --seeds files exited $rc: $(cat "$tmp/cmp.out")"
   grep -q "trajectory_hash.*identical" "$tmp/cmp.out" || fail "compare $pair: the first seeds' hashes are not identical: $(cat "$tmp/cmp.out")"
 done
+# with seeds on both sides the time-to-target gate takes one sample per seed (3 + 3), with
+# repetitions of the first seed only on one side it says so
+"$bin" compare "$tmp/s3/results.json" "$tmp/s3r/results.json" --format json >"$tmp/cmp.json" 2>/dev/null
+python3 - "$tmp/cmp.json" <<'PY' || fail "compare did not gate time to target on the seeds' samples"
+import json, sys
+d = json.load(open(sys.argv[1]))
+(r,) = [x for x in d["rows"] if x["metric"] == "time_to_target_s"]
+assert r["base"]["n"] == 3 and r["new"]["n"] == 3, r
+assert "across seeds: reached by 3 of 3 (BASE), 3 of 3 (NEW)" in r["note"], r["note"]
+PY
+"$bin" compare "$tmp/s1/results.json" "$tmp/s3/results.json" >"$tmp/cmp.out" 2>&1
+grep -q "BASE has 1 seeds, NEW 3: compared on the first seed's repetitions only" "$tmp/cmp.out" \
+  || fail "compare of a plain file against a --seeds file did not warn: $(cat "$tmp/cmp.out")"
 expect 2 "--seeds needs a whole number.*'0'" run --suite "$tmp/ok.json" --seeds 0
 expect 2 "--seeds needs a whole number.*'x'" run --suite "$tmp/ok.json" --seeds x
 expect 2 "--seeds needs a whole number.*'101'" run --suite "$tmp/ok.json" --seeds 101

@@ -68,6 +68,10 @@ struct experiment {
     struct vec *freq_err; /* per frequency: the last curve point's error, one per repetition */
     size_t spectra;       /* repetitions that had a spectrum */
     int bands;            /* 2D: the spectrum is per radial band, not per frequency */
+    /* `run --seeds K` (K >= 2): one time to target per seed that finished ok and reached it,
+     * the samples of the time-to-target gate when both sides have seeds */
+    size_t seeds, seeds_finished;
+    struct vec seed_ttt;
 };
 
 struct kernel {

@@ -24,6 +24,7 @@ void sb_input_free(struct input *in)
         struct experiment *e = &in->exps[i];
         sb_vec_free(&e->sec_per_step);
         sb_vec_free(&e->time_to_target);
+        sb_vec_free(&e->seed_ttt);
         sb_vec_free(&e->psnr);
         sb_vec_free(&e->loss);
         for (size_t k = 0; k < e->nfreq; k++) sb_vec_free(&e->freq_err[k]);
@@ -291,6 +292,41 @@ static int read_repetition(struct experiment *e, const json_t *rep, const struct
     return read_spectrum(e, rep, w, err, errlen);
 }
 
+/* experiments[].seeds of `run --seeds K` (absent for one seed): each seed's status and time
+ * to target, the samples of the time-to-quality gate (docs/results.md). */
+static int read_seeds(struct experiment *e, const json_t *seeds, const char *path, char *err,
+                      size_t errlen)
+{
+    if (!seeds || json_is_null(seeds)) return 0;
+    if (!json_is_array(seeds)) {
+        sb_errorf(err, errlen, "%s: experiment '%s': 'seeds' is %s, want an array", path,
+                  e->name, sb_json_type_name(seeds));
+        return BAD_INPUT;
+    }
+    for (size_t i = 0; i < json_array_size(seeds); i++) {
+        const json_t *s = json_array_get(seeds, i);
+        struct where w = {path, ""};
+        snprintf(w.at, sizeof w.at, "experiment '%s' seeds[%zu]", e->name, i);
+        const char *status;
+        double seed, t;
+        int rc;
+        if (!json_is_object(s)) {
+            sb_errorf(err, errlen, "%s: %s is %s, want an object", path, w.at,
+                      sb_json_type_name(s));
+            return BAD_INPUT;
+        }
+        if (sb_number_field(s, "seed", 0, -INFINITY, &w, &seed, err, errlen) < 0 ||
+            sb_string_field(s, "status", &w, &status, err, errlen) ||
+            (rc = sb_number_field(s, "time_to_target_s", 1, 0.0, &w, &t, err, errlen)) < 0)
+            return BAD_INPUT;
+        e->seeds++;
+        if (!status || strcmp(status, "interrupted") != 0) e->seeds_finished++;
+        if (status && strcmp(status, "ok") == 0 && rc == 1 && sb_vec_push(&e->seed_ttt, t))
+            return NO_MEMORY;
+    }
+    return 0;
+}
+
 /* A finite number, or NAN (absent, null or another type). */
 static double audit_number(const json_t *obj, const char *key)
 {
@@ -412,6 +448,8 @@ static int read_results(struct input *in, char *err, size_t errlen)
             const int rc = read_repetition(e, json_array_get(reps, r), &wr, err, errlen);
             if (rc) return rc;
         }
+        const int rc = read_seeds(e, json_object_get(je, "seeds"), in->path, err, errlen);
+        if (rc) return rc;
     }
     return 0;
 }

@@ -96,8 +96,43 @@ int sb_gate_timing(struct gate *g, const char *kind, const char *name, const cha
     return tested(g, r, b, n);
 }
 
+/* Time to quality across seeds (`run --seeds K` on both sides): one sample per seed, so the
+ * gate judges the machine's time to reach the target over trajectories, as MLPerf does. */
+static int gate_seeds_ttt(struct gate *g, const struct experiment *b, const struct experiment *n)
+{
+    const size_t bt = b->seed_ttt.n, nt = n->seed_ttt.n;
+    if (bt == 0 && nt == 0) return 0;
+    if (bt == 0 || nt == 0) { /* reached on one side only: whether it is met is quality */
+        struct row *r = sb_gate_add_row(g, "experiment", b->name, "time_to_target_s");
+        if (!r) return NO_MEMORY;
+        r->numeric = 1;
+        r->unit = "s";
+        r->base = bt ? sb_stats_median(b->seed_ttt.v, bt) : NAN;
+        r->new_ = nt ? sb_stats_median(n->seed_ttt.v, nt) : NAN;
+        r->base_n = bt;
+        r->new_n = nt;
+        r->verdict = bt > 0 ? V_REGRESSION : V_IMPROVEMENT;
+        sb_row_notef(r, "target reached by %zu of %zu seeds in BASE, %zu of %zu in NEW", bt,
+                     b->seeds_finished, nt, n->seeds_finished);
+        return 0;
+    }
+    const int rc = sb_gate_timing(g, "experiment", b->name, "time_to_target_s", "s",
+                                  &b->seed_ttt, &n->seed_ttt);
+    if (rc) return rc;
+    sb_row_notef(&g->rows[g->n - 1],
+                 "; across seeds: reached by %zu of %zu (BASE), %zu of %zu (NEW)", bt,
+                 b->seeds_finished, nt, n->seeds_finished);
+    return 0;
+}
+
 int sb_gate_time_to_target(struct gate *g, const struct experiment *b, const struct experiment *n)
 {
+    if (b->seeds >= 2 && n->seeds >= 2) return gate_seeds_ttt(g, b, n);
+    if (b->seeds >= 2 || n->seeds >= 2)
+        sb_strlist_addf(&g->warnings,
+                        "%s time_to_target_s: BASE has %zu seeds, NEW %zu: compared on the first "
+                        "seed's repetitions only (run both with the same --seeds)",
+                        b->name, b->seeds ? b->seeds : 1, n->seeds ? n->seeds : 1);
     const size_t bt = b->time_to_target.n, nt = n->time_to_target.n;
     if (b->ok_reps == 0 || n->ok_reps == 0 || (bt == 0 && nt == 0)) return 0;
     if (bt > 0 && nt > 0) {

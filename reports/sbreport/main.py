@@ -169,7 +169,7 @@ def run_compare(specbias, paths):
     except (OSError, subprocess.TimeoutExpired) as e:
         return None, f"could not run {specbias} compare: {e}"
     err = p.stderr.decode("utf-8", "replace").strip().splitlines()
-    if p.returncode not in (0, 1):
+    if p.returncode not in (0, 1, 4):  # pass, regression, inconclusive
         why = err[0] if err else f"exit {p.returncode}"
         return None, f"specbias compare exited {p.returncode}: {why}"
     try:
@@ -259,14 +259,17 @@ class Report:
         if compare and compare.get("mode") == "gate" and len(results) == 2:
             v = compare.get("verdict")
             c = compare.get("counts", {})
-            text = (f"compare {results[1].tag} against {results[0].tag}: "
-                    f"{'REGRESSION' if v == 'regression' else 'pass'} - "
-                    f"{c.get('regressions', 0)} regression(s), {c.get('improvements', 0)} "
+            word = {"regression": "REGRESSION", "inconclusive": "INCONCLUSIVE"}.get(v, "pass")
+            vcls = {"regression": "bad", "inconclusive": "warn"}.get(v, "good")
+            text = (f"compare {results[1].tag} against {results[0].tag}: {word} - "
+                    f"{c.get('regressions', 0)} regression(s), {c.get('inconclusive', 0)} "
+                    f"inconclusive, {c.get('not_comparable', 0)} not comparable, "
+                    f"{c.get('missing', 0)} missing, {c.get('improvements', 0)} "
                     f"improvement(s), {c.get('numerics_changed', 0)} numerics changed, "
                     f"{c.get('warnings', 0)} warning(s)")
-            self.add(Para(text, "bad" if v == "regression" else "good"))
+            self.add(Para(text, vcls))
             verdicts[results[0].path] = Cell("baseline", "muted")
-            verdicts[results[1].path] = Cell(str(v), "bad" if v == "regression" else "good")
+            verdicts[results[1].path] = Cell(str(v), vcls)
         elif compare and compare.get("mode") == "machines":
             self.add(Para(f"{len(results)} machines compared: see Comparison.", "note"))
         elif compare_note:
@@ -382,13 +385,15 @@ class Report:
         if other_w:
             self.add(Para("compare warnings: " + "; ".join(map(str, other_w)), "note"))
         if compare.get("mode") == "gate":
-            order = {"regression": 0, "numerics_changed": 1, "warning": 2, "improvement": 3,
-                     "accepted": 4, "not_significant": 5, "ok": 6}
+            order = {"regression": 0, "numerics_changed": 1, "inconclusive": 2,
+                     "not_comparable": 2, "warning": 2, "improvement": 3, "accepted": 4,
+                     "not_significant": 5, "ok": 6, "same": 6}
             crow = []
             for r in sorted(compare.get("rows", []),
                             key=lambda r: (order.get(r.get("verdict"), 9), str(r.get("name")))):
                 v = r.get("verdict", "?")
                 cls = {"regression": "bad", "numerics_changed": "warn", "warning": "warn",
+                       "inconclusive": "warn", "not_comparable": "warn",
                        "improvement": "good"}.get(v, "")
                 bm = (r.get("base") or {}).get("median") if isinstance(r.get("base"), dict) else None
                 nm = (r.get("new") or {}).get("median") if isinstance(r.get("new"), dict) else None
