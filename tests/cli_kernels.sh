@@ -44,11 +44,21 @@ filter='--benchmark_filter=^(dense_relu_fwd__scalar/2048x14x128|adam_update__.*/
 for run in a b; do
   "$bin" kernels "$filter" --benchmark_min_time=0.001 --benchmark_format=json \
     --benchmark_out="$tmp/$run.json" --benchmark_out_format=json >"$tmp/$run.stdout" \
-    || fail "kernels --benchmark_format=json exited $?"
+    2>"$tmp/$run.stderr" || fail "kernels --benchmark_format=json exited $?"
 done
-$py - "$tmp/a.json" "$tmp/a.stdout" "$nisa" <<'PY' || fail "JSON check"
-import json, sys
+$py - "$tmp/a.json" "$tmp/a.stdout" "$nisa" "$tmp/a.stderr" <<'PY' || fail "JSON check"
+import json, re, sys
 d = json.load(open(sys.argv[1])); json.load(open(sys.argv[2]))
+# A kernel faster than the context's peak has the peak measured again during the run (after the
+# context was written): the fractions of the benchmarks from then on are of the new peak, which
+# the warning states (to 0.1 GFLOP/s). Each fraction must be of one of the peaks reported.
+remeasured = dict(re.findall(r"above the (\w+) peak of [0-9.]+ GFLOP/s at 1 thread; the peak was "
+                             r"re-measured: ([0-9.]+) GFLOP/s", open(sys.argv[4]).read()))
+def of_a_reported_peak(isa, fraction_times_rate, rate):
+    peaks = [(float(d["context"]["peak_gflops_1thread_" + isa]), 5e-2)]
+    if isa in remeasured:
+        peaks.append((float(remeasured[isa]), 5e-2 + 0.05 / float(remeasured[isa])))
+    return any(abs(fraction_times_rate(p) / rate - 1) < tol for p, tol in peaks)
 names = [b["name"] for b in d["benchmarks"]]
 want = 2 + int(sys.argv[3])   # dense on scalar, pattern_hash on scalar, adam on every ISA
 assert len(names) == want, names
@@ -63,17 +73,18 @@ for k in ("bytes/s", "intensity", "peak_fraction"):
 # peak_fraction and roofline_fraction come from specbias's own timing of the loop, a hair longer
 # than Google Benchmark's; never above 1 for the peak
 assert 0 < b["peak_fraction"] <= 1, b
-assert abs(b["peak_fraction"] * float(d["context"]["peak_gflops_1thread_scalar"]) * 1e9 / b["FLOP/s"] - 1) < 5e-2
+assert of_a_reported_peak("scalar", lambda p: b["peak_fraction"] * p * 1e9, b["FLOP/s"]), (b, remeasured)
 # the roofline: FLOP/s over min(peak, intensity x the measured 1-thread bandwidth)
 bw = float(d["context"]["bandwidth_gbs_1thread"])
 assert bw > 0, d["context"]
 for b in d["benchmarks"]:
-    peak = float(d["context"]["peak_gflops_1thread_" + b["name"].split("__")[1].split("/")[0]])
-    bound = min(peak, b["intensity"] * bw) * 1e9
+    isa = b["name"].split("__")[1].split("/")[0]
     if b["FLOP/s"] == 0:   # the pattern kernels do no arithmetic
         assert b.get("roofline_fraction", 0) == 0, b
         continue
-    assert abs(b["roofline_fraction"] * bound / b["FLOP/s"] - 1) < 5e-2, (b, bw, peak)
+    bound = lambda peak: min(peak, b["intensity"] * bw) * 1e9
+    assert of_a_reported_peak(isa, lambda p: b["roofline_fraction"] * bound(p), b["FLOP/s"]), \
+        (b, bw, remeasured)
 PY
 
 compare=$(dpkg -L libbenchmark-tools 2>/dev/null | grep '/compare.py$' | head -1)
