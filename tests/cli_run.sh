@@ -359,7 +359,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 (r,) = [x for x in d["rows"] if x["metric"] == "time_to_target_s"]
 assert r["base"]["n"] == 3 and r["new"]["n"] == 3, r
-assert "across seeds: reached by 3 of 3 (BASE), 3 of 3 (NEW)" in r["note"], r["note"]
+assert "reached in 3 of 3 seeds (BASE), 3 of 3 (NEW)" in r["note"], r["note"]
 PY
 "$bin" compare "$tmp/s1/results.json" "$tmp/s3/results.json" >"$tmp/cmp.out" 2>&1
 grep -q "BASE has 1 seeds, NEW 3: compared on the first seed's repetitions only" "$tmp/cmp.out" \

@@ -8,6 +8,7 @@
 #include "harness/compare/stats.h"
 
 #include <math.h>
+#include <string.h>
 #include <stdio.h>
 
 /* Significant means p <= alpha: rejecting then keeps the false-alarm rate at most alpha, and
@@ -96,69 +97,51 @@ int sb_gate_timing(struct gate *g, const char *kind, const char *name, const cha
     return tested(g, r, b, n);
 }
 
-/* Time to quality across seeds (`run --seeds K` on both sides): one sample per seed, so the
- * gate judges the machine's time to reach the target over trajectories, as MLPerf does. */
-static int gate_seeds_ttt(struct gate *g, const struct experiment *b, const struct experiment *n)
+/* Time to target from one sample per repetition, or per seed when both sides ran `--seeds K`
+ * (K >= 2: the gate then judges the time to reach the target over trajectories, as MLPerf
+ * does). `of` is how many repetitions or seeds finished on each side; `unit` names them. */
+static int ttt_rows(struct gate *g, const char *name, const struct vec *bv, const struct vec *nv,
+                    size_t b_of, size_t n_of, const char *unit)
 {
-    const size_t bt = b->seed_ttt.n, nt = n->seed_ttt.n;
-    if (bt == 0 && nt == 0) return 0;
-    if (bt == 0 || nt == 0) { /* reached on one side only: whether it is met is quality */
-        struct row *r = sb_gate_add_row(g, "experiment", b->name, "time_to_target_s");
-        if (!r) return NO_MEMORY;
-        r->numeric = 1;
-        r->unit = "s";
-        r->base = bt ? sb_stats_median(b->seed_ttt.v, bt) : NAN;
-        r->new_ = nt ? sb_stats_median(n->seed_ttt.v, nt) : NAN;
-        r->base_n = bt;
-        r->new_n = nt;
-        r->verdict = bt > 0 ? V_REGRESSION : V_IMPROVEMENT;
-        sb_row_notef(r, "target reached by %zu of %zu seeds in BASE, %zu of %zu in NEW", bt,
-                     b->seeds_finished, nt, n->seeds_finished);
+    const size_t bt = bv->n, nt = nv->n;
+    if (b_of == 0 || n_of == 0 || (bt == 0 && nt == 0)) return 0;
+    if (bt > 0 && nt > 0) {
+        const int rc = sb_gate_timing(g, "experiment", name, "time_to_target_s", "s", bv, nv);
+        if (rc) return rc;
+        if (bt < b_of || nt < n_of || strcmp(unit, "seeds") == 0)
+            sb_row_notef(&g->rows[g->n - 1], "; reached in %zu of %zu %s(BASE), %zu of %zu (NEW)",
+                         bt, b_of, strcmp(unit, "seeds") == 0 ? "seeds " : "", nt, n_of);
         return 0;
     }
-    const int rc = sb_gate_timing(g, "experiment", b->name, "time_to_target_s", "s",
-                                  &b->seed_ttt, &n->seed_ttt);
-    if (rc) return rc;
-    sb_row_notef(&g->rows[g->n - 1],
-                 "; across seeds: reached by %zu of %zu (BASE), %zu of %zu (NEW)", bt,
-                 b->seeds_finished, nt, n->seeds_finished);
+    /* Reached on one side only: whether the target is met is quality, not speed. */
+    struct row *r = sb_gate_add_row(g, "experiment", name, "time_to_target_s");
+    if (!r) return NO_MEMORY;
+    r->numeric = 1;
+    r->unit = "s";
+    r->base = sb_stats_median(bv->v, bt);
+    r->new_ = sb_stats_median(nv->v, nt);
+    r->base_n = bt;
+    r->new_n = nt;
+    r->verdict = bt > 0 ? V_REGRESSION : V_IMPROVEMENT;
+    if (bt > 0)
+        sb_row_notef(r, "target reached in BASE (%zu of %zu %s), never in NEW (%zu)", bt, b_of,
+                     unit, n_of);
+    else
+        sb_row_notef(r, "target reached in NEW (%zu of %zu %s), never in BASE (%zu)", nt, n_of,
+                     unit, b_of);
     return 0;
 }
 
 int sb_gate_time_to_target(struct gate *g, const struct experiment *b, const struct experiment *n)
 {
-    if (b->seeds >= 2 && n->seeds >= 2) return gate_seeds_ttt(g, b, n);
+    if (b->seeds >= 2 && n->seeds >= 2)
+        return ttt_rows(g, b->name, &b->seed_ttt, &n->seed_ttt, b->seeds_finished,
+                        n->seeds_finished, "seeds");
     if (b->seeds >= 2 || n->seeds >= 2)
         sb_strlist_addf(&g->warnings,
                         "%s time_to_target_s: BASE has %zu seeds, NEW %zu: compared on the first "
                         "seed's repetitions only (run both with the same --seeds)",
                         b->name, b->seeds ? b->seeds : 1, n->seeds ? n->seeds : 1);
-    const size_t bt = b->time_to_target.n, nt = n->time_to_target.n;
-    if (b->ok_reps == 0 || n->ok_reps == 0 || (bt == 0 && nt == 0)) return 0;
-    if (bt > 0 && nt > 0) {
-        const int rc = sb_gate_timing(g, "experiment", b->name, "time_to_target_s", "s",
-                                      &b->time_to_target, &n->time_to_target);
-        if (rc) return rc;
-        if (bt < b->ok_reps || nt < n->ok_reps)
-            sb_row_notef(&g->rows[g->n - 1], "; reached in %zu of %zu (BASE), %zu of %zu (NEW)",
-                         bt, b->ok_reps, nt, n->ok_reps);
-        return 0;
-    }
-    /* Reached on one side only: whether the target is met is quality, not speed. */
-    struct row *r = sb_gate_add_row(g, "experiment", b->name, "time_to_target_s");
-    if (!r) return NO_MEMORY;
-    r->numeric = 1;
-    r->unit = "s";
-    r->base = sb_stats_median(b->time_to_target.v, bt);
-    r->new_ = sb_stats_median(n->time_to_target.v, nt);
-    r->base_n = bt;
-    r->new_n = nt;
-    r->verdict = bt > 0 ? V_REGRESSION : V_IMPROVEMENT;
-    if (bt > 0)
-        sb_row_notef(r, "target reached in BASE (%zu of %zu repetitions), never in NEW (%zu)", bt,
-                     b->ok_reps, n->ok_reps);
-    else
-        sb_row_notef(r, "target reached in NEW (%zu of %zu repetitions), never in BASE (%zu)", nt,
-                     n->ok_reps, b->ok_reps);
-    return 0;
+    return ttt_rows(g, b->name, &b->time_to_target, &n->time_to_target, b->ok_reps, n->ok_reps,
+                    "repetitions");
 }
