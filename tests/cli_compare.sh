@@ -3,7 +3,8 @@
 # known answers (a clear 20 % slowdown flagged, noise within the threshold not, a big but
 # noisy slowdown not significant, too few repetitions inconclusive with the count needed, a
 # configuration that differs not comparable, a missing experiment failing, quality and
-# numerics regressions), real A/A and scalar-against-auto gates of 5 + 5 runs, Markdown and
+# numerics regressions), real A/A and scalar-against-auto gates of 5 + 5 runs through
+# scripts/gate, sides given as folders of runs (one sample per run), Markdown and
 # JSON output, the machines table, Google Benchmark JSON pairs, and every bad-input path (exit
 # 2 with a message naming the file). Exit codes: 0 pass, 1 regression, 2 bad input, 4
 # inconclusive.
@@ -549,10 +550,10 @@ cmp 0 "$tmp/gflat.json" "$tmp/gslow.json" "$real"
 nout "no machine audit" "kernel files"
 
 # (n) real gates over 5 + 5 short runs (one small experiment, 1 thread, one repetition each,
-# well under a second even on the scalar ISA), interleaved A1 B1 S1 A2 B2 S2 ... so that a
-# drift of the machine falls on every side alike, and merged per side: the same binary against
-# itself passes (A/A); the scalar ISA against the widest one (auto) is a real slowdown, a
-# regression, with the same trajectory.
+# well under a second even on the scalar ISA) through scripts/gate, which interleaves the two
+# builds' runs so that a drift of the machine falls on both alike, and compare merges each
+# side's folder of runs: the same binary against itself passes (A/A); the scalar ISA against
+# the widest one is a real slowdown, a regression, with the same trajectory.
 cat >"$tmp/gate-suite.json" <<'JSON'
 {"schema": "specbias-suite/1", "name": "gatetest", "experiments": [
  {"name": "g/pe", "target": {"kind": "sines1d", "n": 512, "frequencies": [2, 5, 9, 17]},
@@ -560,41 +561,32 @@ cat >"$tmp/gate-suite.json" <<'JSON'
   "model": {"depth": 2, "width": 32}, "train": {"lr": 0.01, "steps": 30}, "checkpoints": 4}]}
 JSON
 G=g/pe
-short() { # short OUT [ARGS...]
-  local o=$1
-  shift
-  "$bin" run --suite "$tmp/gate-suite.json" --threads 1 --repetitions 1 --quiet \
-    --out "$o" "$@" >/dev/null 2>"$tmp/run.err" || fail "short run $o exited $?: $(cat "$tmp/run.err")"
+gate() { # gate WANT-RC OUT BASE NEW: scripts/gate, its stdout in $tmp/out
+  local want=$1 o=$2 rc=0
+  "$src/scripts/gate" --out "$o" "$3" "$4" --suite "$tmp/gate-suite.json" --threads 1 \
+    >"$tmp/out" 2>"$tmp/err" || rc=$?
+  [ "$rc" -eq "$want" ] || fail "scripts/gate $*: exited $rc, want $want: $(cat "$tmp/err" "$tmp/out")"
+  diff -q "$o/verdict.txt" "$tmp/out" >/dev/null || fail "scripts/gate: $o/verdict.txt is not what it printed"
 }
-merge() { # merge OUT FILES...: the first file, with the repetitions of all
-  $py - "$@" <<'PY' || fail "could not merge into $1"
-import json, sys
-r = json.load(open(sys.argv[2]))
-for f in sys.argv[3:]:
-    other = {e["name"]: e for e in json.load(open(f))["experiments"]}
-    for e in r["experiments"]: e["repetitions"] += other[e["name"]]["repetitions"]
-json.dump(r, open(sys.argv[1], "w"))
-PY
-}
-short "$tmp/aa/warm" # a first run may measure the machine's peaks
+"$bin" run --suite "$tmp/gate-suite.json" --threads 1 --quiet --out "$tmp/aa/warm" >/dev/null \
+  2>"$tmp/err" || fail "warm-up run: $(cat "$tmp/err")" # a first run may measure the peaks
 widest=$($py -c 'import json, sys; print(json.load(open(sys.argv[1]))["context"]["isa_used"])' \
   "$tmp/aa/warm/results.json")
-for i in 1 2 3 4 5; do
-  short "$tmp/aa/A$i"
-  short "$tmp/aa/B$i"
-  [ "$widest" = scalar ] || short "$tmp/aa/S$i" --isa scalar
-done
-merge "$tmp/A.json" "$tmp"/aa/A?/results.json
-merge "$tmp/B.json" "$tmp"/aa/B?/results.json
-cmp 0 "$tmp/A.json" "$tmp/B.json"
+gate 0 "$tmp/aa" "$bin" "$bin"
+out '^BASE: .*/aa/base \(.* 5 runs\)' "A/A: BASE is 5 runs"
+out '^NEW: +.*/aa/new \(.* 5 runs\)' "A/A: NEW is 5 runs"
 out '^verdict: PASS: 0 regressions, 0 inconclusive' "A/A, 5 + 5 interleaved runs"
 out "$G +step_time .* (ok|not_significant|improvement) " "A/A, 5 + 5 interleaved runs"
 out "$G +trajectory_hash .* ok +identical" "A/A: one trajectory"
+[ "$(ls "$tmp/aa/base" | grep -c '^run')" = 5 ] && [ "$(ls "$tmp/aa/new" | grep -c '^run')" = 5 ] ||
+  fail "scripts/gate: want 5 run folders a side: $(ls -R "$tmp/aa")"
 if [ "$widest" = scalar ]; then
   echo "skip: the scalar slowdown gate: this machine's widest ISA is scalar"
 else
-  merge "$tmp/S.json" "$tmp"/aa/S?/results.json
-  cmp 1 "$tmp/A.json" "$tmp/S.json"
+  # a NEW build that is really slower: the same binary made to take the scalar kernels
+  printf '#!/bin/sh\nSPECBIAS_ISA=scalar exec "%s" "$@"\n' "$bin" >"$tmp/scalar-bin"
+  chmod +x "$tmp/scalar-bin"
+  gate 1 "$tmp/as" "$bin" "$tmp/scalar-bin"
   out '^verdict: REGRESSION: 1 regression, 0 inconclusive' "$widest against scalar"
   out "$G +step_time .* regression +[0-9.]+% slower \(threshold 5%\), p = 0\.00397 <= alpha 0\.01" \
     "$widest against scalar"
@@ -602,6 +594,52 @@ else
     "$widest against scalar: warned"
   out "$G +trajectory_hash .* ok +identical" "one trajectory on every ISA"
 fi
+# scripts/gate's own bad usage: exit 2 before any run
+for args in "--runs x $bin $bin" "--runs 0 $bin $bin" "$bin" "$tmp/nosuch $bin" \
+  "$bin $bin --out $tmp/x"; do
+  rc=0
+  "$src/scripts/gate" --out "$tmp/gbad" $args >/dev/null 2>"$tmp/err" || rc=$?
+  [ $rc = 2 ] || fail "scripts/gate $args: exit $rc, want 2: $(cat "$tmp/err")"
+done
+grep -q "is set by scripts/gate" "$tmp/err" || fail "scripts/gate --out in run options: $(cat "$tmp/err")"
+rc=0
+"$src/scripts/gate" --out "$tmp/gbad" "$bin" "$bin" --suite nosuch >/dev/null 2>"$tmp/err" || rc=$?
+[ $rc = 2 ] && grep -q "nosuch" "$tmp/err" || fail "scripts/gate --suite nosuch: exit $rc: $(cat "$tmp/err")"
+
+# (o) a side given as a folder: a run folder is its results.json; a folder of run folders is one
+# side of several runs with one timing sample per run, the median of its repetitions (here 3
+# repetitions a run at 1x, 1.01x and 1.3x: one slow outlier per run, gone in the median)
+cmp 0 "$tmp/real" "$real"
+out "^BASE: .*/real/results.json " "a run folder is its results.json"
+for i in 1 2 3 4 5; do
+  mkdir -p "$tmp/runsA/r$i" "$tmp/runsB/r$i"
+  edit "$real" "$tmp/runsA/r$i/results.json" "[times(e, [1.0 + 0.001 * $i, 1.01, 1.3]) for e in r['experiments']]"
+  edit "$real" "$tmp/runsB/r$i/results.json" "[times(e, [1.2 + 0.001 * $i, 1.21, 1.5]) for e in r['experiments']]"
+done
+cmp 1 "$tmp/runsA" "$tmp/runsB" --format json
+jcheck '(r,) = rows("seconds_per_step", "'"$P"'")
+assert (r["base"]["n"], r["new"]["n"]) == (5, 5), r
+assert r["verdict"] == "regression" and abs(r["ratio"] - 1.21 / 1.01) < 1e-9, r
+f = d["files"][0]
+assert f["label"].endswith("5 runs") and (f["runs"], f["samples"]) == (5, "runs"), f'
+mkdir -p "$tmp/runs3"
+cp -r "$tmp/runsB/r1" "$tmp/runsB/r2" "$tmp/runsB/r3" "$tmp/runs3/"
+cmp 4 "$tmp/runsA" "$tmp/runs3"
+out "$P +step_time .* inconclusive +too few runs to test \(BASE 5, NEW 3" "3 runs: too few"
+out "run 5 or more a side \(scripts/gate --runs 5\)" "3 runs: how many"
+cmp 4 "$tmp/runsA" "$tmp/runsB/r1/results.json"
+out "too few samples to test \(BASE 5, NEW 3" "runs against repetitions: the samples"
+out "BASE has 5 runs \(one sample per run\) and NEW is one run" "runs against repetitions: warned"
+mkdir -p "$tmp/runsC/r1" "$tmp/runsC/r2" "$tmp/runsD/r1" "$tmp/runsD/r2" "$tmp/norun/x"
+cp "$real" "$tmp/runsC/r1/results.json"
+edit "$real" "$tmp/runsC/r2/results.json" "exp('$P')['config']['train']['steps'] = 11"
+bad "runsC: experiment '$P': train.steps is 10 in .*r1/results.json and 11 in .*r2/results.json" \
+  "$tmp/runsC" "$real"
+cp "$real" "$tmp/runsD/r1/results.json"
+edit "$real" "$tmp/runsD/r2/results.json" "r['context']['isa_used'] = 'scalar'"
+bad "runsD: .*r1/results.json ran .* and .*r2/results.json scalar on .*: the runs of one side are one build" \
+  "$real" "$tmp/runsD"
+bad "norun: is a folder without results.json, and no folder in it holds one" "$tmp/norun" "$real"
 
 # (j) bad input: exit 2, a message naming the file
 head -c 700 "$real" >"$tmp/trunc.json"
@@ -612,7 +650,6 @@ bad "empty.json: neither a specbias results file" "$real" "$tmp/empty.json"
 echo '[1, 2]' >"$tmp/array.json"
 bad "array.json: the top level is an array" "$tmp/array.json" "$real"
 bad "missing.json: cannot open" "$real" "$tmp/missing.json"
-bad "real: is a folder" "$tmp/real" "$real"
 bad "is a results file and .*ga.json is Google Benchmark JSON" "$real" "$tmp/ga.json"
 edit "$real" "$tmp/renamed.json" "for e in r['experiments']: e['name'] += '-x'"
 bad "have no experiment in common" "$real" "$tmp/renamed.json"

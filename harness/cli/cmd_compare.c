@@ -19,7 +19,11 @@
 
 static const char description[] =
     "Inputs are results files (specbias run) or Google Benchmark JSON (specbias kernels\n"
-    "--benchmark_format=json); two files must be of one kind.\n"
+    "--benchmark_format=json); two files must be of one kind. A run folder (run --out DIR)\n"
+    "stands for its results.json. A folder of run folders (DIR/RUN/results.json, as\n"
+    "scripts/gate writes them) is one input made of separate runs of one build: its timing\n"
+    "samples are one per run (the median of the run's repetitions), since repetitions of one\n"
+    "run share its conditions and miss the run-to-run variation.\n"
     "\n"
     "Two files: a regression gate, NEW against BASE, per experiment (or benchmark):\n"
     "  missing   an experiment of BASE missing, failed or interrupted in NEW fails the\n"
@@ -29,10 +33,11 @@ static const char description[] =
     "            row names the field and both values, and it is not judged at all.\n"
     "  speed     time per training step and time to target (kernels: real time per\n"
     "            iteration): median NEW/BASE and a one-sided Mann-Whitney U test over the\n"
-    "            repetitions. A regression is a slowdown beyond --threshold that is also\n"
-    "            significant (p <= --alpha). When the repetitions are too few for any p to\n"
-    "            reach alpha (at 0.01: fewer than 5 a side), the row is inconclusive and\n"
-    "            says how many are needed. Speedups are reported, never a failure.\n"
+    "            repetitions (for folders of runs: over the runs). A regression is a\n"
+    "            slowdown beyond --threshold that is also significant (p <= --alpha).\n"
+    "            When the samples are too few for any p to reach alpha (at 0.01: fewer\n"
+    "            than 5 a side), the row is inconclusive and says how many are needed.\n"
+    "            Speedups are reported, never a failure.\n"
     "  quality   identical trajectory hashes make every quality row \"same\". Otherwise:\n"
     "            final loss rising by more than --loss-tolerance percent; final PSNR\n"
     "            falling by more than --psnr-tolerance dB; a frequency (2D: a radial band)\n"
@@ -175,7 +180,7 @@ static int load_inputs(const struct compare_options *o, struct input *in, size_t
                        size_t errlen)
 {
     for (; *loaded < o->npaths; ++*loaded) {
-        const int rc = sb_input_load(&in[*loaded], o->paths[*loaded], warnings, err, errlen);
+        const int rc = sb_input_load_side(&in[*loaded], o->paths[*loaded], warnings, err, errlen);
         if (rc) {
             ++*loaded;
             return rc;

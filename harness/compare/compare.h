@@ -112,6 +112,11 @@ struct input {
     struct kernel *kerns;
     size_t nkern;
     struct audit_info audit;
+    /* a side of several runs (runs.c): how many (0 for one file); the other runs' JSON, which
+     * the merged side borrows from; a path this input owns */
+    size_t runs;
+    json_t *run_roots;
+    char *owned_path;
 };
 
 /* Loader results: 0 ok, BAD_INPUT (exit 2), NO_MEMORY (exit 3). */
@@ -127,6 +132,13 @@ struct where {
  * Loader warnings (a benchmark that reported an error) go to warnings. */
 int sb_input_load(struct input *in, const char *path, struct strlist *warnings, char *err,
                   size_t errlen);
+/* One side of a comparison (runs.c): a results or Google Benchmark file; a run folder (its
+ * results.json); or a folder of run folders, merged into one input with one timing sample per
+ * run (the median of its repetitions) and every run's quality values. */
+int sb_input_load_side(struct input *in, const char *path, struct strlist *warnings, char *err,
+                       size_t errlen);
+/* What a side's timing samples are: "runs" (several runs merged) or "repetitions". */
+const char *sb_input_sample_unit(const struct input *in);
 /* Parses len bytes of results or Google Benchmark JSON; `path` names them in messages. */
 int sb_input_parse_json(const char *path, const char *text, size_t len, json_t **out, char *err,
                         size_t errlen);
@@ -205,6 +217,9 @@ long sb_gate_run(struct gate *g);
 /* A new row of g (NULL: out of memory), its numbers NAN. */
 struct row *sb_gate_add_row(struct gate *g, const char *kind, const char *name,
                             const char *metric);
+/* What the timing samples of g are: "runs" (both sides folders of runs, runs.c),
+ * "repetitions" (both single files) or "samples" (one of each). */
+const char *sb_gate_sample_unit(const struct gate *g);
 /* Appends to a row's note; text that does not fit is cut. */
 __attribute__((format(printf, 2, 3))) void sb_row_notef(struct row *r, const char *fmt, ...);
 

@@ -181,12 +181,15 @@ static void gate_too_few_warning(struct gate *g)
     if (g->too_few == 0) return;
     const size_t need = sb_gate_reps_needed(g->o->alpha);
     const int kernels = g->base->kind == KIND_GBENCH;
+    const int runs = g->base->runs > 1 || g->new_->runs > 1;
     sb_strlist_addf(&g->warnings,
-                    "%zu timing row%s inconclusive: with %zu (BASE) and %zu (NEW) repetitions no "
+                    "%zu timing row%s inconclusive: with %zu (BASE) and %zu (NEW) %s no "
                     "p-value can reach alpha %g; run %zu or more a side (%s %zu)",
                     g->too_few, g->too_few == 1 ? " is" : "s are", g->too_few_base,
-                    g->too_few_new, g->o->alpha, need,
-                    kernels ? "specbias kernels --benchmark_repetitions" : "specbias run --repetitions",
+                    g->too_few_new, sb_gate_sample_unit(g), g->o->alpha, need,
+                    runs      ? "scripts/gate --runs"
+                    : kernels ? "specbias kernels --benchmark_repetitions"
+                              : "specbias run --repetitions",
                     need);
 }
 
@@ -231,8 +234,29 @@ static long gate_kernels(struct gate *g)
 }
 
 /* Returns the number of names in common, or NO_MEMORY. */
+const char *sb_gate_sample_unit(const struct gate *g)
+{
+    const int b = g->base->runs > 1, n = g->new_->runs > 1;
+    return b && n ? "runs" : b || n ? "samples" : "repetitions";
+}
+
+/* Samples of different kinds on the two sides: a merged side's are run medians, a single
+ * run's are its repetitions, which agree more closely than runs do. */
+static void gate_sample_warning(struct gate *g)
+{
+    const struct input *B = g->base, *N = g->new_;
+    if ((B->runs > 1) == (N->runs > 1)) return;
+    sb_strlist_addf(&g->warnings,
+                    "%s has %zu runs (one sample per run) and %s is one run (one sample per "
+                    "repetition): repetitions of one run miss the run-to-run variation, so "
+                    "give both sides as folders of runs (scripts/gate)",
+                    B->runs > 1 ? "BASE" : "NEW", B->runs > 1 ? B->runs : N->runs,
+                    B->runs > 1 ? "NEW" : "BASE");
+}
+
 long sb_gate_run(struct gate *g)
 {
+    gate_sample_warning(g);
     if (g->base->kind == KIND_RESULTS) gate_machine_warnings(g);
     const long rc = g->base->kind == KIND_RESULTS ? gate_results(g) : gate_kernels(g);
     gate_too_few_warning(g);

@@ -39,6 +39,8 @@ void sb_input_free(struct input *in)
     free(in->kerns);
     json_decref(in->index);
     json_decref(in->root);
+    json_decref(in->run_roots);
+    free(in->owned_path);
     memset(in, 0, sizeof *in);
 }
 

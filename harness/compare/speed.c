@@ -30,9 +30,9 @@ static void too_few(struct gate *g, struct row *r, double best_p)
 {
     r->verdict = V_INCONCLUSIVE;
     const size_t need = sb_gate_reps_needed(g->o->alpha);
-    sb_row_notef(r, "too few repetitions to test (BASE %zu, NEW %zu: the smallest possible p is "
+    sb_row_notef(r, "too few %s to test (BASE %zu, NEW %zu: the smallest possible p is "
                     "%.3g, above alpha %g)",
-                 r->base_n, r->new_n, best_p, g->o->alpha);
+                 sb_gate_sample_unit(g), r->base_n, r->new_n, best_p, g->o->alpha);
     if (need) sb_row_notef(r, "; %zu or more a side needed", need);
     g->too_few++;
     g->too_few_base = r->base_n;
@@ -143,5 +143,5 @@ int sb_gate_time_to_target(struct gate *g, const struct experiment *b, const str
                         "seed's repetitions only (run both with the same --seeds)",
                         b->name, b->seeds ? b->seeds : 1, n->seeds ? n->seeds : 1);
     return ttt_rows(g, b->name, &b->time_to_target, &n->time_to_target, b->ok_reps, n->ok_reps,
-                    "repetitions");
+                    sb_gate_sample_unit(g));
 }
