@@ -558,12 +558,15 @@ cat >"$tmp/gate-suite.json" <<'JSON'
 {"schema": "specbias-suite/1", "name": "gatetest", "experiments": [
  {"name": "g/pe", "target": {"kind": "sines1d", "n": 512, "frequencies": [2, 5, 9, 17]},
   "encoding": {"kind": "posenc", "octaves": [0, 4]},
-  "model": {"depth": 2, "width": 32}, "train": {"lr": 0.01, "steps": 30}, "checkpoints": 4}]}
+  "model": {"depth": 2, "width": 32}, "train": {"lr": 0.01, "steps": 30}, "checkpoints": 4},
+ {"name": "g/raw", "target": {"kind": "sines1d", "n": 256, "frequencies": [2, 5]},
+  "model": {"depth": 2, "width": 16}, "train": {"lr": 0.01, "steps": 20}, "checkpoints": 2}]}
 JSON
 G=g/pe
-gate() { # gate WANT-RC OUT BASE NEW: scripts/gate, its stdout in $tmp/out
-  local want=$1 o=$2 rc=0
-  "$src/scripts/gate" --out "$o" "$3" "$4" --suite "$tmp/gate-suite.json" --threads 1 \
+gate() { # gate WANT-RC OUT BASE NEW [GATE OPTIONS...]: scripts/gate, its stdout in $tmp/out
+  local want=$1 o=$2 b=$3 n=$4 rc=0
+  shift 4
+  "$src/scripts/gate" --out "$o" "$@" "$b" "$n" --suite "$tmp/gate-suite.json" --threads 1 \
     >"$tmp/out" 2>"$tmp/err" || rc=$?
   [ "$rc" -eq "$want" ] || fail "scripts/gate $*: exited $rc, want $want: $(cat "$tmp/err" "$tmp/out")"
   diff -q "$o/verdict.txt" "$tmp/out" >/dev/null || fail "scripts/gate: $o/verdict.txt is not what it printed"
@@ -578,8 +581,19 @@ out '^NEW: +.*/aa/new \(.* 5 runs\)' "A/A: NEW is 5 runs"
 out '^verdict: PASS: 0 regressions, 0 inconclusive' "A/A, 5 + 5 interleaved runs"
 out "$G +step_time .* (ok|not_significant|improvement) " "A/A, 5 + 5 interleaved runs"
 out "$G +trajectory_hash .* ok +identical" "A/A: one trajectory"
-[ "$(ls "$tmp/aa/base" | grep -c '^run')" = 5 ] && [ "$(ls "$tmp/aa/new" | grep -c '^run')" = 5 ] ||
-  fail "scripts/gate: want 5 run folders a side: $(ls -R "$tmp/aa")"
+out "g/raw +step_time .* (ok|not_significant|improvement) " "A/A, the second experiment"
+# one run per experiment and round, alternating sides: 2 x 5 folders a side
+[ "$(ls "$tmp/aa/base" | grep -c '^run...-e00[12]$')" = 10 ] &&
+  [ "$(ls "$tmp/aa/new" | grep -c '^run...-e00[12]$')" = 10 ] ||
+  fail "scripts/gate: want 10 run folders a side: $(ls -R "$tmp/aa")"
+"$py" - "$tmp/aa/base/run001-e002/results.json" <<'PY' || fail "scripts/gate: a run holds one experiment"
+import json, sys
+assert [e["name"] for e in json.load(open(sys.argv[1]))["experiments"]] == ["g/raw"]
+PY
+# --by suite: whole-suite runs, 5 a side
+gate 0 "$tmp/aas" "$bin" "$bin" --by suite
+out '^verdict: PASS: 0 regressions, 0 inconclusive' "A/A --by suite"
+[ "$(ls "$tmp/aas/base" | grep -c '^run...$')" = 5 ] || fail "--by suite: $(ls "$tmp/aas/base")"
 if [ "$widest" = scalar ]; then
   echo "skip: the scalar slowdown gate: this machine's widest ISA is scalar"
 else
@@ -587,7 +601,7 @@ else
   printf '#!/bin/sh\nSPECBIAS_ISA=scalar exec "%s" "$@"\n' "$bin" >"$tmp/scalar-bin"
   chmod +x "$tmp/scalar-bin"
   gate 1 "$tmp/as" "$bin" "$tmp/scalar-bin"
-  out '^verdict: REGRESSION: 1 regression, 0 inconclusive' "$widest against scalar"
+  out '^verdict: REGRESSION: 2 regressions, 0 inconclusive' "$widest against scalar"
   out "$G +step_time .* regression +[0-9.]+% slower \(threshold 5%\), p = 0\.00397 <= alpha 0\.01" \
     "$widest against scalar"
   out "^  - BASE ran $widest on 1 thread, NEW scalar on 1 thread: the timings compare the ISAs as well" \
@@ -595,8 +609,8 @@ else
   out "$G +trajectory_hash .* ok +identical" "one trajectory on every ISA"
 fi
 # scripts/gate's own bad usage: exit 2 before any run
-for args in "--runs x $bin $bin" "--runs 0 $bin $bin" "$bin" "$tmp/nosuch $bin" \
-  "$bin $bin --out $tmp/x"; do
+for args in "--runs x $bin $bin" "--runs 0 $bin $bin" "--by row $bin $bin" "$bin" \
+  "$tmp/nosuch $bin" "$bin $bin --out $tmp/x"; do
   rc=0
   "$src/scripts/gate" --out "$tmp/gbad" $args >/dev/null 2>"$tmp/err" || rc=$?
   [ $rc = 2 ] || fail "scripts/gate $args: exit $rc, want 2: $(cat "$tmp/err")"

@@ -112,8 +112,10 @@ struct input {
     struct kernel *kerns;
     size_t nkern;
     struct audit_info audit;
-    /* a side of several runs (runs.c): how many (0 for one file); the other runs' JSON, which
-     * the merged side borrows from; a path this input owns */
+    /* a side merged from several run folders (runs.c): merged is 1, runs the most runs any of
+     * its experiments had (each run may hold one experiment only); the runs' JSON, which the
+     * merged side borrows from; a path this input owns */
+    int merged;
     size_t runs;
     json_t *run_roots;
     char *owned_path;

@@ -181,7 +181,7 @@ static void gate_too_few_warning(struct gate *g)
     if (g->too_few == 0) return;
     const size_t need = sb_gate_reps_needed(g->o->alpha);
     const int kernels = g->base->kind == KIND_GBENCH;
-    const int runs = g->base->runs > 1 || g->new_->runs > 1;
+    const int runs = g->base->merged || g->new_->merged;
     sb_strlist_addf(&g->warnings,
                     "%zu timing row%s inconclusive: with %zu (BASE) and %zu (NEW) %s no "
                     "p-value can reach alpha %g; run %zu or more a side (%s %zu)",
@@ -236,7 +236,7 @@ static long gate_kernels(struct gate *g)
 /* Returns the number of names in common, or NO_MEMORY. */
 const char *sb_gate_sample_unit(const struct gate *g)
 {
-    const int b = g->base->runs > 1, n = g->new_->runs > 1;
+    const int b = g->base->merged, n = g->new_->merged;
     return b && n ? "runs" : b || n ? "samples" : "repetitions";
 }
 
@@ -245,13 +245,13 @@ const char *sb_gate_sample_unit(const struct gate *g)
 static void gate_sample_warning(struct gate *g)
 {
     const struct input *B = g->base, *N = g->new_;
-    if ((B->runs > 1) == (N->runs > 1)) return;
+    if (B->merged == N->merged) return;
     sb_strlist_addf(&g->warnings,
                     "%s has %zu runs (one sample per run) and %s is one run (one sample per "
                     "repetition): repetitions of one run miss the run-to-run variation, so "
                     "give both sides as folders of runs (scripts/gate)",
-                    B->runs > 1 ? "BASE" : "NEW", B->runs > 1 ? B->runs : N->runs,
-                    B->runs > 1 ? "NEW" : "BASE");
+                    B->merged ? "BASE" : "NEW", B->merged ? B->runs : N->runs,
+                    B->merged ? "NEW" : "BASE");
 }
 
 long sb_gate_run(struct gate *g)

@@ -384,7 +384,7 @@ json_t *sb_files_json(const struct input *in, size_t nin)
         json_object_set_new(f, "path", text_json(in[i].path));
         json_object_set_new(f, "kind", json_string(sb_kind_names[in[i].kind]));
         json_object_set_new(f, "label", text_json(in[i].label));
-        json_object_set_new(f, "runs", json_integer(in[i].runs > 1 ? (json_int_t)in[i].runs : 1));
+        json_object_set_new(f, "runs", json_integer(in[i].merged ? (json_int_t)in[i].runs : 1));
         json_object_set_new(f, "samples", json_string(sb_input_sample_unit(&in[i])));
         json_object_set_new(f, "host", string_or_null(in[i].host));
         json_object_set_new(f, "cpu_model", string_or_null(in[i].cpu_model));

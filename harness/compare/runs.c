@@ -111,8 +111,7 @@ static const char *worse_status(const char *a, const char *b)
     return strcmp(a, "ok") != 0 ? a : b;
 }
 
-/* A side's runs must be one configuration on one ISA and thread count: they are samples of one
- * measurement. */
+/* A side's runs are one build on one ISA and thread count: samples of one measurement. */
 static int check_same(const struct input *first, const struct input *run, const char *dir,
                       char *err, size_t errlen)
 {
@@ -133,135 +132,186 @@ static int check_same(const struct input *first, const struct input *run, const 
                   (long long)run->threads);
         return BAD_INPUT;
     }
-    const size_t n = first->kind == KIND_RESULTS ? first->nexp : first->nkern;
-    const size_t m = run->kind == KIND_RESULTS ? run->nexp : run->nkern;
-    for (size_t i = 0; i < n; i++) {
-        const char *name = first->kind == KIND_RESULTS ? first->exps[i].name : first->kerns[i].name;
-        const long j = sb_input_find(run, name);
-        if (j < 0) {
-            sb_errorf(err, errlen, "%s: '%s' is in %s and not in %s: the runs of one side ran "
-                                   "the same experiments",
-                      dir, name, first->path, run->path);
-            return BAD_INPUT;
-        }
-        struct config_diff d;
-        if (first->kind == KIND_RESULTS &&
-            !sb_config_compare(first->exps[i].config, run->exps[j].config, &d)) {
-            sb_errorf(err, errlen, "%s: experiment '%s': %s is %s in %s and %s in %s: the runs "
-                                   "of one side ran the same configuration",
-                      dir, name, d.field, d.base_text, first->path, d.new_text, run->path);
-            return BAD_INPUT;
-        }
+    return 0;
+}
+
+/* The same experiment in two runs of one side ran the same configuration. */
+static int check_config(const struct experiment *a, const char *apath, const struct experiment *b,
+                        const char *bpath, const char *dir, char *err, size_t errlen)
+{
+    struct config_diff d;
+    if (sb_config_compare(a->config, b->config, &d)) return 0;
+    sb_errorf(err, errlen, "%s: experiment '%s': %s is %s in %s and %s in %s: the runs of one "
+                           "side ran the same configuration",
+              dir, a->name, d.field, d.base_text, apath, d.new_text, bpath);
+    return BAD_INPUT;
+}
+
+/* Experiment e of the side from the runs that have it (at[r] >= 0): timings one median per
+ * run, quality values all. The first such run gives the name, config and frequencies. */
+static int merge_experiment(struct experiment *m, const struct input *runs, size_t nruns,
+                            const long *at)
+{
+    const struct experiment *first = NULL;
+    for (size_t r = 0; r < nruns && !first; r++)
+        if (at[r] >= 0) first = &runs[r].exps[at[r]];
+    m->name = first->name;
+    m->status = first->status;
+    m->config = first->config;
+    m->hash = first->hash;
+    m->nfreq = first->nfreq;
+    m->bands = first->bands;
+    if (m->nfreq) {
+        m->freq = calloc(m->nfreq, sizeof *m->freq);
+        m->freq_err = calloc(m->nfreq, sizeof *m->freq_err);
+        if (!m->freq || !m->freq_err) return NO_MEMORY;
+        memcpy(m->freq, first->freq, m->nfreq * sizeof *m->freq);
     }
-    if (m != n) {
-        sb_errorf(err, errlen, "%s: %s has %zu entries and %s %zu: the runs of one side ran the "
-                               "same experiments",
-                  dir, first->path, n, run->path, m);
-        return BAD_INPUT;
+    for (size_t r = 0; r < nruns; r++) {
+        if (at[r] < 0) continue;
+        const struct experiment *x = &runs[r].exps[at[r]];
+        m->status = worse_status(m->status, x->status);
+        m->reps++;
+        m->ok_reps += x->ok_reps > 0;
+        m->seeds_finished += x->seeds_finished > 0;
+        if (x->seeds > m->seeds) m->seeds = x->seeds;
+        if (x->hash_varies || (x->hash && m->hash && strcmp(x->hash, m->hash) != 0))
+            m->hash_varies = 1;
+        if (!m->hash) m->hash = x->hash;
+        if (push_median(&m->sec_per_step, &x->sec_per_step) ||
+            push_median(&m->time_to_target, &x->time_to_target) ||
+            push_median(&m->seed_ttt, &x->seed_ttt) || append(&m->psnr, &x->psnr) ||
+            append(&m->loss, &x->loss))
+            return NO_MEMORY;
+        /* the same frequencies in every run: the configurations matched */
+        if (x->nfreq != m->nfreq) continue;
+        m->spectra += x->spectra;
+        for (size_t k = 0; k < m->nfreq; k++)
+            if (append(&m->freq_err[k], &x->freq_err[k])) return NO_MEMORY;
     }
     return 0;
 }
 
-/* Into e, the experiment of every run: timings one median per run, quality values all. */
-static int merge_experiment(struct experiment *e, const struct input *runs, size_t nruns, long *at)
+static int merge_kernel(struct kernel *m, const struct input *runs, size_t nruns, const long *at)
 {
-    struct experiment m = *e;
-    m.sec_per_step = m.time_to_target = m.seed_ttt = m.psnr = m.loss = (struct vec){0};
-    m.freq_err = m.nfreq ? calloc(m.nfreq, sizeof *m.freq_err) : NULL;
-    if (m.nfreq && !m.freq_err) return NO_MEMORY;
-    m.reps = m.ok_reps = m.spectra = m.seeds_finished = 0;
-    int rc = 0;
-    for (size_t r = 0; r < nruns && !rc; r++) {
-        const struct experiment *x = &runs[r].exps[at[r]];
-        m.status = worse_status(m.status, x->status);
-        m.reps++;
-        m.ok_reps += x->ok_reps > 0;
-        m.seeds_finished += x->seeds_finished > 0;
-        if (x->seeds > m.seeds) m.seeds = x->seeds;
-        if (x->hash && m.hash && strcmp(x->hash, m.hash) != 0) m.hash_varies = 1;
-        if (x->hash_varies) m.hash_varies = 1;
-        if (!m.hash) m.hash = x->hash;
-        if (push_median(&m.sec_per_step, &x->sec_per_step) ||
-            push_median(&m.time_to_target, &x->time_to_target) ||
-            push_median(&m.seed_ttt, &x->seed_ttt) || append(&m.psnr, &x->psnr) ||
-            append(&m.loss, &x->loss))
-            rc = NO_MEMORY;
-        /* the same frequencies in every run: the configurations matched */
-        if (x->nfreq == m.nfreq) {
-            m.spectra += x->spectra;
-            for (size_t k = 0; k < m.nfreq && !rc; k++) rc = append(&m.freq_err[k], &x->freq_err[k]);
-        }
-    }
-    /* the first run's vectors are replaced; its frequencies (m.freq) stay */
-    sb_vec_free(&e->sec_per_step);
-    sb_vec_free(&e->time_to_target);
-    sb_vec_free(&e->seed_ttt);
-    sb_vec_free(&e->psnr);
-    sb_vec_free(&e->loss);
-    for (size_t k = 0; k < e->nfreq; k++) sb_vec_free(&e->freq_err[k]);
-    free(e->freq_err);
-    *e = m;
-    return rc;
-}
-
-static int merge_kernel(struct kernel *k, const struct input *runs, size_t nruns, long *at)
-{
-    struct kernel m = *k;
-    m.real_ns = m.gflops = (struct vec){0};
-    int rc = 0;
-    for (size_t r = 0; r < nruns && !rc; r++) {
+    for (size_t r = 0; r < nruns; r++) {
+        if (at[r] < 0) continue;
         const struct kernel *x = &runs[r].kerns[at[r]];
-        if (push_median(&m.real_ns, &x->real_ns) || push_median(&m.gflops, &x->gflops))
-            rc = NO_MEMORY;
+        if (!m->name) m->name = x->name;
+        if (push_median(&m->real_ns, &x->real_ns) || push_median(&m->gflops, &x->gflops))
+            return NO_MEMORY;
     }
-    sb_vec_free(&k->real_ns);
-    sb_vec_free(&k->gflops);
-    *k = m;
-    return rc;
+    return 0;
 }
 
-/* runs[0] becomes the side: its context and labels, every run's samples. The other runs'
- * JSON is kept alive in it (their strings are borrowed); runs[1..] are freed. */
-static int merge_runs(struct input *runs, size_t nruns, const char *dir, char *err, size_t errlen)
+static size_t entries(const struct input *in)
 {
-    struct input *side = &runs[0];
-    for (size_t r = 1; r < nruns; r++) {
-        const int rc = check_same(side, &runs[r], dir, err, errlen);
+    return in->kind == KIND_RESULTS ? in->nexp : in->nkern;
+}
+
+static const char *entry_name(const struct input *in, size_t i)
+{
+    return in->kind == KIND_RESULTS ? in->exps[i].name : in->kerns[i].name;
+}
+
+/* Entry u of the side (named `name`): where each run has it, its configurations checked. */
+static int locate(const struct input *runs, size_t nruns, const char *name, long *at,
+                  const char *dir, char *err, size_t errlen)
+{
+    long first = -1;
+    for (size_t r = 0; r < nruns; r++) {
+        at[r] = sb_input_find(&runs[r], name);
+        if (at[r] < 0 || runs[r].kind != KIND_RESULTS) continue;
+        if (first < 0) {
+            first = (long)r;
+            continue;
+        }
+        const int rc = check_config(&runs[first].exps[at[first]], runs[first].path,
+                                    &runs[r].exps[at[r]], runs[r].path, dir, err, errlen);
         if (rc) return rc;
     }
+    return 0;
+}
+
+/* The side: runs[0]'s context and label, and every experiment (or benchmark) any run has, in
+ * the order first seen, each from the runs that have it. One run may hold every experiment
+ * or just one (scripts/gate runs one experiment at a time). The runs' JSON stays alive in
+ * side->run_roots, since the merged entries borrow its strings. */
+static int merge_runs(struct input *side, const struct input *runs, size_t nruns, const char *dir,
+                      char *err, size_t errlen)
+{
+    for (size_t r = 1; r < nruns; r++) {
+        const int rc = check_same(&runs[0], &runs[r], dir, err, errlen);
+        if (rc) return rc;
+    }
+    size_t total = 0;
+    for (size_t r = 0; r < nruns; r++) total += entries(&runs[r]);
+    const int results = runs[0].kind == KIND_RESULTS;
     long *at = calloc(nruns, sizeof *at);
     side->run_roots = json_array();
-    if (!at || !side->run_roots) {
-        free(at);
-        return NO_MEMORY;
-    }
-    int rc = 0;
-    const size_t n = side->kind == KIND_RESULTS ? side->nexp : side->nkern;
-    for (size_t i = 0; i < n && !rc; i++) {
-        const char *name = side->kind == KIND_RESULTS ? side->exps[i].name : side->kerns[i].name;
-        for (size_t r = 0; r < nruns; r++) at[r] = sb_input_find(&runs[r], name);
-        rc = side->kind == KIND_RESULTS ? merge_experiment(&side->exps[i], runs, nruns, at)
-                                        : merge_kernel(&side->kerns[i], runs, nruns, at);
-    }
-    free(at);
-    for (size_t r = 1; r < nruns && !rc; r++) {
+    side->index = json_object();
+    if (results)
+        side->exps = calloc(total ? total : 1, sizeof *side->exps);
+    else
+        side->kerns = calloc(total ? total : 1, sizeof *side->kerns);
+    int rc = !at || !side->run_roots || !side->index || !(side->exps || side->kerns) ? NO_MEMORY : 0;
+    size_t n = 0;
+    for (size_t r = 0; r < nruns && !rc; r++) {
+        for (size_t i = 0; i < entries(&runs[r]) && !rc; i++) {
+            const char *name = entry_name(&runs[r], i);
+            if (sb_input_find(side, name) >= 0) continue;
+            if (json_object_set_new(side->index, name, json_integer((json_int_t)n))) {
+                rc = NO_MEMORY;
+                break;
+            }
+            /* counted before the merge, so that sb_input_free frees a half-merged entry */
+            n++;
+            if (results) side->nexp = n;
+            else side->nkern = n;
+            rc = locate(runs, nruns, name, at, dir, err, errlen);
+            if (!rc)
+                rc = results ? merge_experiment(&side->exps[n - 1], runs, nruns, at)
+                             : merge_kernel(&side->kerns[n - 1], runs, nruns, at);
+        }
+        if (!rc && json_array_append(side->run_roots, runs[r].root)) rc = NO_MEMORY;
         /* disturbed if any run was; its reasons are the first such run's */
         if (runs[r].audit.disturbed && !side->audit.disturbed) {
             side->audit.disturbed = 1;
             side->audit.warnings = runs[r].audit.warnings;
         }
-        if (json_array_append(side->run_roots, runs[r].root)) rc = NO_MEMORY;
     }
-    side->runs = nruns;
+    free(at);
+    /* runs of the experiment run most often: scripts/gate runs each experiment alone */
+    side->merged = 1;
+    for (size_t i = 0; i < n; i++) {
+        const size_t k = results ? side->exps[i].reps : side->kerns[i].real_ns.n;
+        if (k > side->runs) side->runs = k;
+    }
     side->path = dir;
     const size_t len = strlen(side->label);
-    snprintf(side->label + len, sizeof side->label - len, "%s%zu runs", len ? ", " : "", nruns);
+    snprintf(side->label + len, sizeof side->label - len, "%s%zu runs", len ? ", " : "",
+             side->runs);
     return rc;
+}
+
+/* side: runs[0]'s context, labels and audit (strings borrowed from its JSON, kept in
+ * run_roots), no entries yet. */
+static void side_from_first(struct input *side, const struct input *first)
+{
+    *side = *first;
+    side->root = NULL;
+    side->index = NULL;
+    side->exps = NULL;
+    side->nexp = 0;
+    side->kerns = NULL;
+    side->nkern = 0;
+    side->owned_path = NULL;
+    side->run_roots = NULL;
 }
 
 const char *sb_input_sample_unit(const struct input *in)
 {
-    return in->runs > 1 ? "runs" : "repetitions";
+    return in->merged ? "runs" : "repetitions";
 }
 
 /* ---- the loader ---------------------------------------------------------------------------- */
@@ -299,11 +349,8 @@ int sb_input_load_side(struct input *in, const char *path, struct strlist *warni
         files.p[0] = NULL;
         loaded = 0;
     } else if (!rc) {
-        rc = merge_runs(runs, files.n, path, err, errlen);
-        if (!rc) {
-            *in = runs[0];
-            memset(&runs[0], 0, sizeof runs[0]);
-        }
+        side_from_first(in, &runs[0]);
+        rc = merge_runs(in, runs, files.n, path, err, errlen);
     }
     for (size_t i = 0; i < loaded; i++) sb_input_free(&runs[i]);
     free(runs);
