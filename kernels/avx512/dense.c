@@ -7,6 +7,7 @@
 
 #define TILE_MR 12
 #define TILE_NV 2
+#define TILE_XMASK_IN_REGISTERS 1
 #include "kernels/shared/dense.h"
 
 void dense_relu_fwd__avx512(size_t rows, size_t in, size_t out, const float *restrict x, size_t ldx,

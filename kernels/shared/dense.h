@@ -362,11 +362,18 @@ SBV_INLINE void pack_grad_rows(size_t R, size_t J, const float *dy, size_t lddy,
                        grad_vec(dy + r * lddy, mask ? mask + r * ldm : NULL, jc + j, J - j));
 }
 
-/* dx[r][k0 + c] = +0 where the input mask bit is clear, for the tile's R rows and NR columns
+/* With TILE_XMASK_IN_REGISTERS 1 (AVX-512: 32 vector and 8 mask registers, room to spare
+ * beside the 24 accumulators) the tile zeroes the masked lanes of its accumulators before the
+ * store, the same select on the same values, so the same bits; else apply_xmask does it after:
+ * dx[r][k0 + c] = +0 where the input mask bit is clear, for the tile's R rows and NR columns
  * (krem of them exist; k0 is a multiple of NR = 16, so a row's bits lie in one word). Done in
  * memory after the tile's store and not inlined: inside the tile its mask constants stay live
  * across the reduction loop and push accumulators out of the 16 ymm registers (measured: the
  * trainer's data gradient 60 % slower). */
+#ifndef TILE_XMASK_IN_REGISTERS
+#define TILE_XMASK_IN_REGISTERS 0
+#endif
+#if !TILE_XMASK_IN_REGISTERS
 __attribute__((noinline)) static void apply_xmask(size_t R, size_t krem, const uint64_t *xmask,
                                                   size_t ldxm, size_t k0, float *dx, size_t lddx)
 {
@@ -379,6 +386,7 @@ __attribute__((noinline)) static void apply_xmask(size_t R, size_t krem, const u
         }
     }
 }
+#endif
 
 /* One micro-tile of dx: R rows, columns k0 .. (krem of NR). A is the gradient, a(r, j) =
  * a[r * ars + j], either packed (masked) or dy itself (no mask). With `first` the chain starts
@@ -397,10 +405,24 @@ SBV_INLINE void bwd_data_tile(const int R, const int full, const int bfull, int 
     for (int v = 0; v < NV; v++)
         acc[r][v] = first ? sbv_zero() : load_cols(full, dx + (size_t)r * lddx, v, cm);
     micro_loop(R, bfull, cm, J, a, ars, 1, w, ldw, acc);
+#if TILE_XMASK_IN_REGISTERS
+    if (last && xmask) {
+        TILE_UNROLL
+        for (int r = 0; r < R; r++) {
+            const uint64_t bits = xmask[(size_t)r * ldxm + k0 / 64] >> (k0 % 64);
+            TILE_UNROLL
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = sbv_keep(acc[r][v], sbv_mask_bits((uint32_t)(bits >> (v * SBV_W)) &
+                                                              ((UINT32_C(1) << SBV_W) - 1)));
+        }
+    }
+#endif
     TILE_UNROLL
     for (int r = 0; r < R; r++) TILE_UNROLL
     for (int v = 0; v < NV; v++) store_cols(full, dx + (size_t)r * lddx, v, cm, acc[r][v]);
+#if !TILE_XMASK_IN_REGISTERS
     if (last && xmask) apply_xmask((size_t)R, krem, xmask, ldxm, k0, dx, lddx);
+#endif
 }
 
 SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, int last, size_t J, const float *a,
