@@ -37,6 +37,9 @@ struct peer_op {
     enum peer_op_kind kind;
     int accumulates; /* 1: adds into dw (beta = 1), 0: overwrites it */
     void (*fn)(const struct peer_gemm *);
+    /* For an op whose output is in a layout of the library's own: puts the first call's result
+     * into the layouts above, untimed, for the check; NULL otherwise. */
+    void (*finish)(const struct peer_gemm *);
 };
 
 struct peer_backend {

@@ -489,6 +489,7 @@ static double time_op(const struct peer_op *op, const struct peer_gemm *g, int r
     memset(g->dx, 0xff, R * I * sizeof(float));
     memset(g->dw, op->accumulates ? 0 : 0xff, O * I * sizeof(float));
     op->fn(g);
+    if (op->finish) op->finish(g);
     check_op(op, g);
     double *s = peer_calloc((size_t)reps, sizeof *s);
     for (int r = 0; r < reps; r++) {

@@ -91,10 +91,10 @@ static void op_bwd_weights(const struct peer_gemm *g)
 }
 
 static const struct peer_op ops[] = {
-    {"sgemm_fwd", PEER_FWD, 0, op_fwd},
-    {"sgemm_fwd_bias_relu", PEER_FWD_BIAS_RELU, 0, op_fwd_bias_relu},
-    {"sgemm_bwd_data", PEER_BWD_DATA, 0, op_bwd_data},
-    {"sgemm_bwd_weights", PEER_BWD_WEIGHTS, 1, op_bwd_weights},
+    {"sgemm_fwd", PEER_FWD, 0, op_fwd, NULL},
+    {"sgemm_fwd_bias_relu", PEER_FWD_BIAS_RELU, 0, op_fwd_bias_relu, NULL},
+    {"sgemm_bwd_data", PEER_BWD_DATA, 0, op_bwd_data, NULL},
+    {"sgemm_bwd_weights", PEER_BWD_WEIGHTS, 1, op_bwd_weights, NULL},
 };
 
 const struct peer_backend peer_backend = {

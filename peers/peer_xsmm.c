@@ -197,9 +197,9 @@ static void op_bwd_weights(const struct peer_gemm *g)
 }
 
 static const struct peer_op ops[] = {
-    {"xsmm_fwd", PEER_FWD, 0, op_fwd},
-    {"xsmm_bwd_data", PEER_BWD_DATA, 0, op_bwd_data},
-    {"xsmm_bwd_weights", PEER_BWD_WEIGHTS, 1, op_bwd_weights},
+    {"xsmm_fwd", PEER_FWD, 0, op_fwd, NULL},
+    {"xsmm_bwd_data", PEER_BWD_DATA, 0, op_bwd_data, NULL},
+    {"xsmm_bwd_weights", PEER_BWD_WEIGHTS, 1, op_bwd_weights, NULL},
 };
 
 static json_t *op_info(const struct peer_op *op, const struct peer_gemm *g)
