@@ -42,34 +42,41 @@ struct peer_op {
     void (*finish)(const struct peer_gemm *);
 };
 
-struct peer_backend {
-    const char *name; /* "openblas": the JSON's "peer", the binary's name after specbias-peer- */
-    /* Library threads for what follows (the plain C loops always run on one thread). */
-    void (*set_threads)(int threads);
-    /* The library's version and build, for the JSON's "version". */
-    const char *(*version)(void);
-
-    /* Trainer mode; all NULL for a backend that only times GEMMs (then DUMP_DIR exits 2).
-     * forward: y[B][out] = in[B][in] w^T + b, then ReLU where relu (hidden layers).
-     * backward_weights: dw[out][in] = g^T in (overwritten), db[out] = column sums of g.
-     * backward_data: dx[B][in] = g w. */
+/* Trainer mode: the products of one dense layer, in the trainer's row-major layouts.
+ * forward: y[B][out] = x[B][in] w^T + b, then ReLU where relu (hidden layers).
+ * backward_weights: dw[out][in] = g^T x (overwritten), db[out] = column sums of g.
+ * backward_data: dx[B][in] = g w.
+ * info: fields the trainer's JSON line adds after "batch" (a new reference), or NULL. */
+struct peer_train_mode {
     void (*forward)(size_t B, size_t in, size_t out, const float *x, const float *w, const float *b,
                     float *y, int relu);
     void (*backward_weights)(size_t B, size_t in, size_t out, const float *g, const float *x,
                              float *dw, float *db);
     void (*backward_data)(size_t B, size_t in, size_t out, const float *g, const float *w,
                           float *dx);
-    /* Fields the trainer's JSON line adds after "batch" (a new reference), or NULL. */
-    json_t *(*train_info)(void);
+    json_t *(*info)(void);
+};
 
-    /* --gemm: the ops, timed in this order. */
+/* --gemm: the ops, timed in this order. prepare (may be NULL) is called once with the
+ * operands before the first op: a backend sets up what it needs per shape there, so the timed
+ * calls do not pay for it. info: fields an op's JSON line adds after "version" (a new
+ * reference), or NULL. */
+struct peer_gemm_mode {
     const struct peer_op *ops;
     size_t n_ops;
-    /* Called once with the operands before the first op (may be NULL): a backend sets up
-     * what it needs per shape here, so the timed calls do not pay for it. */
-    void (*gemm_prepare)(const struct peer_gemm *g);
-    /* Fields an op's JSON line adds after "version" (a new reference), or NULL. */
-    json_t *(*op_info)(const struct peer_op *op, const struct peer_gemm *g);
+    void (*prepare)(const struct peer_gemm *g);
+    json_t *(*info)(const struct peer_op *op, const struct peer_gemm *g);
+};
+
+struct peer_backend {
+    const char *name; /* "openblas": the JSON's "peer", the binary's name after specbias-peer- */
+    /* Library threads for what follows (the plain C loops always run on one thread). */
+    void (*set_threads)(int threads);
+    /* The library's version and build, for the JSON's "version". */
+    const char *(*version)(void);
+    /* NULL for a backend that only times GEMMs (then DUMP_DIR exits 2). */
+    const struct peer_train_mode *train;
+    const struct peer_gemm_mode *gemm;
     /* Frees what the backend made (may be NULL), so LeakSanitizer sees a clean exit. */
     void (*cleanup)(void);
 };

@@ -418,17 +418,7 @@ static void cleanup(void)
     gemm_db = NULL, w_fwd = w_bwd = dw_any = NULL;
 }
 
-const struct peer_backend peer_backend = {
-    .name = "dnnl",
-    .set_threads = set_threads,
-    .version = version,
-    .forward = forward,
-    .backward_weights = backward_weights,
-    .backward_data = backward_data,
-    .train_info = train_info,
-    .ops = ops,
-    .n_ops = sizeof ops / sizeof ops[0],
-    .gemm_prepare = gemm_prepare,
-    .op_info = op_info,
-    .cleanup = cleanup,
-};
+/* What this backend gives peer_main.c (peer_backend.h says what each is). */
+static const struct peer_train_mode train = {forward, backward_weights, backward_data, train_info};
+static const struct peer_gemm_mode gemm = {ops, sizeof ops / sizeof ops[0], gemm_prepare, op_info};
+const struct peer_backend peer_backend = {"dnnl", set_threads, version, &train, &gemm, cleanup};

@@ -237,8 +237,8 @@ static float train_step(const struct net *m, struct state *s, size_t step)
     for (size_t l = 0; l < m->n_layers; l++) {
         const struct layer *L = &m->layers[l];
         float *y = s->act[l];
-        be->forward(B, L->in, L->out, l ? s->act[l - 1] : x, s->params + L->w_off,
-                    s->params + L->b_off, y, l < last);
+        be->train->forward(B, L->in, L->out, l ? s->act[l - 1] : x, s->params + L->w_off,
+                           s->params + L->b_off, y, l < last);
         if (l == last && m->sigmoid)
             for (size_t i = 0; i < B * L->out; i++) y[i] = 1.0f / (1.0f + expf(-y[i]));
     }
@@ -258,12 +258,12 @@ static float train_step(const struct net *m, struct state *s, size_t step)
     /* Backward, last layer first; g holds dL/d(pre-activation) of layer l. */
     for (size_t l = m->n_layers; l-- > 0;) {
         const struct layer *L = &m->layers[l];
-        be->backward_weights(B, L->in, L->out, s->g, l ? s->act[l - 1] : x, s->grad + L->w_off,
-                             s->grad + L->b_off);
+        be->train->backward_weights(B, L->in, L->out, s->g, l ? s->act[l - 1] : x,
+                                    s->grad + L->w_off, s->grad + L->b_off);
         /* The encoded inputs are data, not parameters: no gradient into layer 0's input (torch
          * and specbias skip it too). */
         if (l == 0) break;
-        be->backward_data(B, L->in, L->out, s->g, s->params + L->w_off, s->dx);
+        be->train->backward_data(B, L->in, L->out, s->g, s->params + L->w_off, s->dx);
         const float *a = s->act[l - 1];
         for (size_t i = 0; i < B * L->in; i++)
             if (!(a[i] > 0.0f)) s->dx[i] = 0.0f;
@@ -317,7 +317,7 @@ static void add_fields(json_t *out, json_t *extra)
 static int train(const char *dir, long steps, int threads)
 {
     const struct peer_backend *be = &peer_backend;
-    if (!be->forward)
+    if (!be->train)
         peer_die(2, "the %s peer times GEMMs only: use --gemm ROWSxINxOUT (see --help)", be->name);
     struct net m;
     load(dir, &m);
@@ -339,7 +339,7 @@ static int train(const char *dir, long steps, int threads)
         json_pack("{s:s, s:f, s:I, s:i, s:o, s:I}", "peer", be->name, "seconds", seconds, "steps",
                   (json_int_t)m.steps, "threads", threads, "final_loss",
                   isfinite(loss) ? json_real(loss) : json_null(), "batch", (json_int_t)m.batch);
-    add_fields(out, be->train_info ? be->train_info() : NULL);
+    add_fields(out, be->train->info ? be->train->info() : NULL);
     if (!out || json_object_set_new(out, "version", json_string(be->version())))
         peer_die(3, "out of memory");
     print_json(out);
@@ -516,18 +516,18 @@ static int run_gemm(const char *shape, int threads, int reps, double min_time)
     parse_shape(shape, &g);
     be->set_threads(threads);
     gemm_alloc(&g);
-    if (be->gemm_prepare) be->gemm_prepare(&g);
+    if (be->gemm->prepare) be->gemm->prepare(&g);
     const double flops = 2.0 * g.rows * (double)g.in * (double)g.out;
     char canon[64];
     snprintf(canon, sizeof canon, "%dx%dx%d", g.rows, g.in, g.out);
-    for (size_t k = 0; k < be->n_ops; k++) {
-        const struct peer_op *op = &be->ops[k];
+    for (size_t k = 0; k < be->gemm->n_ops; k++) {
+        const struct peer_op *op = &be->gemm->ops[k];
         const double sec = time_op(op, &g, reps, min_time);
         json_t *out =
             json_pack("{s:s, s:s, s:s, s:i, s:f, s:f, s:i, s:s}", "peer", be->name, "op", op->name,
                       "shape", canon, "threads", threads, "seconds_median", sec, "gflops",
                       flops / sec / 1e9, "repetitions", reps, "version", be->version());
-        add_fields(out, be->op_info ? be->op_info(op, &g) : NULL);
+        add_fields(out, be->gemm->info ? be->gemm->info(op, &g) : NULL);
         print_json(out);
     }
     if (be->cleanup) be->cleanup();
@@ -577,7 +577,7 @@ int main(int argc, char **argv)
             min_time = parse_seconds("--min-time", i + 1 < argc ? argv[++i] : NULL);
             gemm_only = 1;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            if (peer_backend.forward)
+            if (peer_backend.train)
                 printf("usage: specbias-peer-%s DUMP_DIR [--steps N] [--threads T]\n       ", name);
             else
                 fputs("usage: ", stdout);

@@ -97,14 +97,7 @@ static const struct peer_op ops[] = {
     {"sgemm_bwd_weights", PEER_BWD_WEIGHTS, 1, op_bwd_weights, NULL},
 };
 
-const struct peer_backend peer_backend = {
-    .name = "openblas",
-    .set_threads = set_threads,
-    .version = version,
-    .forward = forward,
-    .backward_weights = backward_weights,
-    .backward_data = backward_data,
-    .train_info = train_info,
-    .ops = ops,
-    .n_ops = sizeof ops / sizeof ops[0],
-};
+/* What this backend gives peer_main.c (peer_backend.h says what each is). */
+static const struct peer_train_mode train = {forward, backward_weights, backward_data, train_info};
+static const struct peer_gemm_mode gemm = {ops, sizeof ops / sizeof ops[0], NULL, NULL};
+const struct peer_backend peer_backend = {"openblas", set_threads, version, &train, &gemm, NULL};

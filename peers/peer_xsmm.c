@@ -227,13 +227,6 @@ static void cleanup(void)
     libxsmm_finalize();
 }
 
-const struct peer_backend peer_backend = {
-    .name = "xsmm",
-    .set_threads = set_threads,
-    .version = version,
-    .ops = ops,
-    .n_ops = sizeof ops / sizeof ops[0],
-    .gemm_prepare = gemm_prepare,
-    .op_info = op_info,
-    .cleanup = cleanup,
-};
+/* What this backend gives peer_main.c (peer_backend.h says what each is). */
+static const struct peer_gemm_mode gemm = {ops, sizeof ops / sizeof ops[0], gemm_prepare, op_info};
+const struct peer_backend peer_backend = {"xsmm", set_threads, version, NULL, &gemm, cleanup};
