@@ -26,9 +26,12 @@ SB_PACKAGES_NEON_TOOLS=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 SB_PACKAGES_NEON_LIBS=(libcmocka-dev:arm64)
 # The PyTorch agreement test (tests/torch_agreement.py, run by /usr/bin/python3); optional.
 SB_PACKAGES_TORCH=(python3-torch python3-numpy)
-# scripts/peers: the peers specbias is timed against (PyTorch, and the OpenBLAS-composed
-# baseline peers/peer_openblas.c, built only when OpenBLAS is found); optional.
-SB_PACKAGES_PEERS=(libopenblas-dev python3-torch python3-numpy)
+# scripts/peers: the peers specbias is timed against (PyTorch; the OpenBLAS- and
+# oneDNN-composed trainers and the libxsmm GEMM ceiling of peers/, each built only when its
+# library is found); optional. Debian ships libdnnl-dev on amd64 and arm64, libxsmm-dev (an
+# x86 JIT) on amd64 only.
+SB_PACKAGES_PEERS=(libopenblas-dev libdnnl-dev python3-torch python3-numpy)
+[ "$(dpkg --print-architecture 2>/dev/null)" != amd64 ] || SB_PACKAGES_PEERS+=(libxsmm-dev)
 
 # scripts/test's fuzz stage: clang with libFuzzer (Debian ships it in libclang-rt-14-dev) and
 # LLVM's OpenMP runtime, which the harness needs when clang builds it.
