@@ -341,6 +341,27 @@ static void test_parse_stat(void **state)
     assert_int_equal(t.ncpus, 0);
 }
 
+/* Loaded at the start: a load average above the CPUs counts only while other processes'
+ * tasks are runnable, so a run right after another (the load average remembers a minute) is
+ * not called disturbed; where the runnable count is unknown the load average alone decides. */
+static void test_loaded_at_start(void **state)
+{
+    (void)state;
+    assert_false(sb_audit_loaded_at_start(2.05, 0, 2)); /* the previous run of a loop */
+    assert_true(sb_audit_loaded_at_start(3.10, 2, 2));  /* a build still running */
+    assert_true(sb_audit_loaded_at_start(3.10, -1, 2)); /* unknown: the load average decides */
+    assert_false(sb_audit_loaded_at_start(1.50, 3, 2)); /* a burst, the minute was calm */
+    assert_false(sb_audit_loaded_at_start(2.00, 5, 2)); /* at, not above, the CPUs */
+    /* /proc/loadavg: "l1 l5 l15 runnable/total lastpid"; this process's running threads
+     * are not others' */
+    assert_int_equal(sb_audit_others_runnable("2.05 1.90 1.50 3/160 4242\n", 1), 2);
+    assert_int_equal(sb_audit_others_runnable("2.05 1.90 1.50 1/160 4242\n", 1), 0);
+    assert_int_equal(sb_audit_others_runnable("2.05 1.90 1.50 1/160 4242\n", 2), 0);
+    assert_int_equal(sb_audit_others_runnable("2.05 1.90 1.50\n", 1), -1);
+    assert_int_equal(sb_audit_others_runnable(NULL, 1), -1);
+    assert_int_equal(sb_audit_others_runnable("2.05 1.90 1.50 3/160 4242\n", -1), -1);
+}
+
 /* The clock probe answers something a clock could be: 100 MHz to 10 GHz. */
 static void test_clock(void **state)
 {
@@ -362,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_peak_oversubscribed), cmocka_unit_test(test_peak_recheck),
         cmocka_unit_test(test_cache_estimate), cmocka_unit_test(test_bandwidth_refused),
         cmocka_unit_test(test_parse_stat),      cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_loaded_at_start),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

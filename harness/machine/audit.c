@@ -5,6 +5,7 @@
 #include "harness/util/util.h"
 #include "specbias/kernels.h"
 
+#include <dirent.h>
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -296,6 +297,44 @@ static void smt_json(json_t *audit)
                                   per_core ? json_integer(per_core) : json_null()));
 }
 
+int sb_audit_loaded_at_start(double load1, int others_runnable, int logical_cpus)
+{
+    return load1 > logical_cpus && others_runnable != 0;
+}
+
+int sb_audit_others_runnable(const char *text, int own_running)
+{
+    double l1, l5, l15;
+    int running, total;
+    if (!text || own_running < 0 ||
+        sscanf(text, "%lf %lf %lf %d/%d", &l1, &l5, &l15, &running, &total) != 5 || running < 0)
+        return -1;
+    return running > own_running ? running - own_running : 0;
+}
+
+/* This process's threads in state R (running or runnable), from /proc/self/task; -1 when
+ * unknown. */
+static int own_running_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%.20s/stat", e->d_name);
+        char *text = read_whole(path);
+        /* "tid (comm) S ...": comm may hold spaces and parentheses; the state follows the
+         * last ')' */
+        const char *close = text ? strrchr(text, ')') : NULL;
+        if (close && close[1] == ' ' && close[2] == 'R') n++;
+        free(text);
+    }
+    closedir(d);
+    return n;
+}
+
 json_t *sb_audit_start(struct sb_audit *a, const json_t *cpus, int threads)
 {
     memset(a, 0, sizeof *a);
@@ -308,11 +347,15 @@ json_t *sb_audit_start(struct sb_audit *a, const json_t *cpus, int threads)
     json_object_set_new(audit, "logical_cpus", json_integer(a->logical_cpus));
     json_object_set_new(audit, "cpus_used", json_deep_copy(cpus));
     double load[3] = {0, 0, 0};
-    FILE *f = fopen("/proc/loadavg", "r");
-    const int have_load = f && fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) == 3;
-    if (f) fclose(f);
+    char *loadavg = read_whole("/proc/loadavg");
+    const int have_load =
+        loadavg && sscanf(loadavg, "%lf %lf %lf", &load[0], &load[1], &load[2]) == 3;
+    const int others = sb_audit_others_runnable(loadavg, own_running_threads());
+    free(loadavg);
     json_object_set_new(audit, "load_average_start",
                         have_load ? json_pack("[f, f, f]", load[0], load[1], load[2]) : json_null());
+    json_object_set_new(audit, "others_runnable_start",
+                        others >= 0 ? json_integer(others) : json_null());
     const int cores = sb_cores_allowed();
     json_object_set_new(audit, "clock", clock_json(threads < cores ? threads : cores));
     governor_json(audit, a);
@@ -366,9 +409,21 @@ void sb_audit_update(json_t *audit, const struct sb_audit *a)
         json_array_append_new(warnings, json_string(w));
     }
     const json_t *load = json_object_get(audit, "load_average_start");
-    if (json_is_array(load) && json_number_value(json_array_get(load, 0)) > a->logical_cpus) {
-        snprintf(w, sizeof w, "the load average at the start (%.2f) was above the %d logical CPUs",
-                 json_number_value(json_array_get(load, 0)), a->logical_cpus);
+    const json_t *runnable = json_object_get(audit, "others_runnable_start");
+    const int others_runnable = json_is_integer(runnable) ? (int)json_integer_value(runnable) : -1;
+    if (json_is_array(load) &&
+        sb_audit_loaded_at_start(json_number_value(json_array_get(load, 0)), others_runnable,
+                                 a->logical_cpus)) {
+        if (others_runnable > 0)
+            snprintf(w, sizeof w,
+                     "the load average at the start (%.2f) was above the %d logical CPUs, with "
+                     "%d task%s of other processes runnable",
+                     json_number_value(json_array_get(load, 0)), a->logical_cpus,
+                     others_runnable, others_runnable == 1 ? "" : "s");
+        else
+            snprintf(w, sizeof w,
+                     "the load average at the start (%.2f) was above the %d logical CPUs",
+                     json_number_value(json_array_get(load, 0)), a->logical_cpus);
         json_array_append_new(warnings, json_string(w));
     }
     json_object_set_new(audit, "disturbed", json_boolean(json_array_size(warnings) > 0));

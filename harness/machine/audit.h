@@ -43,6 +43,15 @@ void sb_audit_update(json_t *audit, const struct sb_audit *a);
  * Returns 0, or -1 when this architecture has no such probe here. */
 int sb_audit_clock(int threads, double *mhz);
 
+/* Whether other work loaded the machine at the start: the 1-minute load average above the
+ * logical CPUs, and (when known, >= 0) other processes' tasks runnable at that moment. The
+ * load average alone remembers the last minute, so a run that starts right after another (a
+ * loop of runs, scripts/gate) would count its predecessor. For tests too. */
+int sb_audit_loaded_at_start(double load1, int others_runnable, int logical_cpus);
+/* Runnable tasks of other processes now: /proc/loadavg's count of runnable tasks (`text`, its
+ * content) less this process's threads in state R (`own_running`); -1 when unknown. */
+int sb_audit_others_runnable(const char *text, int own_running);
+
 /* Sums /proc/stat's lines "cpuN ..." of the wanted CPUs in `text`. For tests too. */
 void sb_audit_parse_stat(const char *text, const int *cpus, int ncpus, struct sb_cpu_times *t);
 
