@@ -233,7 +233,6 @@ static long gate_kernels(struct gate *g)
     return rc ? rc : common;
 }
 
-/* Returns the number of names in common, or NO_MEMORY. */
 const char *sb_gate_sample_unit(const struct gate *g)
 {
     const int b = g->base->merged, n = g->new_->merged;
@@ -254,6 +253,7 @@ static void gate_sample_warning(struct gate *g)
                     B->merged ? "NEW" : "BASE");
 }
 
+/* Returns the number of names in common, or NO_MEMORY. */
 long sb_gate_run(struct gate *g)
 {
     gate_sample_warning(g);
