@@ -12,6 +12,7 @@
 #include "harness/train/experiment.h"
 #include "harness/results/results.h"
 #include "harness/train/train.h"
+#include "harness/util/util.h"
 
 #include <math.h>
 #include <omp.h>
@@ -210,7 +211,67 @@ static void test_results_fields(void **state)
     assert_true(total > 0);
     /* train time excludes evaluation; both are recorded */
     assert_true(json_number_value(json_object_get(r, "eval_seconds")) > 0);
+    /* the threads' share of the step in work: thread time is never more than threads x wall */
+    assert_int_equal(json_integer_value(json_object_get(r, "threads")), 2);
+    const double work = json_number_value(json_object_get(r, "work_fraction"));
+    if (!(work > 0 && work <= 1.0 + 1e-9)) fail_msg("work_fraction %g is not in (0, 1]", work);
+    json_t *sp = json_object_get(je, "parallel_split");
+    assert_int_equal(json_integer_value(json_object_get(sp, "threads")), 2);
+    assert_non_null(json_object_get(json_object_get(je, "summary"), "work_fraction"));
     json_decref(je);
+}
+
+/* How a step is shared among threads, for the paper's lazzari1d network (2048 rows, 14
+ * features, 4 x 128 units, 1 output): 8 tiles; tile groups while there are as many tiles as
+ * threads, then layer by layer, where the widest layer's weight gradient has 16 items (2
+ * blocks of 64 outputs x 8 blocks of 16 inputs) and caps the threads with work. */
+static void test_split(void **state)
+{
+    (void)state;
+    const struct sb_model_spec s = {1, 4, 128, 1, SB_OUT_LINEAR};
+    struct sb_split sp = sb_model_split(&s, 14, 2048, 1);
+    assert_int_equal(sp.tiles, 8);
+    assert_true(sp.backward_by_tiles);
+    assert_int_equal(sp.tiles_per_thread, 8);
+    assert_int_equal(sp.threads_with_work, 1);
+    sp = sb_model_split(&s, 14, 2048, 3);
+    assert_true(sp.backward_by_tiles);
+    assert_int_equal(sp.tiles_per_thread, 3);
+    assert_int_equal(sp.row_blocks, 8);
+    assert_int_equal(sp.threads_with_work, 3);
+    sp = sb_model_split(&s, 14, 2048, 64);
+    assert_false(sp.backward_by_tiles);
+    assert_int_equal(sp.row_blocks, 64); /* 32 rows each */
+    assert_int_equal(sp.weight_grad_items, 16);
+    assert_int_equal(sp.threads_with_work, 16);
+    /* rahaman1d: 200 rows, one tile; on 2 threads the rows split in two blocks of 104 and 96 */
+    sp = sb_model_split(&s, 1, 200, 2);
+    assert_int_equal(sp.tiles, 1);
+    assert_false(sp.backward_by_tiles);
+    assert_int_equal(sp.row_blocks, 2);
+    assert_int_equal(sp.threads_with_work, 2);
+
+    /* the note for an experiment that cannot use its threads, from its results entry */
+    char note[512];
+    json_t *e = json_pack("{s:s, s:{s:i, s:i, s:i}, s:{s:{s:f}}}", "name", "lazzari1d/pe0-6",
+                          "parallel_split", "threads", 64, "tiles", 8, "threads_with_work", 16,
+                          "summary", "work_fraction", "median", 0.21);
+    assert_true(sb_threads_note(e, note, sizeof note));
+    assert_string_equal(note, "lazzari1d/pe0-6: 8 tiles on 64 threads, 16 with work, threads "
+                              "working 21 % of the step");
+    json_object_set_new(json_object_get(e, "parallel_split"), "threads_with_work",
+                        json_integer(64));
+    json_object_set_new(json_object_get(json_object_get(e, "summary"), "work_fraction"), "median",
+                        json_real(0.9));
+    assert_false(sb_threads_note(e, note, sizeof note)); /* every thread busy most of the time */
+    json_object_set_new(json_object_get(json_object_get(e, "summary"), "work_fraction"), "median",
+                        json_real(0.5));
+    assert_true(sb_threads_note(e, note, sizeof note));
+    assert_string_equal(note, "lazzari1d/pe0-6: 8 tiles on 64 threads, threads working 50 % of "
+                              "the step");
+    json_object_set_new(json_object_get(e, "parallel_split"), "threads", json_integer(1));
+    assert_false(sb_threads_note(e, note, sizeof note)); /* one thread: nothing to share */
+    json_decref(e);
 }
 
 static int cmp_dbl(const void *a, const void *b)
@@ -596,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_shipped_suites),
         cmocka_unit_test(test_analysis_known_network),
         cmocka_unit_test(test_results_fields),
+        cmocka_unit_test(test_split),
         cmocka_unit_test(test_divergence_fails_with_step),
         cmocka_unit_test(test_confusion_off_is_null),
         cmocka_unit_test(test_seeds),

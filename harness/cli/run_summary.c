@@ -5,6 +5,7 @@
 #include "harness/cli/cli.h"
 #include "harness/cli/run.h"
 #include "harness/machine/peak.h"
+#include "harness/util/util.h"
 #include "harness/train/train.h"
 #include "harness/util/learned.h"
 
@@ -96,6 +97,16 @@ void sb_run_print_summary(json_t *root, FILE *f)
                 json_number_value(MED("gflops")), peak, json_number_value(MED("final_loss")),
                 json_number_value(MED("final_psnr_db")), ttt, learned);
 #undef MED
+    }
+    char note[512];
+    int any = 0;
+    json_array_foreach(json_object_get(root, "experiments"), i, e) {
+        if (!sb_threads_note(e, note, sizeof note)) continue;
+        if (!any++)
+            fprintf(f, "threads not fully used (fewer work items than threads, or threads "
+                       "working under %.0f %% of the step):\n",
+                    100.0 * SB_WORK_FRACTION_LOW);
+        fprintf(f, "  %s\n", note);
     }
     fprintf(f, "(ms/step: median over repetitions; learned: " SB_LEARNED_DEFINITION
                ", median over repetitions; 2D: radial bands; PSNR: test pixels for 2D, the "

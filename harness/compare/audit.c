@@ -2,6 +2,7 @@
  * as header lines and warnings. */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/compare/compare.h"
+#include "harness/util/util.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,6 +82,35 @@ static void audit_pair(struct strlist *w, const struct input *in, size_t r, size
                         a->peak_gflops, na, b->peak_gflops, nb);
 }
 
+/* The experiments of in[i] that could not use their threads (sb_threads_note),
+ * each once: a merged side's runs repeat its experiments. */
+static void threads_notes(struct strlist *w, const struct input *in, size_t i, size_t nin)
+{
+    for (size_t j = 0; j < i; j++)
+        if (in[j].kind == KIND_RESULTS && !strcmp(in[j].path, in[i].path)) return;
+    char name[400], note[512];
+    audit_name(name, sizeof name, in, i, nin);
+    const json_t *roots = in[i].run_roots;
+    const size_t nroots = roots ? json_array_size(roots) : 1;
+    for (size_t r = 0; r < nroots; r++) {
+        const json_t *root = roots ? json_array_get(roots, r) : in[i].root;
+        size_t k;
+        json_t *e;
+        json_array_foreach(json_object_get(root, "experiments"), k, e) {
+            if (!sb_threads_note(e, note, sizeof note)) continue;
+            int seen = 0;
+            for (size_t q = 0; q < r && !seen; q++) {
+                size_t m;
+                json_t *o;
+                json_array_foreach(json_object_get(json_array_get(roots, q), "experiments"), m, o)
+                    if (json_equal(json_object_get(o, "name"), json_object_get(e, "name")))
+                        seen = 1;
+            }
+            if (!seen) sb_strlist_addf(w, "%s: threads not fully used: %s", name, note);
+        }
+    }
+}
+
 /* The audit warnings of nin files into w: per results file, disturbed or no audit; then each
  * results file against the first with an audit (BASE in a gate). */
 void sb_compare_audit_checks(struct strlist *w, const struct input *in, size_t nin)
@@ -120,6 +150,8 @@ void sb_compare_audit_checks(struct strlist *w, const struct input *in, size_t n
     for (size_t i = 0; ref >= 0 && i < nin; i++)
         if ((long)i != ref && in[i].kind == KIND_RESULTS && in[i].audit.present)
             audit_pair(w, in, (size_t)ref, i, nin);
+    for (size_t i = 0; i < nin; i++)
+        if (in[i].kind == KIND_RESULTS) threads_notes(w, in, i, nin);
 }
 
 /* One line of a file's audit for the header: clock, governor, boost, SMT, steal, others. */

@@ -161,6 +161,12 @@ static void trained_json(json_t *o, const struct sb_experiment_result *x,
     json_object_set_new(o, "gflops", json_real(gflops));
     json_object_set_new(o, "flops_per_step", json_real(r->flops_per_step));
     json_object_set_new(o, "bytes_per_step", json_real(r->bytes_per_step));
+    /* the share of threads x step time spent in work; the rest was serial or waiting */
+    json_object_set_new(o, "threads", json_integer((json_int_t)r->threads));
+    json_object_set_new(o, "work_fraction",
+                        r->train_seconds > 0 && r->threads
+                            ? json_real(r->work_seconds / ((double)r->threads * r->train_seconds))
+                            : json_null());
     json_object_set_new(o, "peak_fraction",
                         x->peak_gflops > 0 ? json_real(gflops / x->peak_gflops) : json_null());
     json_object_set_new(o, "final_loss", real_or_null(r->final_loss));
@@ -340,7 +346,8 @@ static json_t *summary_json(json_t *reps)
 {
     static const char *const fields[] = {
         "train_seconds",    "steps_per_second",       "gflops",     "peak_fraction",
-        "time_to_target_s", "convergence_per_second", "final_loss", "final_psnr_db"};
+        "time_to_target_s", "convergence_per_second", "final_loss", "final_psnr_db",
+        "work_fraction"};
     json_t *sum = json_pack("{s:I}", "repetitions", (json_int_t)json_array_size(reps));
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
         json_object_set_new(sum, fields[i], sb_field_summary(reps, fields[i]));
@@ -479,6 +486,21 @@ static void repetitions_and_seeds(json_t *je, const struct sb_experiment_result 
     json_object_set_new(je, "seeds", seeds);
 }
 
+static json_t *split_json(const struct sb_split *sp)
+{
+    json_t *o = json_pack("{s:I, s:I, s:s, s:I, s:I}", "threads", (json_int_t)sp->threads, "tiles",
+                          (json_int_t)sp->tiles, "backward",
+                          sp->backward_by_tiles ? "tiles" : "layers", "row_blocks",
+                          (json_int_t)sp->row_blocks, "threads_with_work",
+                          (json_int_t)sp->threads_with_work);
+    if (sp->backward_by_tiles)
+        json_object_set_new(o, "tiles_per_thread", json_integer((json_int_t)sp->tiles_per_thread));
+    else
+        json_object_set_new(o, "weight_grad_items",
+                            json_integer((json_int_t)sp->weight_grad_items));
+    return o;
+}
+
 json_t *sb_results_experiment(const struct sb_experiment_result *x)
 {
     json_t *je = json_pack("{s:s}", "name", x->e->name);
@@ -492,6 +514,7 @@ json_t *sb_results_experiment(const struct sb_experiment_result *x)
     json_object_set_new(je, "config", config_json(x));
     json_object_set_new(je, "kernels", kernels_json(x));
     json_object_set_new(je, "parameters", json_integer((json_int_t)x->parameters));
+    json_object_set_new(je, "parallel_split", split_json(&x->split));
     repetitions_and_seeds(je, x);
     json_object_set_new(je, "flops_per_step", json_real(x->flops_per_step));
     json_object_set_new(je, "status", json_string(status_name(x->status)));

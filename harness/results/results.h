@@ -15,6 +15,7 @@ json_t *sb_results_experiment(const struct sb_experiment_result *x);
  * over those that have a number (results.json's experiments[].summary). */
 json_t *sb_field_summary(json_t *reps, const char *field);
 
+
 /* summary.seeds from experiments[].seeds (entries {status, time_to_target_s}) of an experiment
  * run with `requested` seeds: time to target across the seeds, MLPerf's way (the fastest and
  * slowest dropped from 3 seeds on, a seed that never reached the target the slowest), and its

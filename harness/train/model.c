@@ -1,6 +1,7 @@
 #include "harness/train/model.h"
 
 #include "harness/data/detmath.h"
+#include "harness/util/util.h"
 
 #include <math.h>
 #include <omp.h>
@@ -104,11 +105,13 @@ void sb_model_pack(struct sb_model *m)
         const float *w = m->params + L->w_off;
 #pragma omp for schedule(static) nowait
         for (size_t j0 = 0; j0 < L->out; j0 += PACK_ROWS) {
+            const double w0 = sb_work_begin();
             const size_t jn = L->out - j0 < PACK_ROWS ? L->out - j0 : PACK_ROWS;
             for (size_t k = 0; k < L->in; k++)
                 for (size_t j = j0; j < j0 + jn; j++) L->wt[k * L->ldwt + j] = w[j * L->in + k];
             for (size_t j = j0; j < j0 + jn; j++)
                 memcpy(L->w + j * L->ldw, w + j * L->in, L->in * sizeof *w);
+            sb_work_end(w0);
         }
     }
 }
@@ -187,15 +190,46 @@ static size_t tile_rows(size_t rows, size_t t)
  * sigmoid): any split gives the same bits, so a batch with fewer tiles than threads (a
  * 200-row batch is one tile) is cut into one block per thread instead. The loss and the
  * weight gradients keep the fixed tiles. */
-static size_t row_block(size_t rows)
+static size_t row_block_for(size_t rows, size_t threads)
 {
-    const size_t threads = (size_t)omp_get_max_threads();
     if (threads <= 1 || n_tiles(rows) >= threads) return SB_TILE_ROWS;
     const size_t rb = ((rows + threads - 1) / threads + 7) / 8 * 8;
     return rb ? rb : 8;
 }
 
+static size_t row_block(size_t rows) { return row_block_for(rows, (size_t)omp_get_max_threads()); }
+
 static size_t n_blocks(size_t rows, size_t rb) { return (rows + rb - 1) / rb; }
+
+/* One cache line per thread, so that the threads' additions do not share a line. --threads
+ * allows up to 1024; a thread beyond the slots is not counted. */
+#define WORK_SLOTS 1024
+static struct {
+    _Alignas(64) double seconds;
+} work[WORK_SLOTS];
+
+void sb_work_reset(void)
+{
+    const size_t n = (size_t)omp_get_max_threads();
+    for (size_t i = 0; i < n && i < WORK_SLOTS; i++) work[i].seconds = 0;
+}
+
+double sb_work_seconds(void)
+{
+    const size_t n = (size_t)omp_get_max_threads();
+    double sum = 0;
+    for (size_t i = 0; i < n && i < WORK_SLOTS; i++) sum += work[i].seconds;
+    return sum;
+}
+
+double sb_work_begin(void) { return sb_now(); }
+
+void sb_work_end(double begin)
+{
+    const double dt = sb_now() - begin;
+    const int t = omp_get_thread_num();
+    if (t >= 0 && t < WORK_SLOTS) work[t].seconds += dt;
+}
 
 /* Input of layer l for rows starting at r0, and its leading dimension. */
 static const float *layer_input(const struct sb_model *m, const struct sb_activations *a,
@@ -219,6 +253,7 @@ void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size
     const size_t rb = row_block(rows);
 #pragma omp parallel for schedule(static)
     for (size_t t = 0; t < n_blocks(rows, rb); t++) {
+        const double w0 = sb_work_begin();
         const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
         const float *xt = x + r0 * s->d;
         float *enc = a->enc + r0 * F;
@@ -242,6 +277,7 @@ void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size
                 k->dense_linear_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
                                     a->y + r0 * s->out, s->out);
         }
+        sb_work_end(w0);
     }
 }
 
@@ -254,9 +290,11 @@ float sb_model_loss(const struct sb_kernels *k, const struct sb_model *m, size_t
     if (!partial) return NAN;
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < nt; i++) {
+        const double w0 = sb_work_begin();
         const size_t r0 = i * SB_TILE_ROWS, T = tile_rows(rows, i);
         partial[i] = k->mse_loss_grad(T * out, a->y + r0 * out, t + r0 * out, scale,
                                       grad ? a->dy + r0 * out : NULL);
+        sb_work_end(w0);
     }
     /* Tiles are added in order, so the sum does not depend on the thread count. */
     float sum = 0.0f;
@@ -273,19 +311,31 @@ float sb_model_loss(const struct sb_kernels *k, const struct sb_model *m, size_t
  * than threads. g arrives masked (sb_model_backprop), so the kernel gets no mask. */
 #define SB_BLOCK_J 64
 
-static void layer_weight_grad(const struct sb_kernels *k, size_t rows, size_t in, size_t out,
-                              const float *g, size_t ldg, const float *x, size_t ldx, float *dw,
-                              float *db)
+/* The work items of one layer's weight gradient: nj blocks of outputs by nk blocks of bk
+ * inputs. */
+static void weight_grad_blocks(size_t in, size_t out, size_t threads, size_t *nj_out,
+                               size_t *nk_out, size_t *bk_out)
 {
-    const size_t threads = (size_t)omp_get_max_threads();
     const size_t nj = (out + SB_BLOCK_J - 1) / SB_BLOCK_J;
     size_t nk = nj >= threads ? 1 : (threads + nj - 1) / nj;
     size_t bk = ((in + nk - 1) / nk + 15) / 16 * 16; /* whole vector panels */
     if (bk == 0) bk = 16;
     nk = (in + bk - 1) / bk;
     if (nk == 0) nk = 1;
+    *nj_out = nj;
+    *nk_out = nk;
+    *bk_out = bk;
+}
+
+static void layer_weight_grad(const struct sb_kernels *k, size_t rows, size_t in, size_t out,
+                              const float *g, size_t ldg, const float *x, size_t ldx, float *dw,
+                              float *db)
+{
+    size_t nj, nk, bk;
+    weight_grad_blocks(in, out, (size_t)omp_get_max_threads(), &nj, &nk, &bk);
 #pragma omp parallel for schedule(dynamic)
     for (size_t item = 0; item < nj * nk; item++) {
+        const double w0 = sb_work_begin();
         const size_t j0 = item / nk * SB_BLOCK_J, k0 = item % nk * bk;
         const size_t jn = out - j0 < SB_BLOCK_J ? out - j0 : SB_BLOCK_J;
         const size_t kn = in - k0 < bk ? in - k0 : bk;
@@ -296,6 +346,7 @@ static void layer_weight_grad(const struct sb_kernels *k, size_t rows, size_t in
             k->dense_bwd_weights(T, kn, jn, g + r0 * ldg + j0, ldg, NULL, 0, x + r0 * ldx + k0,
                                  ldx, dw + j0 * in + k0, in, k0 == 0 ? db + j0 : NULL);
         }
+        sb_work_end(w0);
     }
 }
 
@@ -308,9 +359,11 @@ static void layer_data_grad(const struct sb_kernels *k, size_t rows, size_t in, 
     const size_t rb = row_block(rows);
 #pragma omp parallel for schedule(static)
     for (size_t t = 0; t < n_blocks(rows, rb); t++) {
+        const double w0 = sb_work_begin();
         const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
         k->dense_bwd_data(T, in, out, g + r0 * ldg, ldg, NULL, 0, w, ldw, xmask + r0 * ldxm, ldxm,
                           dx + r0 * lddx, lddx);
+        sb_work_end(w0);
     }
 }
 
@@ -324,8 +377,10 @@ void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, siz
         const size_t rb = row_block(rows);
 #pragma omp parallel for schedule(static)
         for (size_t t = 0; t < n_blocks(rows, rb); t++) {
+            const double w0 = sb_work_begin();
             const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
             k->sigmoid_bwd(T * out, a->y + r0 * out, a->dy + r0 * out, a->dz + r0 * out);
+            sb_work_end(w0);
         }
         g = a->dz;
     }
@@ -408,18 +463,22 @@ static void backward_by_tiles(const struct sb_kernels *k, const struct sb_model 
         const size_t group = nt - t0 < G ? nt - t0 : G;
         const size_t me = (size_t)omp_get_thread_num();
         if (me < group) {
+            const double w0 = sb_work_begin();
             float *p = a->partials + me * a->partial_len;
             for (size_t i = 0; i < P; i++) p[i] = -0.0f;
             tile_backward(k, m, a, (t0 + me) * SB_TILE_ROWS, tile_rows(rows, t0 + me), p);
+            sb_work_end(w0);
         }
 #pragma omp barrier
 #pragma omp for schedule(static)
         for (size_t c0 = 0; c0 < P; c0 += REDUCE_CHUNK) {
+            const double w0 = sb_work_begin();
             const size_t c1 = P - c0 < REDUCE_CHUNK ? P : c0 + REDUCE_CHUNK;
             for (size_t q = 0; q < group; q++) {
                 const float *p = a->partials + q * a->partial_len;
                 for (size_t i = c0; i < c1; i++) grad[i] = grad[i] + p[i];
             }
+            sb_work_end(w0);
         }
     }
 }
@@ -435,6 +494,36 @@ void sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, siz
     /* every dW block and db is zeroed by the work item that owns it (layer_weight_grad) */
     struct weight_grad_ctx c = {k, m, rows, grad};
     sb_model_backprop(k, m, rows, a, visit_weight_grad, &c);
+}
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+struct sb_split sb_model_split(const struct sb_model_spec *s, size_t features, size_t rows,
+                               size_t threads)
+{
+    struct sb_split sp = {0};
+    if (threads == 0) threads = 1;
+    sp.threads = threads;
+    sp.tiles = n_tiles(rows);
+    sp.row_blocks = n_blocks(rows, row_block_for(rows, threads));
+    /* sb_model_backward's choice (its partial buffers are one per thread of the pool) */
+    sp.backward_by_tiles = sp.tiles >= threads;
+    /* The heavy phases: the forward pass and the data gradient over row blocks; the weight
+     * gradient over tiles, or over the widest layer's items on the layer path. */
+    size_t fewest = sp.row_blocks;
+    if (sp.backward_by_tiles) {
+        sp.tiles_per_thread = (sp.tiles + threads - 1) / threads;
+    } else {
+        for (size_t l = 0; l <= s->depth; l++) {
+            const size_t in = l == 0 ? features : s->width, out = l < s->depth ? s->width : s->out;
+            size_t nj, nk, bk;
+            weight_grad_blocks(in, out, threads, &nj, &nk, &bk);
+            if (nj * nk > sp.weight_grad_items) sp.weight_grad_items = nj * nk;
+        }
+        fewest = min_size(fewest, sp.weight_grad_items);
+    }
+    sp.threads_with_work = min_size(threads, fewest);
+    return sp;
 }
 
 struct sb_cost sb_model_step_cost(const struct sb_model *m, size_t rows)

@@ -133,4 +133,29 @@ void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, siz
  * summed from the kernels' declared costs for the calls the step makes. */
 struct sb_cost sb_model_step_cost(const struct sb_model *m, size_t rows);
 
+/* How a step over `rows` rows is shared among `threads` threads (results.json's
+ * "parallel_split"): the fixed tiles, the path the backward pass takes, and how many threads
+ * get any work in each phase. An experiment whose batch has fewer work items than threads
+ * cannot use them all, whatever the machine. */
+struct sb_split {
+    size_t threads, tiles;
+    int backward_by_tiles;     /* 1: tile groups (sb_model_backward); 0: layer by layer */
+    size_t tiles_per_thread;   /* most tiles one thread takes in the backward pass (tile path) */
+    size_t row_blocks;         /* blocks of the forward pass and the data gradient */
+    size_t weight_grad_items;  /* layer path: work items of the widest layer's weight gradient */
+    size_t threads_with_work;  /* threads the phase with the fewest work items keeps busy */
+};
+struct sb_split sb_model_split(const struct sb_model_spec *s, size_t features, size_t rows,
+                               size_t threads);
+
+/* Thread time spent working inside the step's parallel regions (kernel calls, the partials'
+ * reduction, the optimiser's update), per OpenMP thread. Against threads x the step's wall
+ * time it gives the share of the step the threads spent serial or waiting (barriers, fork
+ * and join, a thread with no tile), which no kernel timing shows. A clock read costs tens of
+ * nanoseconds and happens once per work item, so it does not move the step time. */
+void sb_work_reset(void);
+double sb_work_seconds(void); /* summed over the threads since sb_work_reset */
+double sb_work_begin(void);
+void sb_work_end(double begin); /* adds now - begin to the calling thread's time */
+
 #endif

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,9 +352,11 @@ static uint32_t optimiser_update(const struct sb_kernels *k, const struct sb_exp
         const size_t chunk = 16384;
 #pragma omp parallel for schedule(static) reduction(| : nonfinite)
         for (size_t c0 = 0; c0 < P; c0 += chunk) {
+            const double w0 = sb_work_begin();
             const size_t len = P - c0 < chunk ? P - c0 : chunk;
             nonfinite |= nonfinite_bits(r->grad + c0, len);
             k->adam_update(len, r->model.params + c0, r->grad + c0, r->m + c0, r->v + c0, &st);
+            sb_work_end(w0);
         }
     } else {
         nonfinite = nonfinite_bits(r->grad, P);
@@ -375,6 +378,7 @@ static int train_step(const struct sb_run_options *o, struct sb_prepared *p, str
     const struct sb_data *d = &p->data;
     struct sb_repetition_result *out = r->out;
     const size_t P = r->model.n_params;
+    sb_work_reset();
     const double t0 = sb_now();
     const float *x = d->x_train, *t = d->t_train;
     if (r->minibatch) {
@@ -403,6 +407,7 @@ static int train_step(const struct sb_run_options *o, struct sb_prepared *p, str
     sb_model_pack(&r->model);
     const double dt = sb_now() - t0;
     out->train_seconds += dt;
+    out->work_seconds += sb_work_seconds();
     if (r->losses) r->losses[step] = loss;
     /* The loss of the parameters after `step` updates, which existed at the end of the
      * previous step: the earliest moment the target was met (1D, full batch). */
@@ -490,6 +495,7 @@ int sb_run_repetition(const struct sb_run_options *o, struct sb_prepared *p, siz
     r.out = out;
     out->time_to_target = -1.0;
     out->steps = p->steps;
+    out->threads = (size_t)omp_get_max_threads();
     int rc = 3;
     char dump_dir[SB_PATH_MAX + SB_NAME_MAX + 2] = "";
     if (rep_alloc(o, p, rep, &r)) goto oom;

@@ -7,6 +7,7 @@
 #include "harness/machine/counters.h"
 #include "harness/train/analysis.h"
 #include "harness/train/experiment.h"
+#include "harness/train/model.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +60,10 @@ struct sb_repetition_result {
     struct sb_counter_values counters;
     uint64_t steps;
     double train_seconds, eval_seconds;
+    /* thread seconds of work in the training steps' parallel regions (sb_work_seconds), over
+     * `threads` threads: work_seconds / (threads x train_seconds) is the share they worked */
+    double work_seconds;
+    size_t threads;
     double flops_per_step, bytes_per_step;
     double final_loss, final_psnr_db;
     double time_to_target; /* seconds; < 0: not reached */
@@ -94,6 +99,7 @@ struct sb_experiment_result {
     struct sb_run_config config;
     const char *isa_name; /* of the kernels trained with */
     size_t parameters;
+    struct sb_split split; /* how a training step is shared among the run's threads */
     double peak_gflops; /* the FMA peak repetitions are a share of; 0: unknown */
     /* Every repetition started, seed by seed: the first seed's repetitions, then the next
      * seed's, and so on (sb_repetition_result.seed_index says whose). */

@@ -9,6 +9,7 @@
 #include "harness/util/util.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,8 @@ static void describe(const struct sb_prepared *p, const struct sb_run_options *o
     c->ncheckpoints = p->nck;
     const struct sb_model_spec spec = {p->data.d, e->depth, e->width, p->data.out, e->output};
     x->parameters = sb_model_param_count(&spec, c->features);
+    x->split = sb_model_split(&spec, c->features, p->batch,
+                              o->threads > 0 ? (size_t)o->threads : (size_t)omp_get_max_threads());
     x->prepared = 1;
 }
 

@@ -1,6 +1,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "harness/util/util.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,4 +50,26 @@ size_t sb_edit_distance(const char *a, const char *b)
         memcpy(prev, cur, (lb + 1) * sizeof *prev);
     }
     return prev[lb];
+}
+
+int sb_threads_note(const json_t *experiment, char *buf, size_t len)
+{
+    const json_t *sp = json_object_get(experiment, "parallel_split");
+    const json_t *wf = json_object_get(json_object_get(json_object_get(experiment, "summary"),
+                                                       "work_fraction"),
+                                       "median");
+    const json_int_t threads = json_integer_value(json_object_get(sp, "threads"));
+    const json_int_t busy = json_integer_value(json_object_get(sp, "threads_with_work"));
+    const double work = json_is_number(wf) ? json_number_value(wf) : NAN;
+    if (threads < 2 || (busy >= threads && !(work < SB_WORK_FRACTION_LOW))) return 0;
+    const char *name = json_string_value(json_object_get(experiment, "name"));
+    int n = snprintf(buf, len, "%s: %lld tile%s on %lld threads", name ? name : "?",
+                     (long long)json_integer_value(json_object_get(sp, "tiles")),
+                     json_integer_value(json_object_get(sp, "tiles")) == 1 ? "" : "s",
+                     (long long)threads);
+    if (n >= 0 && (size_t)n < len && busy < threads)
+        n += snprintf(buf + n, len - (size_t)n, ", %lld with work", (long long)busy);
+    if (n >= 0 && (size_t)n < len && isfinite(work))
+        snprintf(buf + n, len - (size_t)n, ", threads working %.0f %% of the step", 100.0 * work);
+    return 1;
 }

@@ -22,4 +22,12 @@ json_t *sb_json_string(const char *s);
  * "did you mean" suggestions. */
 size_t sb_edit_distance(const char *a, const char *b);
 
+/* An experiment (results.json's entry) that could not use the threads it was given: fewer
+ * work items than threads (parallel_split.threads_with_work), or threads that worked less
+ * than SB_WORK_FRACTION_LOW of the step (summary.work_fraction, the median). Writes one line,
+ * e.g. "lazzari1d/pe0-6: 8 tiles on 64 threads, 16 threads with work, threads working 21 %
+ * of the step", and returns 1; else 0. Files written before these fields existed give 0. */
+#define SB_WORK_FRACTION_LOW 0.75
+int sb_threads_note(const json_t *experiment, char *buf, size_t len);
+
 #endif
