@@ -151,6 +151,16 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     a->partial_len = m->n_params;
     a->partials = alloc_floats(a->n_partials * a->partial_len);
     if (!a->partials) return -1;
+    /* -0, which backward_by_tiles restores after each use; each by the thread that will
+     * write it, so that its pages sit on that thread's NUMA node. */
+#pragma omp parallel
+    {
+        const size_t me = (size_t)omp_get_thread_num();
+        if (me < a->n_partials) {
+            float *p = a->partials + me * a->partial_len;
+            for (size_t i = 0; i < a->partial_len; i++) p[i] = -0.0f;
+        }
+    }
     a->depth = s->depth; /* before the loop: a partial failure frees what it got */
     for (size_t l = 0; l < s->depth; l++) {
         a->act[l] = alloc_floats(rows * a->ld_act);
@@ -244,40 +254,53 @@ static const float *layer_input(const struct sb_model *m, const struct sb_activa
     return a->act[l - 1] + r0 * a->ld_act;
 }
 
+/* Encoding and every layer of the rows of block t (blocks of rb rows). */
+static void forward_block(const struct sb_kernels *k, const struct sb_model *m, const float *x,
+                          struct sb_activations *a, size_t rb, size_t t)
+{
+    const struct sb_model_spec *s = &m->spec;
+    const size_t F = m->features, mw = a->mask_words, rows = a->rows;
+    const double w0 = sb_work_begin();
+    const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
+    const float *xt = x + r0 * s->d;
+    float *enc = a->enc + r0 * F;
+    switch (m->enc.kind) {
+    case SB_ENC_NONE: memcpy(enc, xt, T * s->d * sizeof *enc); break;
+    case SB_ENC_POSENC: k->posenc_fwd(T, s->d, m->enc.l0, m->enc.l1, xt, s->d, enc, F); break;
+    case SB_ENC_FOURIER: k->fourier_fwd(T, s->d, m->enc.m, xt, s->d, m->enc.B, enc, F); break;
+    }
+    for (size_t l = 0; l < m->n_layers; l++) {
+        const struct sb_layer *L = &m->layers[l];
+        size_t ldin;
+        const float *in = layer_input(m, a, l, r0, &ldin);
+        const float *b = m->params + L->b_off;
+        if (l < s->depth)
+            k->dense_relu_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
+                              a->act[l] + r0 * a->ld_act, a->ld_act, a->mask[l] + r0 * mw, mw);
+        else if (s->output == SB_OUT_SIGMOID)
+            k->dense_sigmoid_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
+                                 a->y + r0 * s->out, s->out);
+        else
+            k->dense_linear_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
+                                a->y + r0 * s->out, s->out);
+    }
+    sb_work_end(w0);
+}
+
 void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
                       const float *x, struct sb_activations *a)
 {
-    const struct sb_model_spec *s = &m->spec;
-    const size_t F = m->features, mw = a->mask_words;
     a->rows = rows;
-    const size_t rb = row_block(rows);
-#pragma omp parallel for schedule(static)
-    for (size_t t = 0; t < n_blocks(rows, rb); t++) {
-        const double w0 = sb_work_begin();
-        const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
-        const float *xt = x + r0 * s->d;
-        float *enc = a->enc + r0 * F;
-        switch (m->enc.kind) {
-        case SB_ENC_NONE: memcpy(enc, xt, T * s->d * sizeof *enc); break;
-        case SB_ENC_POSENC: k->posenc_fwd(T, s->d, m->enc.l0, m->enc.l1, xt, s->d, enc, F); break;
-        case SB_ENC_FOURIER: k->fourier_fwd(T, s->d, m->enc.m, xt, s->d, m->enc.B, enc, F); break;
-        }
-        for (size_t l = 0; l < m->n_layers; l++) {
-            const struct sb_layer *L = &m->layers[l];
-            size_t ldin;
-            const float *in = layer_input(m, a, l, r0, &ldin);
-            const float *b = m->params + L->b_off;
-            if (l < s->depth)
-                k->dense_relu_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
-                                  a->act[l] + r0 * a->ld_act, a->ld_act, a->mask[l] + r0 * mw, mw);
-            else if (s->output == SB_OUT_SIGMOID)
-                k->dense_sigmoid_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
-                                     a->y + r0 * s->out, s->out);
-            else
-                k->dense_linear_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
-                                    a->y + r0 * s->out, s->out);
-        }
-        sb_work_end(w0);
+    const size_t rb = row_block(rows), nb = n_blocks(rows, rb);
+    /* Block t goes to thread t mod threads, the thread that takes tile t in the backward pass
+     * (backward_by_tiles), which then finds its activations in its own L2 rather than in
+     * another core's; each thread walks its blocks from the last, so that the first tile it
+     * takes backward is the one it touched last. Any order gives the same bits. */
+#pragma omp parallel
+    {
+        const size_t me = (size_t)omp_get_thread_num(), nth = (size_t)omp_get_num_threads();
+        for (size_t i = me < nb ? (nb - 1 - me) / nth + 1 : 0; i-- > 0;)
+            forward_block(k, m, x, a, rb, me + i * nth);
     }
 }
 
@@ -450,9 +473,6 @@ static void tile_backward(const struct sb_kernels *k, const struct sb_model *m,
     }
 }
 
-/* Added into grad per element in tile order: this many floats per work item. */
-#define REDUCE_CHUNK 4096
-
 static void backward_by_tiles(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
                               struct sb_activations *a, float *grad, size_t G)
 {
@@ -464,22 +484,30 @@ static void backward_by_tiles(const struct sb_kernels *k, const struct sb_model 
         const size_t me = (size_t)omp_get_thread_num();
         if (me < group) {
             const double w0 = sb_work_begin();
-            float *p = a->partials + me * a->partial_len;
-            for (size_t i = 0; i < P; i++) p[i] = -0.0f;
-            tile_backward(k, m, a, (t0 + me) * SB_TILE_ROWS, tile_rows(rows, t0 + me), p);
+            tile_backward(k, m, a, (t0 + me) * SB_TILE_ROWS, tile_rows(rows, t0 + me),
+                          a->partials + me * a->partial_len);
             sb_work_end(w0);
         }
 #pragma omp barrier
-#pragma omp for schedule(static)
-        for (size_t c0 = 0; c0 < P; c0 += REDUCE_CHUNK) {
+        {
+            /* Each thread adds an equal share of the elements, in tile order, and puts each
+             * partial back to -0 as it reads it: the next group's tiles find them ready
+             * without another pass over every partial. */
             const double w0 = sb_work_begin();
-            const size_t c1 = P - c0 < REDUCE_CHUNK ? P : c0 + REDUCE_CHUNK;
+            const size_t nth = (size_t)omp_get_num_threads();
+            const size_t share = ((P + nth - 1) / nth + 15) / 16 * 16;
+            const size_t c0 = me * share < P ? me * share : P;
+            const size_t c1 = P - c0 < share ? P : c0 + share;
             for (size_t q = 0; q < group; q++) {
-                const float *p = a->partials + q * a->partial_len;
-                for (size_t i = c0; i < c1; i++) grad[i] = grad[i] + p[i];
+                float *p = a->partials + q * a->partial_len;
+                for (size_t i = c0; i < c1; i++) {
+                    grad[i] = grad[i] + p[i];
+                    p[i] = -0.0f;
+                }
             }
             sb_work_end(w0);
         }
+#pragma omp barrier
     }
 }
 

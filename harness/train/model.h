@@ -88,7 +88,7 @@ struct sb_activations {
     float *dz;           /* [rows][out]: dL/d(pre-sigmoid), sigmoid output only */
     float *dact[2];      /* [rows][ld_act or features] */
     /* per-tile weight gradients of the tile-parallel backward pass (sb_model_backward) */
-    float *partials;     /* [n_partials][partial_len] */
+    float *partials;     /* [n_partials][partial_len], -0 between backward passes */
     size_t n_partials, partial_len;
 };
 

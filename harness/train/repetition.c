@@ -349,7 +349,11 @@ static uint32_t optimiser_update(const struct sb_kernels *k, const struct sb_exp
     if (e->optimizer == SB_OPT_ADAM) {
         const struct sb_adam_step st =
             sb_adam_step_make(e->lr, e->beta1, e->beta2, e->eps, step + 1);
-        const size_t chunk = 16384;
+        /* one equal share per thread (an update per element: any split gives the same bits),
+         * in whole cache lines and not below 4096 so that small models stay on one thread */
+        const size_t threads = (size_t)omp_get_max_threads();
+        size_t chunk = ((P + threads - 1) / threads + 15) / 16 * 16;
+        if (chunk < 4096) chunk = 4096;
 #pragma omp parallel for schedule(static) reduction(| : nonfinite)
         for (size_t c0 = 0; c0 < P; c0 += chunk) {
             const double w0 = sb_work_begin();
