@@ -152,7 +152,7 @@ int sb_group_spec_parse(const char *text, struct sb_group_spec *spec, char *err,
         return 0;
     }
     snprintf(err, errlen,
-             "group '%s': not core, l2, l3, numa, package or a whole number of cores >= 1",
+             "'%s': not core, l2, l3, numa, package or a whole number of cores >= 1",
              text ? text : "");
     return -1;
 }
@@ -480,6 +480,15 @@ int sb_cpulist_parse(const char *text, hwloc_bitmap_t set, char *err, size_t err
         if (!*end) return 0;
         s = end + 1;
     }
+}
+
+hwloc_bitmap_t sb_process_cpus(hwloc_topology_t topo)
+{
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    if (!hwloc_topology_is_thissystem(topo) ||
+        hwloc_get_cpubind(topo, set, HWLOC_CPUBIND_PROCESS) != 0 || hwloc_bitmap_iszero(set))
+        hwloc_bitmap_copy(set, hwloc_topology_get_allowed_cpuset(topo));
+    return set;
 }
 
 int sb_restrict_cpus(const char *list, char *err, size_t errlen)

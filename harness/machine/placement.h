@@ -73,6 +73,10 @@ void sb_thread_placement_free(struct sb_thread_placement *p);
 json_t *sb_groups_json(const struct sb_groups *g);
 json_t *sb_thread_placement_json(const struct sb_thread_placement *p);
 
+/* The CPUs this process may use in topo: its binding where hwloc can read it (this system),
+ * else the topology's allowed set. The caller frees it. */
+hwloc_bitmap_t sb_process_cpus(hwloc_topology_t topo);
+
 /* A Linux cpulist ("0-3,8"): PU OS indices into set. Returns 0, or -1 with a message naming
  * the value in err. */
 int sb_cpulist_parse(const char *text, hwloc_bitmap_t set, char *err, size_t errlen);
