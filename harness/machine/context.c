@@ -315,11 +315,10 @@ json_t *sb_bind_threads(int threads, int enable, const char *cpus)
     sb_thread_placement_free(&place);
     json_object_set_new(b, "enabled", json_true());
     json_object_set_new(b, "policy",
-                        json_string("OpenMP thread i on PU cpus_by_thread[i] (hwloc): one PU a "
-                                    "core, in the smallest cache domain (L2, L3, NUMA node, "
-                                    "package, machine) whose allowed cores hold the threads, the "
-                                    "fastest kind of core first, then topology order; more "
-                                    "threads than cores wrap (thread i on core i mod cores)"));
+                        json_string("OpenMP thread i on PU cpus_by_thread[i] (hwloc): one PU "
+                                    "a core, in the smallest cache domain holding the threads, "
+                                    "fastest cores first; past the cores, thread i on core i "
+                                    "mod cores"));
     json_object_set_new(b, "cores", json_integer(cores));
     json_object_set_new(b, "cpus", used_json);
     json_object_set(b, "domain", json_object_get(placed, "domain"));
