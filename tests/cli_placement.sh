@@ -86,10 +86,27 @@ if b["enabled"]:
 else:   # hwloc cannot bind here: say why, and the run still ran on CPU 0 only
     assert b["reason"] and b["cpus"] == [0], b
 assert c["audit"]["cpus_used"] == [0], c["audit"]
+# the process had CPU 0 only: the peak is of one core, the logical CPUs one
+assert c["logical_cpus"] == 1, c["logical_cpus"]
+assert all(p["threads_measured"] == 1 for p in c["peak"].values()), c["peak"]
 n = json.load(open(sys.argv[2]))["context"]
 # no --threads: the cores of --cpus
 assert n["threads"] == 1 and n["binding"]["enabled"] is False, n["binding"]
 assert n["binding"]["reason"] == "--no-bind" and n["binding"]["cpus"] == [0], n["binding"]
 assert n["run_options"]["cpus"] == "0" and n["run_options"]["no_bind"] is True, n["run_options"]
 PY
+# fewer threads than the list's cores (what a throughput group gets): placed within the list
+if $py -c 'import os, sys; sys.exit(0 if {0, 1} <= os.sched_getaffinity(0) else 1)'; then
+  "$bin" run --cpus 0-1 --threads 1 --suite "$tmp/tiny.json" --out "$tmp/c01" --quiet >/dev/null \
+    2>"$tmp/c01.err" || fail "run --cpus 0-1 --threads 1 exited $?: $(cat "$tmp/c01.err")"
+  $py - "$tmp/c01/results.json" <<'PY' || fail "run --cpus 0-1 --threads 1: see above"
+import json, sys
+c = json.load(open(sys.argv[1]))["context"]
+b = c["binding"]
+assert c["threads"] == 1 and c["run_options"]["cpus"] == "0-1", c["run_options"]
+assert not b["enabled"] or (b["cpus_by_thread"] == [0] and b["cpus"] == [0]), b
+PY
+else
+  echo "  run --cpus 0-1 --threads 1: skipped, CPUs 0 and 1 are not both allowed to this process"
+fi
 echo "  run --cpus: bad lists refused, a run on CPU 0 bound there"
