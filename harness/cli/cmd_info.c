@@ -5,6 +5,7 @@
 #include "harness/machine/context.h"
 #include "harness/machine/counters.h"
 #include "harness/machine/peak.h"
+#include "harness/machine/placement.h"
 #include "specbias/kernels.h"
 
 #include <omp.h>
@@ -16,7 +17,8 @@
 
 struct info_args {
     int as_json, remeasure, threads, isa_index;
-    const char *isa; /* NULL: $SPECBIAS_ISA, else auto */
+    const char *isa;    /* NULL: $SPECBIAS_ISA, else auto */
+    const char *groups; /* --groups SPEC: the placement only */
 };
 
 /* Returns 0, 1 (help printed) or -1 (message printed). */
@@ -33,6 +35,13 @@ static int parse_args(int argc, char **argv, struct info_args *a)
                 "$OMP_NUM_THREADS or every CPU)")},
         {SB_FLAG("--remeasure-peak", &a->remeasure,
                  "measure the FMA peaks again and update the peak cache")},
+        {SB_STRING("--groups", &a->groups, "SPEC",
+                   "print only the placement: the groups of cores for concurrent trainings, "
+                   "one per core, l2, l3, numa or package, or N cores a group (never "
+                   "straddling the smallest domain holding N), and where the --threads of one "
+                   "training go; under any topology (HWLOC_XMLFILE, HWLOC_SYNTHETIC), nothing "
+                   "bound"),
+         .nonempty = 1},
     };
     struct sb_command_spec cmd = {
         .name = "info", .options = options, .noptions = sizeof options / sizeof *options};
@@ -78,7 +87,7 @@ static void gather(struct facts *f, const struct info_args *a)
     }
     f->topology = sb_topology_json();
     f->bandwidth = sb_bandwidth_json(f->threads, f->topology);
-    json_t *binding = sb_bind_threads(1, 0);
+    json_t *binding = sb_bind_threads(1, 0, NULL);
     struct sb_audit audit_state;
     f->audit = sb_audit_start(&audit_state, json_object_get(binding, "cpus"), f->threads);
     json_decref(binding);
@@ -254,6 +263,99 @@ static void print_audit(const struct facts *f)
     }
 }
 
+/* "0,2,4" (order kept) */
+static void print_cpus(const json_t *cpus)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(cpus, i, c) printf("%s%lld", i ? "," : "", json_integer_value(c));
+}
+
+/* --groups SPEC: the groups and one training's threads, from hwloc's topology (this machine's,
+ * or HWLOC_XMLFILE's / HWLOC_SYNTHETIC's) among the CPUs this process may use. Nothing is
+ * measured or bound. */
+static int print_placement(const struct info_args *a, int threads)
+{
+    struct sb_group_spec spec;
+    char err[256];
+    if (sb_group_spec_parse(a->groups, &spec, err, sizeof err)) {
+        fprintf(stderr, "specbias info: --groups %s\n", err);
+        return SB_EXIT_USAGE;
+    }
+    hwloc_topology_t topo;
+    if (hwloc_topology_init(&topo) || hwloc_topology_load(topo)) {
+        fprintf(stderr, "specbias info: hwloc could not load the topology\n");
+        return SB_EXIT_FAILED;
+    }
+    hwloc_bitmap_t allowed = sb_process_cpus(topo);
+    struct sb_groups g;
+    struct sb_thread_placement p;
+    int rc = SB_EXIT_OK;
+    if (sb_groups_make(topo, allowed, &spec, &g, err, sizeof err)) {
+        /* a level the machine lacks, more cores a group than it has: the value does not fit */
+        fprintf(stderr, "specbias info: --groups '%s': %s\n", a->groups, err);
+        rc = SB_EXIT_USAGE;
+    } else if (sb_threads_place(topo, allowed, threads, &p, err, sizeof err)) {
+        fprintf(stderr, "specbias info: --threads %d: %s\n", threads, err);
+        sb_groups_free(&g);
+        rc = SB_EXIT_FAILED;
+    }
+    const int this_system = hwloc_topology_is_thissystem(topo);
+    char mine[256];
+    hwloc_bitmap_list_snprintf(mine, sizeof mine, allowed);
+    hwloc_bitmap_free(allowed);
+    hwloc_topology_destroy(topo);
+    if (rc) return rc;
+    json_t *j = sb_groups_json(&g), *t = sb_thread_placement_json(&p);
+    sb_groups_free(&g);
+    sb_thread_placement_free(&p);
+    const char *xml = getenv("HWLOC_XMLFILE"), *synth = getenv("HWLOC_SYNTHETIC");
+    const char *from = this_system ? "this machine"
+                       : synth && *synth ? "HWLOC_SYNTHETIC"
+                       : xml && *xml     ? "HWLOC_XMLFILE"
+                                         : "another system";
+    if (a->as_json) {
+        json_t *root = json_pack("{s:s, s:s, s:b, s:s, s:s}", "schema", "specbias-placement/1",
+                                 "topology", from, "this_system", this_system, "cpus_allowed", mine,
+                                 "groups_by", a->groups);
+        json_object_update(root, j);
+        json_object_set(root, "threads", t);
+        if (json_dumpf(root, stdout, JSON_INDENT(2)) != 0) rc = SB_EXIT_FAILED;
+        else putchar('\n');
+        json_decref(root);
+    } else {
+        const json_t *groups = json_object_get(j, "groups");
+        printf("placement:  %zu group%s by %s, over CPUs %s of %s (nothing bound)\n",
+               json_array_size(groups), json_array_size(groups) == 1 ? "" : "s", a->groups, mine,
+               from);
+        size_t i;
+        json_t *x;
+        json_array_foreach(groups, i, x) {
+            printf("  %4zu  %-12s %3lld core%s  CPUs ", i,
+                   json_string_value(json_object_get(x, "domain")),
+                   json_integer_value(json_object_get(x, "cores")),
+                   json_integer_value(json_object_get(x, "cores")) == 1 ? " " : "s");
+            print_cpus(json_object_get(x, "cpus"));
+            if (json_object_get(x, "kind"))
+                printf("  (%s)", json_string_value(json_object_get(x, "kind")));
+            putchar('\n');
+        }
+        if (json_array_size(json_object_get(j, "unused"))) {
+            printf("unused:     CPUs ");
+            print_cpus(json_object_get(j, "unused"));
+            printf("\n            (%s)\n", json_string_value(json_object_get(j, "note")));
+        }
+        printf("threads:    %d in %s", threads, json_string_value(json_object_get(t, "domain")));
+        if (json_object_get(t, "kind")) printf(" (%s)", json_string_value(json_object_get(t, "kind")));
+        printf(": thread i on CPU ");
+        print_cpus(json_object_get(t, "cpus_by_thread"));
+        putchar('\n');
+    }
+    json_decref(j);
+    json_decref(t);
+    return rc;
+}
+
 int sb_cmd_info(int argc, char **argv)
 {
     struct info_args a;
@@ -269,6 +371,8 @@ int sb_cmd_info(int argc, char **argv)
     }
     if (a.threads) omp_set_num_threads(a.threads);
     f.threads = omp_get_max_threads();
+    /* The placement is the topology's (maybe another machine's): this one's CPUs do not count */
+    if (a.groups) return print_placement(&a, f.threads);
     f.cpus = sb_cpus_allowed();
     if (f.threads > f.cpus)
         fprintf(stderr,

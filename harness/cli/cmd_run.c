@@ -6,6 +6,7 @@
 #include "harness/cli/options.h"
 #include "harness/cli/run.h"
 #include "harness/machine/context.h"
+#include "harness/machine/placement.h"
 #include "harness/results/results.h"
 #include "harness/train/train.h"
 #include "harness/util/util.h"
@@ -37,7 +38,12 @@ static int parse_args(int argc, char **argv, struct run_args *a)
                  "{choices} (default $SPECBIAS_ISA or auto)"),
          .what = "ISA", .text = &a->isa},
         {SB_INT("--threads", &a->threads, "N", 1, 1024,
-                "OpenMP threads (default $OMP_NUM_THREADS or every core)")},
+                "OpenMP threads (default $OMP_NUM_THREADS, else the cores of --cpus, else every "
+                "core)")},
+        {SB_STRING("--cpus", &a->cpus, "LIST",
+                   "run on these CPUs only: OS indices as Linux writes them (0-3,8); the threads "
+                   "are placed within them"),
+         .nonempty = 1},
         {SB_INT("--repetitions", &a->repetitions, "R", 1, 1000,
                 "train each experiment R times (default 1); timings get a summary")},
         {SB_UINT64("--seed", &a->seed, "S", 0, UINT32_MAX,
@@ -61,8 +67,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
                  "measure the FMA peak again instead of taking it from the peak cache, and "
                  "update the cache")},
         {SB_FLAG("--no-bind", &a->no_bind,
-                 "leave OpenMP threads unbound (default: thread i on core i; not done either "
-                 "when OMP_PROC_BIND or GOMP_CPU_AFFINITY is set)")},
+                 "leave OpenMP threads unbound (default: thread i on one core of its own, in the "
+                 "smallest cache domain that holds the threads; not done either when "
+                 "OMP_PROC_BIND or GOMP_CPU_AFFINITY is set)")},
         {SB_FLAG("--list", &a->list,
                  "print the selected experiments, their steps and the time their training "
                  "would take at this machine's FMA peak (a lower bound), and exit")},
@@ -78,7 +85,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
     };
     struct sb_command_spec cmd = {
         .name = "run",
-        .more_usage = "specbias run --rerun RESULTS [--out DIR] [--quiet] [--no-bind] "
+        .more_usage = "specbias run --rerun RESULTS [--out DIR] [--quiet] [--no-bind] [--cpus LIST] "
                       "[--remeasure-peak]",
         .options = options,
         .noptions = sizeof options / sizeof *options};
@@ -181,6 +188,24 @@ static int select_machine(struct run *r)
     if (!r->k) {
         fprintf(stderr, "specbias run: %s\n", r->err);
         return SB_EXIT_USAGE;
+    }
+    if (a->cpus) {
+        const char *env = getenv("OMP_PROC_BIND"), *gomp = getenv("GOMP_CPU_AFFINITY");
+        if ((env && *env) || (gomp && *gomp)) {
+            fprintf(stderr,
+                    "specbias run: --cpus '%s': OMP_PROC_BIND or GOMP_CPU_AFFINITY is set and "
+                    "places the threads itself; unset it, or leave out --cpus\n",
+                    a->cpus);
+            return SB_EXIT_USAGE;
+        }
+        /* Before anything counts CPUs or cores: from here on, the process has only these. */
+        const int rc = sb_restrict_cpus(a->cpus, r->err, sizeof r->err);
+        if (rc) {
+            fprintf(stderr, "specbias run: %s\n", r->err);
+            return rc == -2 ? SB_EXIT_USAGE : SB_EXIT_FAILED;
+        }
+        const char *omp = getenv("OMP_NUM_THREADS");
+        if (!a->threads && !(omp && *omp)) omp_set_num_threads(sb_cores_allowed());
     }
     if (a->threads) omp_set_num_threads(a->threads);
     const int threads = r->threads = omp_get_max_threads();

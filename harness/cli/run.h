@@ -20,6 +20,7 @@
 struct run_args {
     const char *suite, *filter, *isa, *out, *dump, *counters;
     const char *rerun; /* --rerun FILE */
+    const char *cpus;  /* --cpus LIST (a Linux cpulist), NULL: every CPU the process may use */
     int isa_index;     /* --isa among sb_isa_choices("auto") */
     int threads;       /* 0 = OMP_NUM_THREADS or all cores */
     int repetitions;

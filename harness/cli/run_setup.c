@@ -223,7 +223,7 @@ void sb_run_document(struct run *r, int argc, char **argv)
 {
     const struct run_args *a = &r->a;
     /* Bind first, so the probes measure the threads as training will use them. */
-    json_t *binding = sb_bind_threads(r->threads, !a->no_bind);
+    json_t *binding = sb_bind_threads(r->threads, !a->no_bind, a->cpus);
     r->root = sb_results_new(context_json(r->k, r->threads, &r->suite, argc + 1, argv - 1,
                                           a->remeasure_peak, r->peaks));
     json_t *context = r->context = json_object_get(r->root, "context");
@@ -235,13 +235,14 @@ void sb_run_document(struct run *r, int argc, char **argv)
     json_object_set_new(json_object_get(context, "suite"), "content", text ? text : json_null());
     json_object_set_new(
         context, "run_options",
-        json_pack("{s:o, s:I, s:I, s:o, s:I, s:o, s:o, s:b}", "filter",
+        json_pack("{s:o, s:I, s:I, s:o, s:I, s:o, s:o, s:b, s:o}", "filter",
                   a->filter ? sb_json_string(a->filter) : json_null(), "seed", (json_int_t)a->seed,
                   "seeds", (json_int_t)a->seeds, "steps",
                   a->steps ? json_integer((json_int_t)a->steps) : json_null(),
                   "repetitions", (json_int_t)a->repetitions, "isa",
                   a->isa ? json_string(a->isa) : json_null(), "threads",
-                  a->threads ? json_integer(a->threads) : json_null(), "no_bind", a->no_bind));
+                  a->threads ? json_integer(a->threads) : json_null(), "no_bind", a->no_bind,
+                  "cpus", a->cpus ? sb_json_string(a->cpus) : json_null()));
     if (a->rerun) json_object_set_new(context, "rerun_of", sb_json_string(a->rerun));
     json_object_set_new(context, "binding", binding);
     json_object_set_new(context, "blocking",

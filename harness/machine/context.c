@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "harness/machine/context.h"
+#include "harness/machine/placement.h"
 
 #include "harness/util/util.h"
 
@@ -9,17 +10,6 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The process's CPUs in topo: its binding where hwloc can read it (this system), else the
- * topology's allowed set. */
-static hwloc_bitmap_t process_cpus(hwloc_topology_t topo)
-{
-    hwloc_bitmap_t set = hwloc_bitmap_alloc();
-    if (!hwloc_topology_is_thissystem(topo) ||
-        hwloc_get_cpubind(topo, set, HWLOC_CPUBIND_PROCESS) != 0 || hwloc_bitmap_iszero(set))
-        hwloc_bitmap_copy(set, hwloc_topology_get_allowed_cpuset(topo));
-    return set;
-}
 
 static json_t *bytes_or_null(hwloc_uint64_t v) { return v ? json_integer((json_int_t)v) : json_null(); }
 
@@ -137,7 +127,7 @@ json_t *sb_topology_json(void)
         json_object_set_new(t, "reason", json_string("hwloc could not load the topology"));
         return t;
     }
-    hwloc_bitmap_t mine = process_cpus(topo);
+    hwloc_bitmap_t mine = sb_process_cpus(topo);
     topology_counts(t, topo, mine);
     topology_caches(t, topo, mine);
     topology_cpu_kinds(t, topo);
@@ -237,15 +227,31 @@ static json_t *allowed_cpus_json(void)
     return a;
 }
 
-json_t *sb_bind_threads(int threads, int enable)
+/* Not binding, but --cpus given: every thread of the pool (and those it makes later) runs
+ * within the list, unbound inside it. */
+static void confine_threads(int threads, hwloc_const_bitmap_t allowed)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    unsigned c;
+    hwloc_bitmap_foreach_begin(c, allowed) if (c < CPU_SETSIZE) CPU_SET(c, &set);
+    hwloc_bitmap_foreach_end();
+#pragma omp parallel num_threads(threads)
+    sched_setaffinity(0, sizeof set, &set);
+}
+
+json_t *sb_bind_threads(int threads, int enable, const char *cpus)
 {
     json_t *b = json_pack("{s:b}", "enabled", 0);
     const char *env = getenv("OMP_PROC_BIND");
     const char *gomp = getenv("GOMP_CPU_AFFINITY");
     const char *why_not = NULL;
     hwloc_topology_t topo = NULL;
+    hwloc_bitmap_t allowed = hwloc_bitmap_alloc();
+    char why[200] = "";
     int cores = 0;
-    if (!enable) why_not = "--no-bind";
+    if (cpus && sb_cpulist_parse(cpus, allowed, why, sizeof why)) why_not = why;
+    else if (!enable) why_not = "--no-bind";
     else if ((env && *env) || (gomp && *gomp)) why_not = "left to OMP_PROC_BIND / GOMP_CPU_AFFINITY";
     else if (hwloc_topology_init(&topo) || hwloc_topology_load(topo))
         why_not = "hwloc could not load the topology";
@@ -254,20 +260,32 @@ json_t *sb_bind_threads(int threads, int enable)
                   "threads left unbound";
     else if ((cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE)) <= 0)
         why_not = "hwloc reports no cores";
+    struct sb_thread_placement place = {0};
+    if (!why_not) {
+        if (!cpus) {
+            hwloc_bitmap_free(allowed);
+            allowed = sb_process_cpus(topo);
+        }
+        if (sb_threads_place(topo, allowed, threads, &place, why, sizeof why)) why_not = why;
+    }
     if (why_not) {
         if (topo) hwloc_topology_destroy(topo);
+        /* OMP_PROC_BIND places the threads itself; --cpus is refused with it before this */
+        if (cpus && why_not != why) confine_threads(threads, allowed);
+        hwloc_bitmap_free(allowed);
         json_object_set_new(b, "reason", json_string(why_not));
         json_object_set_new(b, "cpus", allowed_cpus_json());
         return b;
     }
+    hwloc_bitmap_free(allowed);
     int failed = 0;
-    char why[160] = "";
     hwloc_bitmap_t used = hwloc_bitmap_alloc();
 #pragma omp parallel num_threads(threads) reduction(+ : failed)
     {
         const int t = omp_get_thread_num();
-        hwloc_obj_t core = hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)(t % cores));
-        if (!core || hwloc_set_cpubind(topo, core->cpuset, HWLOC_CPUBIND_THREAD) != 0) {
+        hwloc_bitmap_t pu = hwloc_bitmap_alloc();
+        hwloc_bitmap_only(pu, place.cpus[t]);
+        if (hwloc_set_cpubind(topo, pu, HWLOC_CPUBIND_THREAD) != 0) {
             failed++;
 #pragma omp critical
             if (!why[0])
@@ -275,26 +293,38 @@ json_t *sb_bind_threads(int threads, int enable)
                          strerror(errno));
         } else {
 #pragma omp critical
-            hwloc_bitmap_or(used, used, core->cpuset);
+            hwloc_bitmap_or(used, used, pu);
         }
+        hwloc_bitmap_free(pu);
     }
     hwloc_topology_destroy(topo);
     if (failed) {
         hwloc_bitmap_free(used);
+        sb_thread_placement_free(&place);
         json_object_set_new(b, "reason", json_string(why));
         json_object_set_new(b, "threads_unbound", json_integer(failed));
         json_object_set_new(b, "cpus", allowed_cpus_json());
         return b;
     }
-    json_t *cpus = json_array();
+    json_t *used_json = json_array();
     unsigned c;
-    hwloc_bitmap_foreach_begin(c, used) json_array_append_new(cpus, json_integer(c));
+    hwloc_bitmap_foreach_begin(c, used) json_array_append_new(used_json, json_integer(c));
     hwloc_bitmap_foreach_end();
     hwloc_bitmap_free(used);
+    json_t *placed = sb_thread_placement_json(&place);
+    sb_thread_placement_free(&place);
     json_object_set_new(b, "enabled", json_true());
-    json_object_set_new(b, "policy", json_string("OpenMP thread i on core i mod cores (hwloc)"));
+    json_object_set_new(b, "policy",
+                        json_string("OpenMP thread i on PU cpus_by_thread[i] (hwloc): one PU "
+                                    "a core, in the smallest cache domain holding the threads, "
+                                    "fastest cores first; past the cores, thread i on core i "
+                                    "mod cores"));
     json_object_set_new(b, "cores", json_integer(cores));
-    json_object_set_new(b, "cpus", cpus);
+    json_object_set_new(b, "cpus", used_json);
+    json_object_set(b, "domain", json_object_get(placed, "domain"));
+    json_object_set(b, "cpus_by_thread", json_object_get(placed, "cpus_by_thread"));
+    if (json_object_get(placed, "kind")) json_object_set(b, "kind", json_object_get(placed, "kind"));
+    json_decref(placed);
     return b;
 }
 

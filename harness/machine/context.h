@@ -35,13 +35,16 @@ void sb_cache_estimate(const json_t *topology, struct sb_cache_estimate *e);
  * context.blocking: {l1d_bytes, l2_bytes, source: "hwloc" | "default", reason?}. */
 json_t *sb_apply_cache_blocking(const json_t *topology);
 
-/* Binds OpenMP thread i to core i mod cores (hwloc), once, so the pool's threads stay put
- * across parallel regions and do not share a core while another idles. Not done when
- * `enable` is 0 (--no-bind), when OMP_PROC_BIND / GOMP_CPU_AFFINITY already place the
- * threads, or when hwloc's topology is not this machine's. Returns what was done, for
- * results.json's context.binding, with "cpus": the OS indices of the PUs the threads run on
- * (every allowed CPU when unbound). */
-json_t *sb_bind_threads(int threads, int enable);
+/* Binds OpenMP thread i to one PU, once, so the pool's threads stay put across parallel
+ * regions and do not share a core while another idles: where sb_threads_place puts them
+ * (harness/machine/placement.h) among `cpus` (a Linux cpulist, "0-3,8"; NULL: the process's
+ * CPUs). Not done when `enable` is 0 (--no-bind), when OMP_PROC_BIND / GOMP_CPU_AFFINITY
+ * already place the threads, or when hwloc's topology is not this machine's; with `cpus` the
+ * threads are then confined to them, unbound within (except under OMP_PROC_BIND, which the
+ * caller refuses with --cpus). Returns what was done, for results.json's context.binding, with
+ * "cpus": the OS indices of the PUs the threads run on (every allowed CPU when unbound), and
+ * when bound "domain" ("L3 #3, 8 cores") and "cpus_by_thread". */
+json_t *sb_bind_threads(int threads, int enable, const char *cpus);
 
 /* Memory bandwidth in GB/s, STREAM's way: the triad a[i] = b[i] + s * c[i] on floats over
  * three arrays, `threads` threads splitting the index range, 12 bytes counted per element
