@@ -133,13 +133,15 @@ suite "$tmp/img.json" "$img"
 expect 2 "missing.png" run --suite "$tmp/img.json" --threads 1,2 --out "$tmp/b3"
 [ -e "$tmp/b3" ] && fail "a missing image made an output folder"
 # a child refusing its input stops everything with 2: here the suite file is broken while the
-# first child trains (each child reads it again)
+# first child trains (each child reads it again). Into a copy of an earlier scaling run: the
+# results.json the refusing child did not write is not counted as its.
 slow='{"name": "b/slow", "target": {"kind": "sines1d", "n": 256, "frequencies": [3]},
        "model": {"depth": 2, "width": 16}, "train": {"lr": 0.001, "steps": 40000}, "checkpoints": 3}'
 suite "$tmp/slow.json" "$slow"
+cp -r "$tmp/s" "$tmp/b4"
 "$bin" run --suite "$tmp/slow.json" --threads 1,2 --quiet --out "$tmp/b4" >/dev/null 2>"$tmp/b4.err" &
 pid=$!
-for i in $(seq 1200); do [ -d "$tmp/b4/threads-1/round-1" ] && break; sleep 0.05; done
+for i in $(seq 1200); do grep -qs b/slow "$tmp/b4/threads-1/round-1/results.json" && break; sleep 0.05; done
 echo '{"schema": ' >"$tmp/slow.json"
 wait $pid; rc=$?
 [ $rc -eq 2 ] || fail "a child's exit 2: the scaling run exited $rc, want 2: $(cat "$tmp/b4.err")"
@@ -192,5 +194,38 @@ r2 = json.load(open('$tmp/i/threads-2/round-1/results.json'))
 assert r2['interrupted'] is True and r2['experiments'][0]['status'] == 'interrupted', r2['experiments'][0]['status']
 " || fail "SIGTERM: scaling.json or the children's results are not as interrupted runs leave them"
 grep -q "scaling run interrupted" "$tmp/i.err" || fail "no message for the interrupted scaling run: $(cat "$tmp/i.err")"
+
+# ---- Ctrl-C at a terminal: it reaches the children (the parent's process group) -----------
+# and the running one stops between steps, keeping its interrupted record
+python3 - "$bin" "$tmp/sig.json" "$tmp/c" <<'PY' || fail "Ctrl-C at a terminal"
+import json, os, pty, sys, time
+exe, suite, out = sys.argv[1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(exe, [exe, "run", "--suite", suite, "--threads", "1,2", "--repetitions", "2",
+                   "--quiet", "--out", out])
+first = os.path.join(out, "threads-2/round-1/results.json")
+for _ in range(1200):
+    if os.path.exists(first):
+        break
+    time.sleep(0.05)
+time.sleep(0.3)
+os.write(fd, b"\x03")  # the terminal sends SIGINT to its foreground process group
+text = b""
+while True:
+    try:
+        b = os.read(fd, 4096)
+    except OSError:
+        break
+    if not b:
+        break
+    text += b
+_, status = os.waitpid(pid, 0)
+assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 130, (status, text[-2000:])
+s = json.load(open(os.path.join(out, "scaling.json")))
+assert s["status"] == "interrupted", s["status"]
+r2 = json.load(open(first))
+assert r2["interrupted"] is True and r2["experiments"][-1]["status"] == "interrupted", r2["experiments"]
+PY
 
 echo "cli_scaling: all checks passed"

@@ -46,9 +46,14 @@ void sb_argv_free(struct sb_argv *a)
     memset(a, 0, sizeof *a);
 }
 
-static void on_signal(int sig)
+static void on_signal(int sig, siginfo_t *info, void *context)
 {
+    (void)context;
     if (!sb_child_signal) sb_child_signal = sig;
+    /* A Ctrl-C at the terminal is the kernel's, sent to the whole foreground process group:
+     * the children, in the parent's group, have it already, and a second copy could make
+     * them leave at once instead of stopping between steps. */
+    if (info && info->si_code == SI_KERNEL) return;
     for (int i = 0; i < MAX_CHILDREN; i++)
         if (running[i] > 0) kill(running[i], sig);
 }
@@ -57,8 +62,8 @@ void sb_child_signals_install(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_RESTART | SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -89,7 +94,6 @@ pid_t sb_child_spawn(const struct sb_argv *args, enum sb_child_stdout out, char 
     if (pid == 0) {
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
-        setpgid(0, 0);
 #ifdef __linux__
         /* a parent killed outright (SIGKILL) takes its child with it, as one run would go */
         prctl(PR_SET_PDEATHSIG, SIGTERM);

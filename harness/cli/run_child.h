@@ -23,8 +23,9 @@ extern volatile sig_atomic_t sb_child_signal;
 
 /* SIGINT and SIGTERM from now on: recorded in sb_child_signal and passed on to every running
  * child (each child stops between steps and keeps what finished, as `specbias run` does; a
- * second signal makes them leave at once). Children run in their own process group, so a
- * Ctrl-C at the terminal reaches them once, through the parent, not twice. */
+ * second signal makes them leave at once). Children stay in the parent's process group, so
+ * job control (Ctrl-Z) and a terminal's Ctrl-C reach them directly; the terminal's signals are
+ * therefore not passed on, only those sent to the parent alone (kill PID). */
 void sb_child_signals_install(void);
 
 /* Where a child's stdout (its summary table) goes. */

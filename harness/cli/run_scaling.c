@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* What one child run left: its exit code and its results.json (NULL when it wrote none). */
@@ -306,15 +307,21 @@ int sb_run_scaling(struct run *r, int argc, char **argv)
                 fprintf(stderr, "specbias run: round %d/%d, %d thread%s -> %s\n", round + 1,
                         s.rounds, n, n == 1 ? "" : "s", dir);
             struct child_result *ch = child_at(&s, round, c);
+            /* A results.json the child did not write (a scaling run earlier into this folder)
+             * is not its: the child's first write renames a new file over it. */
+            char path[4400];
+            snprintf(path, sizeof path, "%s/results.json", dir);
+            struct stat before, after;
+            const int had = stat(path, &before) == 0;
             ch->rc = bad ? -1 : sb_child_run(&args,
                                           r->a.quiet ? SB_CHILD_STDOUT_DISCARD
                                                      : SB_CHILD_STDOUT_TO_STDERR,
                                           r->err, sizeof r->err);
             sb_argv_free(&args);
             ch->ran = ch->rc >= 0;
-            char path[4400];
-            snprintf(path, sizeof path, "%s/results.json", dir);
-            if (ch->ran) ch->results = json_load_file(path, 0, NULL);
+            if (ch->ran && stat(path, &after) == 0 &&
+                (!had || after.st_ino != before.st_ino || after.st_dev != before.st_dev))
+                ch->results = json_load_file(path, 0, NULL);
             if (ch->rc < 0) {
                 fprintf(stderr, "specbias run: %s\n", bad ? "out of memory" : r->err);
                 failed = stop = 1;
