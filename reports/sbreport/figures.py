@@ -492,7 +492,8 @@ def scaling(fs: FigureSet, src, section):
 
 
 def _is_count(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= 1
+    """A thread or core count: a whole number from 1 (bounded, so that it plots)."""
+    return isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 1 << 20
 
 
 # ---- kernels (Google Benchmark JSON of `specbias kernels`) ---------------------------------

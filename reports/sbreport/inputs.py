@@ -125,7 +125,8 @@ def check_results(path: str, doc: dict) -> list:
 
 
 def _is_count(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= 1
+    """A thread or core count: a whole number from 1 (bounded, so that it plots)."""
+    return isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 1 << 20
 
 
 def check_scaling(path: str, doc: dict) -> list:
