@@ -314,6 +314,51 @@ $fx history "$tmp/A/results.json" "$tmp/Hf" 12 --noise 2 --seed 3
 "$bin" report --history "$tmp/Hf" --out "$tmp/RHf" >/dev/null 2>"$tmp/err" || fail "flat history report: $(cat "$tmp/err")"
 grep -q "No change point found" "$tmp/RHf/report.md" || fail "a flat noisy history has change points: $(grep '| M1 |' "$tmp/RHf/report.md")"
 
+# ---- strong scaling: a real scaling run's folder; a hand-made one with a count over the cores
+# and a differing trajectory ----------------------------------------------------------------
+"$bin" run --suite "$tmp/suite.json" --filter 'r/(raw|zone)' --threads 1,2 --repetitions 2 --quiet \
+  --out "$tmp/S" >/dev/null 2>"$tmp/err" || fail "the scaling run failed: $(cat "$tmp/err")"
+$py - "$tmp/S/scaling.json" "$tmp/S2.json" <<'PY' || fail "scaling fixture"
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["threads"] = [1, 2, s["cores"] + 2]; s["status"] = "interrupted"
+e = s["experiments"][0]
+e["points"].append({"threads": s["cores"] + 2, "ms_per_step": None, "ms_per_step_rounds": [],
+                    "speedup": None, "efficiency": None, "trajectory_hash": None,
+                    "status": "incomplete", "rounds_ok": 0})
+s["experiments"][1]["hashes_equal"] = False
+json.dump(s, open(sys.argv[2], "w"))
+PY
+for input in "$tmp/S" "$tmp/S2.json"; do
+  RS=$tmp/RS-$(basename "$input")
+  "$bin" report "$input" --out "$RS" >/dev/null 2>"$tmp/err" || fail "report of $input exited $?: $(cat "$tmp/err")"
+  $py - "$RS" "$input" <<'PY' || fail "the Strong scaling section of $input"
+import json, os, sys
+R, inp = sys.argv[1], sys.argv[2]
+m = json.load(open(os.path.join(R, "figures.json")))
+f = [x for x in m["figures"] if x["kind"] == "scaling"]
+assert len(f) == 1 and f[0]["section"] == "scaling" and f[0]["experiments"] == ["r/raw", "r/zone"], m
+assert os.path.isfile(os.path.join(R, f[0]["file"]))
+md = open(os.path.join(R, "report.md"), encoding="utf-8").read()
+html = open(os.path.join(R, "index.html"), encoding="utf-8").read()
+assert "## Strong scaling" in md and "Strong scaling" in html
+assert "| experiment | threads | ms/step | speedup | efficiency | rounds | trajectory |" in md, md
+rows = [l for l in md.splitlines() if l.startswith("| r/raw |") or l.startswith("| r/zone |")]
+assert len(rows) == 2, rows
+if inp.endswith(".json"):
+    assert "(over the cores)" in md and "| incomplete |" in md and "DIFFERS" in md, md
+    assert "the scaling run is interrupted" in md and "the trajectory differs" in md, md
+else:
+    assert rows[0].split("|")[2].strip() == "1" and "1.00" in rows[0] and "100 %" in rows[0], rows
+    assert md.count("| identical |") == 4, md
+PY
+done
+echo '{"schema": "specbias-scaling/1", "threads": [1, "x"], "experiments": []}' >"$tmp/badscale.json"
+expect 2 "badscale.json: 'threads' is not a list of thread counts" report "$tmp/badscale.json" --out "$tmp/X"
+echo '{"schema": "specbias-scaling/1", "threads": [1], "experiments": [{"name": "a", "points": [{}]}]}' >"$tmp/badpts.json"
+expect 2 "badpts.json: experiment 'a': points\[0\] has no 'threads' count" report "$tmp/badpts.json" --out "$tmp/X"
+expect 2 "$tmp/A: not a file \(nor a scaling run's folder: no scaling.json in it\)" report "$tmp/A" --out "$tmp/X"
+
 # ---- bad input: exit 2 naming the file; missing matplotlib: exit 3 --------------------------
 head -c 300 "$tmp/A/results.json" >"$tmp/trunc.json"
 expect 2 "trunc.json:[0-9]+:[0-9]+: not valid JSON" report "$tmp/trunc.json" --out "$tmp/X"

@@ -159,7 +159,8 @@ static struct sb_command_spec report_spec(struct report_args *a, struct sb_optio
         .description =
             "  RESULTS        results.json files of `specbias run` and/or Google Benchmark JSON\n"
             "                 of `specbias kernels`; two or more results files are compared\n"
-            "                 (`specbias compare`)\n",
+            "                 (`specbias compare`); the scaling.json of `specbias run --threads\n"
+            "                 LIST`, or its folder, adds a Strong scaling section\n",
         .options = options,
         .noptions = sizeof o / sizeof *o,
         .epilogue = "environment: SPECBIAS_PYTHON (default " DEFAULT_PYTHON "; needs matplotlib),\n"
@@ -216,8 +217,16 @@ int sb_cmd_report(int argc, char **argv)
             fprintf(stderr, "specbias report: %s: cannot open: %s\n", files[i], strerror(errno));
             goto done;
         }
+        /* the folder of a scaling run (`specbias run --threads LIST`) stands for its
+         * scaling.json; the report reads it there */
+        char scaling[PATH_MAX + 16];
+        struct stat sst;
+        snprintf(scaling, sizeof scaling, "%s/scaling.json", files[i]);
+        if (S_ISDIR(st.st_mode) && stat(scaling, &sst) == 0 && S_ISREG(sst.st_mode)) continue;
         if (!S_ISREG(st.st_mode)) {
-            fprintf(stderr, "specbias report: %s: not a file\n", files[i]);
+            fprintf(stderr, "specbias report: %s: not a file%s\n", files[i],
+                    S_ISDIR(st.st_mode) ? " (nor a scaling run's folder: no scaling.json in it)"
+                                        : "");
             goto done;
         }
     }

@@ -5,12 +5,14 @@
 #include "harness/cli/cli.h"
 #include "harness/cli/options.h"
 #include "harness/cli/run.h"
+#include "harness/cli/run_child.h"
 #include "harness/machine/context.h"
 #include "harness/machine/placement.h"
 #include "harness/results/results.h"
 #include "harness/train/train.h"
 #include "harness/util/util.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <omp.h>
 #include <regex.h>
@@ -20,14 +22,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Returns 0, 1 (help printed) or -1 (message printed). */
-static int parse_args(int argc, char **argv, struct run_args *a)
+/* run's options, pointing into a, into out (room for RUN_NOPTIONS); returns how many. One
+ * table for the parser and for the options a scaling run passes on to its children. */
+#define RUN_NOPTIONS 32
+static size_t option_table(struct run_args *a, struct sb_option *out)
 {
-    memset(a, 0, sizeof *a);
-    a->suite = "quick";
-    a->out = "out";
-    a->repetitions = 1;
-    a->seeds = 1;
     struct sb_option options[] = {
         {SB_STRING("--suite", &a->suite, "NAME|FILE",
                    "suite to run: a name in suites/ (quick, paper) or a JSON file (default quick)"),
@@ -37,9 +36,13 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         {SB_ENUM("--isa", &a->isa_index, "ISA", sb_isa_choices("auto"),
                  "{choices} (default $SPECBIAS_ISA or auto)"),
          .what = "ISA", .text = &a->isa},
-        {SB_INT("--threads", &a->threads, "N", 1, 1024,
-                "OpenMP threads (default $OMP_NUM_THREADS, else the cores of --cpus, else every "
-                "core)")},
+        {SB_STRING("--threads", &a->threads_text, "N|LIST",
+                   "OpenMP threads (default $OMP_NUM_THREADS, else the cores of --cpus, else every "
+                   "core); a list of counts "
+                   "and max (the cores this process may use), e.g. 1,2,max, makes a scaling "
+                   "run: every count trained in a child run per round, R rounds (--repetitions) "
+                   "interleaved, into DIR/threads-N/round-R, then DIR/scaling.json and a table "
+                   "of speedup and efficiency")},
         {SB_STRING("--cpus", &a->cpus, "LIST",
                    "run on these CPUs only: OS indices as Linux writes them (0-3,8); the threads "
                    "are placed within them"),
@@ -83,14 +86,81 @@ static int parse_args(int argc, char **argv, struct run_args *a)
                    "seed, seeds, steps, repetitions, ISA and threads"),
          .nonempty = 1},
     };
+    _Static_assert(sizeof options / sizeof *options <= RUN_NOPTIONS, "RUN_NOPTIONS too small");
+    memcpy(out, options, sizeof options);
+    return sizeof options / sizeof *options;
+}
+
+/* --threads N|LIST into a->threads (one count) or a->thread_counts (a scaling run: more than
+ * one). Returns 0, or -1 with the message printed naming the value. */
+static int parse_threads(struct run_args *a)
+{
+    if (!a->threads_text) return 0;
+    unsigned char want[SB_RUN_MAX_THREADS + 1] = {0};
+    const char *p = a->threads_text;
+    const int list = strchr(p, ',') != NULL;
+    for (;;) {
+        const size_t len = strcspn(p, ",");
+        char item[32];
+        snprintf(item, sizeof item, "%.*s", len < sizeof item ? (int)len : (int)sizeof item - 1, p);
+        long n = 0;
+        char *end = NULL;
+        if (!strcmp(item, "max")) {
+            n = sb_cores_allowed();
+        } else {
+            errno = 0;
+            n = item[0] >= '0' && item[0] <= '9' ? strtol(item, &end, 10) : 0;
+            if (errno || !end || *end || len >= sizeof item) n = 0;
+        }
+        if (n < 1 || n > SB_RUN_MAX_THREADS) {
+            fprintf(stderr, "specbias run: --threads needs a whole number in [1, %d], got '%.*s'",
+                    SB_RUN_MAX_THREADS, (int)len, p);
+            if (list) fprintf(stderr, " in the list '%s' (counts and max, comma-separated)",
+                              a->threads_text);
+            fputc('\n', stderr);
+            return -1;
+        }
+        want[n] = 1;
+        if (!p[len]) break;
+        p += len + 1;
+    }
+    a->nthread_counts = 0;
+    for (int n = 1; n <= SB_RUN_MAX_THREADS; n++)
+        if (want[n]) a->thread_counts[a->nthread_counts++] = n;
+    /* one count, even as "2,2" or "max": an ordinary run */
+    if (a->nthread_counts == 1) a->threads = a->thread_counts[0];
+    return 0;
+}
+
+/* Returns 0, 1 (help printed) or -1 (message printed). */
+static int parse_args(int argc, char **argv, struct run_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->suite = "quick";
+    a->out = "out";
+    a->repetitions = 1;
+    a->seeds = 1;
+    struct sb_option options[RUN_NOPTIONS];
+    const size_t noptions = option_table(a, options);
     struct sb_command_spec cmd = {
         .name = "run",
         .more_usage = "specbias run --rerun RESULTS [--out DIR] [--quiet] [--no-bind] [--cpus LIST] "
                       "[--remeasure-peak]",
         .options = options,
-        .noptions = sizeof options / sizeof *options};
+        .noptions = noptions};
     const int rc = sb_options_parse(&cmd, argc, argv);
     if (rc) return rc;
+    if (parse_threads(a)) return -1;
+    /* A scaling run is made of runs: these make no sense across its children. */
+    static const char *const not_scaling[] = {"--rerun", "--list", "--dump", NULL};
+    const char *clash = a->nthread_counts > 1 ? sb_options_first_given(&cmd, not_scaling) : NULL;
+    if (clash) {
+        fprintf(stderr,
+                "specbias run: --threads %s (a scaling run, one child run per count) cannot be "
+                "combined with %s\n",
+                a->threads_text, clash);
+        return -1;
+    }
     /* The options that chose and shaped the run --rerun repeats. */
     static const char *const run_options[] = {"--suite",   "--filter",   "--isa",
                                               "--seed",    "--seeds",    "--repetitions",
@@ -103,6 +173,33 @@ static int parse_args(int argc, char **argv, struct run_args *a)
                 "with it\n",
                 a->rerun, given);
         return -1;
+    }
+    return 0;
+}
+
+int sb_run_child_options(int argc, char **argv, struct sb_argv *out)
+{
+    struct run_args dummy;
+    struct sb_option options[RUN_NOPTIONS];
+    const size_t noptions = option_table(&dummy, options);
+    /* What the children get their own values of, or only the first round has. */
+    static const char *const own[] = {"--threads", "--repetitions", "--out", "--remeasure-peak",
+                                      NULL};
+    if (sb_argv_addf(out, "specbias") || sb_argv_addf(out, "run")) return -1;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--")) break; /* run takes no positionals */
+        const size_t len = strcspn(arg, "=");
+        int takes_value = 0, drop = 0;
+        for (size_t o = 0; o < noptions; o++)
+            if (strlen(options[o].name) == len && !strncmp(options[o].name, arg, len))
+                takes_value = options[o].type != SB_OPT_FLAG && !arg[len];
+        for (size_t o = 0; own[o]; o++)
+            if (strlen(own[o]) == len && !strncmp(own[o], arg, len)) drop = 1;
+        const int n = takes_value && i + 1 < argc ? 2 : 1;
+        for (int k = 0; k < n && !drop; k++)
+            if (sb_argv_addf(out, "%s", argv[i + k])) return -1;
+        i += n - 1;
     }
     return 0;
 }
@@ -227,6 +324,7 @@ static int prepare(struct run *r, int argc, char **argv)
 {
     int rc;
     if ((rc = select_experiments(r)) != RUN_CONTINUE) return rc;
+    if (r->a.nthread_counts > 1) return sb_run_scaling(r, argc, argv);
     if ((rc = select_machine(r)) != RUN_CONTINUE) return rc;
     if (r->a.list) {
         sb_run_print_list(r, stdout);

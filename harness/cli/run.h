@@ -14,6 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The most threads --threads takes. */
+#define SB_RUN_MAX_THREADS 1024
+
 /* A step that went well returns RUN_CONTINUE; any other value is the exit code to stop with. */
 #define RUN_CONTINUE (-1)
 
@@ -22,7 +25,11 @@ struct run_args {
     const char *rerun; /* --rerun FILE */
     const char *cpus;  /* --cpus LIST (a Linux cpulist), NULL: every CPU the process may use */
     int isa_index;     /* --isa among sb_isa_choices("auto") */
-    int threads;       /* 0 = OMP_NUM_THREADS or all cores */
+    const char *threads_text; /* --threads as written: N or a list */
+    int threads;              /* 0 = OMP_NUM_THREADS or all cores */
+    /* --threads LIST with more than one count: a scaling run over these, ascending */
+    int thread_counts[SB_RUN_MAX_THREADS];
+    int nthread_counts;
     int repetitions;
     int seeds; /* --seeds K */
     uint64_t seed, steps;
@@ -89,5 +96,16 @@ void sb_run_print_list(const struct run *r, FILE *f);
 /* "available suites: paper, quick" from the folder of suite_path, after a suite name that was
  * not found. */
 void sb_run_list_suites(const char *suite_path, FILE *f);
+
+struct sb_argv;
+/* The options of run's argv (argv[0] "run") a scaling run's children are given too, after
+ * "specbias run": all but --threads, --repetitions, --out and --remeasure-peak, which the
+ * parent gives each child itself. Returns 0, or -1 out of memory. */
+int sb_run_child_options(int argc, char **argv, struct sb_argv *out);
+
+/* `specbias run --threads LIST` with more than one count (run_scaling.c): the children, in
+ * interleaved rounds, then DIR/scaling.json and the table. r holds the parsed options and the
+ * selected experiments (bad input is refused before the first child). Returns the exit code. */
+int sb_run_scaling(struct run *r, int argc, char **argv);
 
 #endif

@@ -33,9 +33,14 @@ void sb_results_remove_partial(void)
 
 int sb_results_write(json_t *root, const char *dir, char *err, size_t errlen)
 {
+    return sb_json_file_write(root, dir, "results", err, errlen);
+}
+
+int sb_json_file_write(json_t *root, const char *dir, const char *stem, char *err, size_t errlen)
+{
     char *tmp = tmp_path, path[4200];
-    snprintf(path, sizeof path, "%s/results.json", dir);
-    snprintf(tmp, sizeof tmp_path, "%s/.results.json.%ld.tmp", dir, (long)getpid());
+    snprintf(path, sizeof path, "%s/%s.json", dir, stem);
+    snprintf(tmp, sizeof tmp_path, "%s/.%s.json.%ld.tmp", dir, stem, (long)getpid());
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
     if (!text) {
         snprintf(err, errlen, "%s: out of memory serialising the results", path);
@@ -60,7 +65,7 @@ int sb_results_write(json_t *root, const char *dir, char *err, size_t errlen)
     free(text);
     if (!ok || rename(tmp, path) != 0) {
         /* The earlier results.json, if any, is untouched: only the temporary file is lost. */
-        snprintf(err, errlen, "%s: cannot write results (%s its temporary file): %s", path,
+        snprintf(err, errlen, "%s: cannot write %s (%s its temporary file): %s", path, stem,
                  ok ? "renaming" : "writing", strerror(ok ? errno : saved));
         unlink(tmp);
         tmp_live = 0;
@@ -77,7 +82,10 @@ static void earlier_stamp(const char *path, const struct stat *st, char *stamp, 
 {
     json_t *root = json_load_file(path, 0, NULL);
     const char *date = json_string_value(json_object_get(json_object_get(root, "context"), "date"));
-    *complete = json_is_true(json_object_get(root, "complete"));
+    /* results.json says complete: true; scaling.json status: "complete" */
+    const char *status = json_string_value(json_object_get(root, "status"));
+    *complete = json_is_true(json_object_get(root, "complete")) ||
+                (status && !strcmp(status, "complete"));
     if (date && *date) {
         snprintf(stamp, len, "%.40s", date);
     } else {
@@ -120,17 +128,23 @@ static int copy_new(const char *src, const char *dst)
 int sb_results_keep_earlier(const char *dir, char *kept, size_t keptlen, int *complete,
                             char *err, size_t errlen)
 {
+    return sb_json_file_keep_earlier(dir, "results", kept, keptlen, complete, err, errlen);
+}
+
+int sb_json_file_keep_earlier(const char *dir, const char *stem, char *kept, size_t keptlen,
+                              int *complete, char *err, size_t errlen)
+{
     char path[4200], stamp[64], name[4300];
     struct stat st, other;
     kept[0] = 0;
-    snprintf(path, sizeof path, "%s/results.json", dir);
+    snprintf(path, sizeof path, "%s/%s.json", dir, stem);
     if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
     earlier_stamp(path, &st, stamp, sizeof stamp, complete);
     int k = 1;
     for (; k < 1000; k++) {
         char suffix[16] = "";
         if (k > 1) snprintf(suffix, sizeof suffix, "-%d", k);
-        snprintf(name, sizeof name, "%s/results-%s%s%s.json", dir, stamp,
+        snprintf(name, sizeof name, "%s/%s-%s%s%s.json", dir, stem, stamp,
                  *complete ? "" : "-incomplete", suffix);
         /* Kept already (a run stopped before it wrote over results.json): the same file. */
         if (stat(name, &other) == 0 && other.st_ino == st.st_ino && other.st_dev == st.st_dev)
@@ -143,13 +157,13 @@ int sb_results_keep_earlier(const char *dir, char *kept, size_t keptlen, int *co
             copy_new(path, name) == 0)
             break;
         if (errno == EEXIST) continue;
-        snprintf(err, errlen, "%s: cannot keep the earlier results as %s before writing new ones: %s",
-                 path, name, strerror(errno));
+        snprintf(err, errlen, "%s: cannot keep the earlier %s as %s before writing new ones: %s",
+                 path, stem, name, strerror(errno));
         return -1;
     }
     if (k == 1000) {
-        snprintf(err, errlen, "%s: cannot keep the earlier results: 999 kept files of %s", path,
-                 stamp);
+        snprintf(err, errlen, "%s: cannot keep the earlier %s: 999 kept files of %s", path,
+                 stem, stamp);
         return -1;
     }
     snprintf(kept, keptlen, "%s", name);

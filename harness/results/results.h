@@ -43,6 +43,13 @@ int sb_results_write(json_t *root, const char *dir, char *err, size_t errlen);
 int sb_results_keep_earlier(const char *dir, char *kept, size_t keptlen, int *complete,
                             char *err, size_t errlen);
 
+/* The same two for another JSON document of a run folder, DIR/STEM.json (scaling.json):
+ * written by temporary file and rename, an earlier one kept as DIR/STEM-STAMP.json. A
+ * document is complete when it says "complete": true or "status": "complete". */
+int sb_json_file_write(json_t *root, const char *dir, const char *stem, char *err, size_t errlen);
+int sb_json_file_keep_earlier(const char *dir, const char *stem, char *kept, size_t keptlen,
+                              int *complete, char *err, size_t errlen);
+
 /* Removes a temporary file sb_results_write is writing, if any: for a signal handler that
  * leaves at once (async-signal-safe). */
 void sb_results_remove_partial(void);

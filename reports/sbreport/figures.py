@@ -444,6 +444,58 @@ def time_to_target(fs: FigureSet, results, names, section):
                    experiments=list(names), sources=list(results), section=section)
 
 
+# ---- strong scaling (scaling.json of `specbias run --threads LIST`) ------------------------
+
+def scaling(fs: FigureSet, src, section):
+    """Speedup and parallel efficiency against threads, per experiment, with the ideal."""
+    doc = src.doc
+    threads = doc["threads"]
+    base = doc.get("baseline_threads") if _is_count(doc.get("baseline_threads")) else threads[0]
+    cores = doc.get("cores") if _is_count(doc.get("cores")) else None
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.0, 3.6))
+    xs = np.array(sorted(threads), float)
+    ax1.plot(xs, xs / base, "k--", lw=1, label="ideal")
+    ax2.axhline(1.0, color="k", ls="--", lw=1, label="ideal")
+    drawn = 0
+    for i, e in enumerate(src.experiments):
+        pts = [p for p in e.get("points", []) if num(p.get("speedup")) is not None]
+        if not pts:
+            fs.skip("scaling", "no thread count with a speedup", e["name"], src, section)
+            continue
+        t = [p["threads"] for p in pts]
+        ax1.plot(t, [num(p["speedup"]) for p in pts], "o-", color=file_colour(i), label=e["name"])
+        ax2.plot(t, [num(p.get("efficiency")) for p in pts], "o-", color=file_colour(i))
+        drawn += 1
+    if not drawn:
+        plt.close(fig)
+        return None
+    for ax in (ax1, ax2):
+        ax.set_xlabel("threads")
+        ax.set_xticks(xs)
+        ax.set_xticklabels([str(int(x)) for x in xs])
+        if cores and xs[-1] > cores:
+            ax.axvline(cores, color="C3", ls=":", lw=1)
+            ax.text(cores, ax.get_ylim()[1], f" {cores} cores", color="C3", fontsize=7, va="top")
+    ax1.set_ylabel(f"speedup over {base} thread{'s' if base != 1 else ''}")
+    ax1.set_title("Strong scaling: speedup")
+    ax2.set_ylabel("parallel efficiency (speedup / ideal)")
+    ax2.set_ylim(0, max(1.1, ax2.get_ylim()[1]))
+    ax2.set_title("Parallel efficiency")
+    ax1.legend(loc="best")
+    fig.tight_layout()
+    return fs.save(fig, "scaling", "Strong scaling",
+                   f"Median ms/step over {doc.get('rounds', '?')} round(s) per thread count, as "
+                   f"speedup over {base} thread(s) (dashed: ideal, linear in threads) and as "
+                   "parallel efficiency (speedup / ideal).",
+                   experiments=[e["name"] for e in src.experiments], sources=[src],
+                   section=section)
+
+
+def _is_count(x) -> bool:
+    """A thread or core count: a whole number from 1 (bounded, so that it plots)."""
+    return isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 1 << 20
+
+
 # ---- kernels (Google Benchmark JSON of `specbias kernels`) ---------------------------------
 
 def _peaks(src):

@@ -1,4 +1,5 @@
-"""Reading and checking the report's inputs: specbias results files and Google Benchmark JSON.
+"""Reading and checking the report's inputs: specbias results files, Google Benchmark JSON and
+the scaling.json of `specbias run --threads LIST` (or the folder holding it).
 
 Every problem with an input is an InputError whose message names the file (and the line and
 column of a JSON syntax error); the command exits 2 on it.
@@ -13,6 +14,7 @@ import statistics
 from dataclasses import dataclass, field
 
 RESULTS_SCHEMA = "specbias-results/1"
+SCALING_SCHEMA = "specbias-scaling/1"
 
 # The one definition of a learned frequency (1D) or radial band (2D) that run, compare and the
 # report share: its spectral error at the last checkpoint is at most this, and over
@@ -34,7 +36,7 @@ class Failure(Exception):
 @dataclass
 class Source:
     path: str
-    kind: str                      # "results" or "gbench"
+    kind: str                      # "results", "gbench" or "scaling"
     doc: dict
     index: int = 0                 # position on the command line (F1, F2, ...)
     tag: str = ""                  # "F1"
@@ -88,12 +90,15 @@ def load_json(path: str):
 def classify(path: str, doc) -> str:
     if isinstance(doc, dict) and doc.get("schema") == RESULTS_SCHEMA:
         return "results"
+    if isinstance(doc, dict) and doc.get("schema") == SCALING_SCHEMA:
+        return "scaling"
     if isinstance(doc, dict) and isinstance(doc.get("context"), dict) \
             and isinstance(doc.get("benchmarks"), list):
         return "gbench"
     if isinstance(doc, dict) and "schema" in doc:
         raise InputError(f"{path}: schema is {json.dumps(doc['schema'])}: not a specbias results "
-                         f"file (\"{RESULTS_SCHEMA}\") or Google Benchmark JSON")
+                         f"file (\"{RESULTS_SCHEMA}\"), scaling file (\"{SCALING_SCHEMA}\") or "
+                         "Google Benchmark JSON")
     raise InputError(f"{path}: neither a specbias results file (\"{RESULTS_SCHEMA}\") nor Google "
                      "Benchmark JSON (an object with \"context\" and \"benchmarks\")")
 
@@ -119,11 +124,51 @@ def check_results(path: str, doc: dict) -> list:
     return warnings
 
 
+def _is_count(x) -> bool:
+    """A thread or core count: a whole number from 1 (bounded, so that it plots)."""
+    return isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 1 << 20
+
+
+def check_scaling(path: str, doc: dict) -> list:
+    """The fields the Strong scaling section draws from; warnings for an unfinished run."""
+    threads = doc.get("threads")
+    if not isinstance(threads, list) or not threads or not all(_is_count(t) for t in threads):
+        raise InputError(f"{path}: 'threads' is not a list of thread counts")
+    exps = doc.get("experiments")
+    if not isinstance(exps, list):
+        raise InputError(f"{path}: missing array 'experiments'")
+    for i, e in enumerate(exps):
+        if not isinstance(e, dict) or not isinstance(e.get("name"), str):
+            raise InputError(f"{path}: experiments[{i}] has no 'name'")
+        pts = e.get("points")
+        if not isinstance(pts, list):
+            raise InputError(f"{path}: experiment '{e['name']}': 'points' is not an array")
+        for j, p in enumerate(pts):
+            if not isinstance(p, dict) or not _is_count(p.get("threads")):
+                raise InputError(f"{path}: experiment '{e['name']}': points[{j}] has no "
+                                 "'threads' count")
+    warnings = []
+    if doc.get("status") != "complete":
+        warnings.append(f"{path}: the scaling run is {doc.get('status', 'of unknown status')}; "
+                        "its points are what finished")
+    for e in exps:
+        if e.get("hashes_equal") is False:
+            warnings.append(f"{path}: {e['name']}: the trajectory differs across thread counts "
+                            "(a bug: training is bit-identical at every count by design)")
+    return warnings
+
+
 def load(path: str, index: int) -> Source:
+    # a folder of `specbias run --threads LIST` stands for its scaling.json
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "scaling.json")):
+        path = os.path.join(path, "scaling.json")
     doc = load_json(path)
     kind = classify(path, doc)
     s = Source(path=path, kind=kind, doc=doc, index=index, tag=f"F{index + 1}")
-    if kind == "results":
+    if kind == "scaling":
+        s.warnings = check_scaling(path, doc)
+        s.label = "scaling " + ",".join(str(t) for t in doc["threads"]) + " threads"
+    elif kind == "results":
         s.warnings = check_results(path, doc)
         c = s.context
         s.audit = read_audit(c)

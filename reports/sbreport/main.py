@@ -211,6 +211,7 @@ class Report:
         from .doc import Heading, Para
         results = [s for s in sources if s.kind == "results"]
         gbench = [s for s in sources if s.kind == "gbench"]
+        scaling = [s for s in sources if s.kind == "scaling"]
         for s in sources:
             self.notes.extend(s.warnings)
         if history:
@@ -234,6 +235,8 @@ class Report:
             parts.append(f"{len(results)} results file(s)")
         if gbench:
             parts.append(f"{len(gbench)} kernel benchmark file(s)")
+        if scaling:
+            parts.append(f"{len(scaling)} scaling run(s)")
         if history:
             parts.append(f"history of {len(history[0])} run(s)")
         self.add(Para(", ".join(parts) + ". Times are training seconds (evaluation excluded); "
@@ -243,6 +246,8 @@ class Report:
             self.comparison(results, compare, compare_note)
         if results:
             self.convergence(results)
+        if scaling:
+            self.scaling(scaling)
         for s in results:
             self.machine(s)
         if gbench:
@@ -311,6 +316,15 @@ class Report:
                     str(c.get("git_commit", "?")), str(c.get("date", "?")),
                     verdicts.get(s.path, Cell("-", "muted")),
                 ])
+            elif s.kind == "scaling":
+                st = str(s.doc.get("status", "?"))
+                rows.append([s.tag, os.path.basename(os.path.dirname(os.path.abspath(s.path))) +
+                             "/" + os.path.basename(s.path),
+                             f"{s.doc.get('cores', '?')} cores", "-",
+                             ",".join(str(t) for t in s.doc["threads"]),
+                             f"{len(s.experiments)} experiment(s) x {s.doc.get('rounds', '?')} "
+                             "round(s)", "-", Cell(st, "" if st == "complete" else "warn"),
+                             "-", "-", Cell("-", "muted")])
             else:
                 rows.append([s.tag, os.path.basename(s.path), f"{c.get('host_name', '?')} "
                              f"({c.get('num_cpus', '?')} CPUs, {c.get('mhz_per_cpu', '?')} MHz)",
@@ -453,6 +467,44 @@ class Report:
         it = F.time_to_target(self.fs, results, names, "convergence") if names else None
         if it:
             self.add(Figure(it))
+
+    def scaling(self, scaling):
+        from .doc import Cell, Figure, Heading, Para, Table
+        F = self.figures_mod
+        self.add(Heading(2, "Strong scaling", "scaling"))
+        for src in scaling:
+            doc = src.doc
+            base = doc.get("baseline_threads", doc["threads"][0])
+            rounds = doc.get("rounds", "?")
+            self.add(Para(f"{src.tag} ({src.path}): threads {', '.join(map(str, doc['threads']))}"
+                          f" on {doc.get('cores', '?')} cores, {rounds} interleaved round(s), "
+                          f"status {doc.get('status', '?')}; speedup and efficiency against "
+                          f"{base} thread(s).", "note"))
+            it = F.scaling(self.fs, src, "scaling")
+            if it:
+                self.add(Figure(it))
+            rows = []
+            for e in src.experiments:
+                for k, p in enumerate(e["points"]):
+                    ms, sp, ef = num(p.get("ms_per_step")), num(p.get("speedup")), \
+                        num(p.get("efficiency"))
+                    same = e.get("hashes_equal")
+                    st = p.get("status", "ok")
+                    traj = (Cell(str(st), "warn") if st != "ok" else
+                            Cell("identical", "good") if same is True else
+                            Cell("DIFFERS", "bad") if same is False else Cell("-", "muted"))
+                    over = isinstance(doc.get("cores"), int) and p["threads"] > doc["cores"]
+                    rows.append([e["name"] if k == 0 else "",
+                                 Cell(str(p["threads"]) + (" (over the cores)" if over else ""),
+                                      "warn" if over else "num"),
+                                 Cell("-" if ms is None else f"{ms:.4g}", "num"),
+                                 Cell("-" if sp is None else f"{sp:.2f}", "num"),
+                                 Cell("-" if ef is None else f"{100 * ef:.0f} %", "num"),
+                                 Cell(f"{p.get('rounds_ok', '?')}/{rounds}", "num"), traj])
+            self.add(Table(["experiment", "threads", "ms/step", "speedup", "efficiency",
+                            "rounds", "trajectory"], rows,
+                           f"{src.tag}: median ms/step over the rounds; trajectory: every "
+                           "round's trajectory_hash at every count equal (a guarantee)"))
 
     def context_table(self, s):
         from .doc import Table
@@ -659,7 +711,8 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(prog=PROG, description="HTML and Markdown report of specbias "
                                  "results files, Google Benchmark JSON of specbias kernels, and "
                                  "the history of a folder of results files.")
-    ap.add_argument("files", nargs="*", help="results.json files and kernel benchmark JSON")
+    ap.add_argument("files", nargs="*", help="results.json files, kernel benchmark JSON, and "
+                    "scaling.json files (or their folders)")
     ap.add_argument("--out", default=os.path.join("out", "report"), help="output folder")
     ap.add_argument("--history", metavar="DIR", help="folder of results files over time")
     ap.add_argument("--specbias", help="the specbias executable (for specbias compare)")

@@ -112,6 +112,10 @@ def consume(path):
             inputs.is_1d(e)
             inputs.target_kind(e)
             inputs.encoding_name(e)
+    elif s.kind == "scaling":
+        for e in s.experiments:
+            for p in e["points"]:
+                _ = [inputs.num(p.get(k)) for k in ("ms_per_step", "speedup", "efficiency")]
     else:
         inputs.gbench_rows(s)
 
