@@ -39,7 +39,7 @@ static size_t option_table(struct run_args *a, struct sb_option *out)
         {SB_STRING("--threads", &a->threads_text, "N|LIST",
                    "OpenMP threads (default $OMP_NUM_THREADS, else the cores of --cpus, else every "
                    "core); a list of counts "
-                   "and max (the cores this process may use), e.g. 1,2,max, makes a scaling "
+                   "and max (the cores this process may use, or those of --cpus), e.g. 1,2,max, makes a scaling "
                    "run: every count trained in a child run per round, R rounds (--repetitions) "
                    "interleaved, into DIR/threads-N/round-R, then DIR/scaling.json and a table "
                    "of speedup and efficiency")},
@@ -106,7 +106,9 @@ static int parse_threads(struct run_args *a)
         long n = 0;
         char *end = NULL;
         if (!strcmp(item, "max")) {
-            n = sb_cores_allowed();
+            /* the cores of --cpus when given (0 when its list is bad: --cpus then says why) */
+            n = a->cpus ? sb_cpulist_cores(a->cpus) : sb_cores_allowed();
+            if (n == 0 && a->cpus) n = 1;
         } else {
             errno = 0;
             n = item[0] >= '0' && item[0] <= '9' ? strtol(item, &end, 10) : 0;

@@ -491,6 +491,29 @@ hwloc_bitmap_t sb_process_cpus(hwloc_topology_t topo)
     return set;
 }
 
+int sb_cpulist_cores(const char *list)
+{
+    hwloc_topology_t topo;
+    if (hwloc_topology_init(&topo)) return 0;
+    if (hwloc_topology_load(topo)) {
+        hwloc_topology_destroy(topo);
+        return 0;
+    }
+    hwloc_bitmap_t set = hwloc_bitmap_alloc(), may = sb_process_cpus(topo);
+    char err[256];
+    int n = 0;
+    if (set && may && !sb_cpulist_parse(list, set, err, sizeof err)) {
+        hwloc_bitmap_and(set, set, may);
+        hwloc_obj_t core = NULL;
+        while ((core = hwloc_get_next_obj_by_type(topo, HWLOC_OBJ_CORE, core)))
+            n += hwloc_bitmap_intersects(core->cpuset, set);
+    }
+    hwloc_bitmap_free(set);
+    hwloc_bitmap_free(may);
+    hwloc_topology_destroy(topo);
+    return n;
+}
+
 int sb_restrict_cpus(const char *list, char *err, size_t errlen)
 {
     hwloc_bitmap_t want = hwloc_bitmap_alloc(), may = hwloc_bitmap_alloc();

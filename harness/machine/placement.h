@@ -81,6 +81,10 @@ hwloc_bitmap_t sb_process_cpus(hwloc_topology_t topo);
  * the value in err. */
 int sb_cpulist_parse(const char *text, hwloc_bitmap_t set, char *err, size_t errlen);
 
+/* The cores with a PU in LIST (a cpulist) that this process may use: what `--threads max`
+ * means beside `--cpus LIST`. 0 when none or LIST is malformed (--cpus then says why). */
+int sb_cpulist_cores(const char *list);
+
 /* --cpus LIST: the process runs on these CPUs only, from now on (threads created later inherit
  * it). Returns 0; -2 when LIST is malformed or holds CPUs this process may not use (bad
  * input), -1 when the kernel refuses; with the reason, naming LIST, in err. */
