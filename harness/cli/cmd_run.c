@@ -37,12 +37,12 @@ static size_t option_table(struct run_args *a, struct sb_option *out)
                  "{choices} (default $SPECBIAS_ISA or auto)"),
          .what = "ISA", .text = &a->isa},
         {SB_STRING("--threads", &a->threads_text, "N|LIST",
-                   "OpenMP threads (default $OMP_NUM_THREADS, else the cores of --cpus, else every "
-                   "core); a list of counts "
-                   "and max (the cores this process may use, or those of --cpus), e.g. 1,2,max, makes a scaling "
-                   "run: every count trained in a child run per round, R rounds (--repetitions) "
-                   "interleaved, into DIR/threads-N/round-R, then DIR/scaling.json and a table "
-                   "of speedup and efficiency")},
+                   "OpenMP threads (default $OMP_NUM_THREADS, else the cores of --cpus, else "
+                   "every core); a list of counts and max (the cores this process may use, or "
+                   "those of --cpus), e.g. 1,2,max, makes a scaling run: every count trained in "
+                   "a child run per round, R rounds (--repetitions) interleaved, into "
+                   "DIR/threads-N/round-R, then DIR/scaling.json and a table of speedup and "
+                   "efficiency")},
         {SB_STRING("--cpus", &a->cpus, "LIST",
                    "run on these CPUs only: OS indices as Linux writes them (0-3,8); the threads "
                    "are placed within them"),
