@@ -64,12 +64,14 @@ SBV_INLINE void store_cols(const int full, float *p, int v, const sbv_m cm[NV], 
         sbv_storeu_m(p + v * SBV_W, cm[v], x);
 }
 
-/* The register tile's inner loop: for k = 0 .. K-1, for each r < R and vector v,
+/* The register tile's inner loop: for k = 0 .. K-1, for each r < R and vector v < nv,
  *   acc[r][v] = fma(a(r, k), b[k][v], acc[r][v]),   a(r, k) = a[r * ars + k * aks].
- * bfull: all NR columns of B may be loaded (a full tile, or a zero-padded packed panel). */
-SBV_INLINE void micro_loop(const int R, const int bfull, const sbv_m cm[NV], size_t K,
-                           const float *a, size_t ars, size_t aks, const float *b, size_t ldb,
-                           sbv_f acc[MR][NV])
+ * bfull: all NR columns of B may be loaded (a full tile, or a zero-padded packed panel).
+ * nv (<= NV, a constant at each call): the vectors that hold columns; a tile of a few columns
+ * (an output layer of 1 or 3 units) skips the FMAs of vectors that would hold none. */
+SBV_INLINE void micro_loop_nv(const int R, const int nv, const int bfull, const sbv_m cm[NV],
+                              size_t K, const float *a, size_t ars, size_t aks, const float *b,
+                              size_t ldb, sbv_f acc[MR][NV])
 {
     /* unrolled: 3 interleaved rounds of the dense benchmarks, 1 thread, gave +3 to +35 %
      * (4096x256x256 bwd_weights 47 -> 63 GFLOP/s); 8 was no better than 4 */
@@ -78,15 +80,22 @@ SBV_INLINE void micro_loop(const int R, const int bfull, const sbv_m cm[NV], siz
         const float *bk = b + k * ldb;
         sbv_f bv[NV];
         TILE_UNROLL
-        for (int v = 0; v < NV; v++) bv[v] = load_cols(bfull, bk, v, cm);
+        for (int v = 0; v < nv; v++) bv[v] = load_cols(bfull, bk, v, cm);
         const float *ak = a + k * aks;
         TILE_UNROLL
         for (int r = 0; r < R; r++) {
             const sbv_f ar = sbv_bcast(ak + (size_t)r * ars);
             TILE_UNROLL
-            for (int v = 0; v < NV; v++) acc[r][v] = sbv_fma(ar, bv[v], acc[r][v]);
+            for (int v = 0; v < nv; v++) acc[r][v] = sbv_fma(ar, bv[v], acc[r][v]);
         }
     }
+}
+
+SBV_INLINE void micro_loop(const int R, const int bfull, const sbv_m cm[NV], size_t K,
+                           const float *a, size_t ars, size_t aks, const float *b, size_t ldb,
+                           sbv_f acc[MR][NV])
+{
+    micro_loop_nv(R, NV, bfull, cm, K, a, ars, aks, b, ldb, acc);
 }
 
 /* Packs a B panel: dst[k][c] = src[k * lds + c] for c < cols (<= NR), +0 for c >= cols, so
@@ -204,8 +213,8 @@ __attribute__((noinline)) static void sigmoid_tile(size_t R, size_t cols, float 
 
 /* One micro-tile: rows x[0 .. R-1], columns j0 .. j0 + NR - 1 of which the first `jrem`
  * exist (all when full). wt, b and y point at column j0; mask at the first row's words. */
-SBV_INLINE void fwd_tile(const int R, const int full, const int packed, const enum fwd_epi epi,
-                         size_t in, size_t jrem, const float *x, size_t ldx, const float *wt,
+SBV_INLINE void fwd_tile(const int R, const int nv, const int full, const int packed,
+                         const enum fwd_epi epi, size_t in, size_t jrem, const float *x, size_t ldx, const float *wt,
                          size_t ldwt, const float *b, float *y, size_t ldy, uint64_t *mask,
                          size_t ldm, size_t j0)
 {
@@ -213,17 +222,17 @@ SBV_INLINE void fwd_tile(const int R, const int full, const int packed, const en
     col_masks(full, jrem, cm);
     sbv_f acc[MR][NV];
     TILE_UNROLL
-    for (int v = 0; v < NV; v++) {
+    for (int v = 0; v < nv; v++) {
         const sbv_f bv = load_cols(full, b, v, cm);
         TILE_UNROLL
         for (int r = 0; r < R; r++) acc[r][v] = bv;
     }
-    micro_loop(R, full || packed, cm, in, x, ldx, 1, wt, ldwt, acc);
+    micro_loop_nv(R, nv, full || packed, cm, in, x, ldx, 1, wt, ldwt, acc);
     TILE_UNROLL
     for (int r = 0; r < R; r++) {
         uint32_t bits = 0;
         TILE_UNROLL
-        for (int v = 0; v < NV; v++) {
+        for (int v = 0; v < nv; v++) {
             sbv_f o = acc[r][v];
             if (epi == EPI_RELU) {
                 /* acc > 0 ? acc : +0 (NaN and -0 give +0) */
@@ -251,15 +260,16 @@ SBV_INLINE void fwd_tile(const int R, const int full, const int packed, const en
 }
 
 /* Rows n0 .. n0 + nb - 1 against one column panel. */
-SBV_INLINE void fwd_panel(const int full, const int packed, const enum fwd_epi epi, size_t nb,
+SBV_INLINE void fwd_panel(const int nv, const int full, const int packed, const enum fwd_epi epi,
+                          size_t nb,
                           size_t in, size_t jrem, const float *x, size_t ldx, const float *wt,
                           size_t ldwt, const float *b, float *y, size_t ldy, uint64_t *mask,
                           size_t ldm, size_t j0)
 {
     size_t n = 0;
 #define FWD_TILE(R)                                                                                \
-    fwd_tile(R, full, packed, epi, in, jrem, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy, ldy,      \
-             mask ? mask + n * ldm : NULL, ldm, j0)
+    fwd_tile(R, nv, full, packed, epi, in, jrem, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy,     \
+             ldy, mask ? mask + n * ldm : NULL, ldm, j0)
     for (; n + MR <= nb; n += MR) FWD_TILE(MR);
     TAIL_ROWS(nb - n, FWD_TILE)
 #undef FWD_TILE
@@ -285,17 +295,23 @@ SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t
             if (in <= KC_MAX && (!full || thrash)) {
                 pack_b_panel(in, jrem, wt + j0, ldwt, bp);
                 if (full)
-                    fwd_panel(1, 1, epi, nb, in, NR, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb, ldm,
-                              j0);
-                else
-                    fwd_panel(0, 1, epi, nb, in, jrem, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb,
+                    fwd_panel(NV, 1, 1, epi, nb, in, NR, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb,
                               ldm, j0);
+                else if (NV > 1 && jrem <= SBV_W) /* an output layer of a few units */
+                    fwd_panel(1, 0, 1, epi, nb, in, jrem, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb,
+                              ldm, j0);
+                else
+                    fwd_panel(NV, 0, 1, epi, nb, in, jrem, xb, ldx, bp, NR, b + j0, yb + j0, ldy,
+                              mb, ldm, j0);
             } else if (full) {
-                fwd_panel(1, 0, epi, nb, in, NR, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy, mb,
-                          ldm, j0);
+                fwd_panel(NV, 1, 0, epi, nb, in, NR, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy,
+                          mb, ldm, j0);
+            } else if (NV > 1 && jrem <= SBV_W) {
+                fwd_panel(1, 0, 0, epi, nb, in, jrem, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy,
+                          mb, ldm, j0);
             } else {
-                fwd_panel(0, 0, epi, nb, in, jrem, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy, mb,
-                          ldm, j0);
+                fwd_panel(NV, 0, 0, epi, nb, in, jrem, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy,
+                          mb, ldm, j0);
             }
         }
     }
