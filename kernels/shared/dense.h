@@ -594,19 +594,20 @@ static void pack_grad_units(size_t units, size_t T, size_t out, const float *dy,
 
 /* One micro-tile of dw: R units, columns (krem of NR) of x; a(r, n) = a[r + n * aks], the
  * packed panel (aks = MR) or the pre-masked gradient itself (aks = lddy). */
-SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t krem, const float *a,
-                                 size_t aks, const float *xp, size_t ldxp, float *dw, size_t lddw)
+SBV_INLINE void bwd_weights_tile(const int R, const int nv, const int full, size_t T, size_t krem,
+                                 const float *a, size_t aks, const float *xp, size_t ldxp,
+                                 float *dw, size_t lddw)
 {
     sbv_m cm[NV];
     col_masks(full, krem, cm);
     sbv_f acc[MR][NV];
     TILE_UNROLL
     for (int r = 0; r < R; r++) TILE_UNROLL
-    for (int v = 0; v < NV; v++) acc[r][v] = sbv_zero();
-    micro_loop(R, 1, cm, T, a, 1, aks, xp, ldxp, acc);
+    for (int v = 0; v < nv; v++) acc[r][v] = sbv_zero();
+    micro_loop_nv(R, nv, 1, cm, T, a, 1, aks, xp, ldxp, acc);
     TILE_UNROLL
     for (int r = 0; r < R; r++) TILE_UNROLL
-    for (int v = 0; v < NV; v++) {
+    for (int v = 0; v < nv; v++) {
         float *d = dw + (size_t)r * lddw;
         store_cols(full, d, v, cm, sbv_add(load_cols(full, d, v, cm), acc[r][v]));
     }
@@ -614,16 +615,17 @@ SBV_INLINE void bwd_weights_tile(const int R, const int full, size_t T, size_t k
 
 /* One x panel (krem of NR columns: xp[n][c] at stride ldxp, full or zero-padded) against
  * every unit block; block b's A starts at a + b * a_block and steps aks floats per row. */
-SBV_INLINE void bwd_weights_panel(const int full, size_t units, size_t T, size_t krem,
-                                  const float *a, size_t a_block, size_t aks, const float *xp,
-                                  size_t ldxp, float *dw, size_t lddw)
+SBV_INLINE void bwd_weights_panel(const int nv, const int full, size_t units, size_t T,
+                                  size_t krem, const float *a, size_t a_block, size_t aks,
+                                  const float *xp, size_t ldxp, float *dw, size_t lddw)
 {
     size_t j0 = 0;
     for (; j0 + MR <= units; j0 += MR)
-        bwd_weights_tile(MR, full, T, krem, a + j0 / MR * a_block, aks, xp, ldxp, dw + j0 * lddw,
-                         lddw);
+        bwd_weights_tile(MR, nv, full, T, krem, a + j0 / MR * a_block, aks, xp, ldxp,
+                         dw + j0 * lddw, lddw);
 #define BWD_WEIGHTS_TILE(R)                                                                        \
-    bwd_weights_tile(R, full, T, krem, a + j0 / MR * a_block, aks, xp, ldxp, dw + j0 * lddw, lddw)
+    bwd_weights_tile(R, nv, full, T, krem, a + j0 / MR * a_block, aks, xp, ldxp, dw + j0 * lddw,  \
+                     lddw)
     TAIL_ROWS(units - j0, BWD_WEIGHTS_TILE)
 #undef BWD_WEIGHTS_TILE
 }
@@ -639,12 +641,16 @@ static void bwd_weights_panels(size_t units, size_t T, size_t in, const float *a
         const size_t krem = in - k0;
         if (krem < NR) {
             pack_b_panel(T, krem, x + k0, ldx, xp);
-            bwd_weights_panel(0, units, T, krem, a, a_block, aks, xp, NR, dw + k0, lddw);
+            /* a few columns (a first layer of 14 encoded inputs): one vector's FMAs */
+            if (NV > 1 && krem <= SBV_W)
+                bwd_weights_panel(1, 0, units, T, krem, a, a_block, aks, xp, NR, dw + k0, lddw);
+            else
+                bwd_weights_panel(NV, 0, units, T, krem, a, a_block, aks, xp, NR, dw + k0, lddw);
         } else if (thrash) {
             pack_b_panel(T, NR, x + k0, ldx, xp);
-            bwd_weights_panel(1, units, T, NR, a, a_block, aks, xp, NR, dw + k0, lddw);
+            bwd_weights_panel(NV, 1, units, T, NR, a, a_block, aks, xp, NR, dw + k0, lddw);
         } else {
-            bwd_weights_panel(1, units, T, NR, a, a_block, aks, x + k0, ldx, dw + k0, lddw);
+            bwd_weights_panel(NV, 1, units, T, NR, a, a_block, aks, x + k0, ldx, dw + k0, lddw);
         }
     }
 }
