@@ -205,4 +205,47 @@ assert r['interrupted'] is True and r['experiments'][1]['status'] == 'interrupte
 " || fail "SIGTERM: throughput.json or the child's results are not as an interrupted run leaves them"
 grep -q "throughput run interrupted" "$tmp/i.err" || fail "no message for the interrupted throughput run: $(cat "$tmp/i.err")"
 
+# ---- a child refusing its input stops the run with 2 ------------------------------------
+# One group: the suite file is broken while seed 0 trains (each child reads it again), so
+# seed 1 refuses it.
+suite "$tmp/ref.json" "$long"
+"$bin" run --suite "$tmp/ref.json" --cpus "$cpu0" --throughput core --seeds 3 --quiet --out "$tmp/x" >/dev/null 2>"$tmp/x.err" &
+pid=$!
+for i in $(seq 1200); do grep -qs b/long "$tmp/x/seed-0/results.json" && break; sleep 0.05; done
+echo '{"schema": ' >"$tmp/ref.json"
+wait $pid; rc=$?
+[ $rc -eq 2 ] || fail "a child's exit 2: the throughput run exited $rc, want 2: $(cat "$tmp/x.err")"
+grep -q "seed 1 refused its input (exit 2): the throughput run stops" "$tmp/x.err" || fail "no message for a child's exit 2: $(cat "$tmp/x.err")"
+[ -e "$tmp/x/seed-2" ] && fail "a child started after a child's exit 2"
+python3 -c "
+import json; t = json.load(open('$tmp/x/throughput.json'))
+assert t['status'] == 'failed' and [r['status'] for r in t['runs']] == ['ok', 'refused'], t['runs']
+assert t['runs'][1]['exit'] == 2 and t['trainings'] == 1, t
+" || fail "a child's exit 2 did not leave a failed throughput.json with the finished training"
+
+# ---- a child killed alone: the others are stopped, the run exits as it did ---------------
+if [ "$ngroups" -ge 2 ]; then
+  "$bin" run --suite "$tmp/sig.json" --throughput core --seeds 3 --quiet --out "$tmp/k" >/dev/null 2>"$tmp/k.err" &
+  pid=$!
+  for i in $(seq 1200); do grep -qs a/raw "$tmp/k/seed-0/results.json" && grep -qs a/raw "$tmp/k/seed-1/results.json" && break; sleep 0.05; done
+  sleep 0.3
+  # the child training seed 0 (this test's own process tree)
+  child=$(grep -l -- "seed-0" /proc/[0-9]*/cmdline 2>/dev/null | while read -r f; do d=${f%/cmdline}; [ "$(awk '{print $4}' "$d/stat" 2>/dev/null)" = "$pid" ] && echo "${d#/proc/}"; done | head -1)
+  [ -n "$child" ] || { kill $pid; fail "no child process for seed 0 of $pid"; }
+  kill -KILL "$child"
+  wait $pid; rc=$?
+  [ $rc -eq 137 ] || fail "a child killed alone: exit $rc, want 137: $(cat "$tmp/k.err")"
+  [ -e "$tmp/k/seed-2" ] && fail "a child started after a child was killed"
+  python3 -c "
+import json; t = json.load(open('$tmp/k/throughput.json'))
+assert t['status'] == 'interrupted', t['status']
+assert [(r['seed_index'], r['exit'], r['status']) for r in t['runs']] == [(0, 137, 'interrupted'), (1, 143, 'interrupted')], t['runs']
+r = json.load(open('$tmp/k/seed-1/results.json'))
+# the other child was sent SIGTERM: it stopped between steps and kept its record
+assert r['interrupted'] is True and r['experiments'][1]['status'] == 'interrupted', r['experiments']
+" || fail "a child killed alone: the other child was not stopped as an interrupted run"
+else
+  echo "skip: a child killed alone while another runs: this process may use $ngroups core (two are needed)"
+fi
+
 echo "cli_throughput: all checks passed"
