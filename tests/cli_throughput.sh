@@ -11,12 +11,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 source "$src/tests/cli_lib.sh"
 
-one_d='{"name": "a/raw", "target": {"kind": "sines1d", "n": 256, "frequencies": [3, 7]},
-        "model": {"depth": 2, "width": 16}, "train": {"lr": 0.001, "steps": 6}, "checkpoints": 3}'
-two_d='{"name": "b/zone", "target": {"kind": "zoneplate", "size": 16},
-        "encoding": {"kind": "gauss", "features": 8, "sigma": 3},
-        "model": {"depth": 1, "width": 8, "output": "sigmoid"}, "train": {"lr": 0.01, "steps": 4},
-        "checkpoints": 2}'
+one_d=$sb_exp_1d
+two_d=$sb_exp_2d
 suite "$tmp/ok.json" "$one_d" "$two_d"
 
 # ---- --throughput core --seeds 3 ----------------------------------------------------------
@@ -159,8 +155,7 @@ rc=$?
   || fail "--throughput under HWLOC_SYNTHETIC: exit $rc: $(cat "$tmp/r2.err")"
 
 # ---- a child that fails: exit 3, its run marked failed, the others' trainings counted -----
-diverge='{"name": "c/diverge", "target": {"kind": "sines1d", "n": 256, "frequencies": [3]},
-          "model": {"depth": 2, "width": 16}, "train": {"optimizer": "sgd", "lr": 100000, "steps": 50}}'
+diverge=$sb_exp_diverge
 suite "$tmp/div.json" "$one_d" "$diverge"
 "$bin" run --suite "$tmp/div.json" --throughput core --seeds 2 --out "$tmp/f" >/dev/null 2>"$tmp/f.err"
 rc=$?
@@ -179,8 +174,7 @@ assert t['trainings'] == 2, t['trainings']
 # ---- SIGTERM: interrupted, the finished trainings kept, no child after it ----------------
 # One group (--cpus): seed 1 would start after seed 0. The signal comes once seed 0 has
 # finished a/raw and is in its long experiment.
-long='{"name": "b/long", "target": {"kind": "sines1d", "n": 256, "frequencies": [3]},
-       "model": {"depth": 2, "width": 16}, "train": {"lr": 0.001, "steps": 40000}, "checkpoints": 3}'
+long=$(sb_exp_long b/long)
 suite "$tmp/sig.json" "$one_d" "$long"
 "$bin" run --suite "$tmp/sig.json" --cpus "$cpu0" --throughput core --seeds 2 --out "$tmp/i" >/dev/null 2>"$tmp/i.err" &
 pid=$!

@@ -336,9 +336,10 @@ static void print_table(const struct throughput *tp, json_t *root, FILE *f)
         snprintf(threads, sizeof threads, "%lld", (long long)json_integer_value(per));
     else
         snprintf(threads, sizeof threads, "its group's cores");
-    fprintf(f, "\nthroughput: %d group%s by %s, %lld training%s at a time, %s thread%s each; %d "
+    const char *by = tp->r->a.throughput;
+    fprintf(f, "\nthroughput: %d group%s by %s%s, %lld training%s at a time, %s thread%s each; %d "
                "seed%s x %zu experiment%s\n",
-            tp->g.n, tp->g.n == 1 ? "" : "s", tp->r->a.throughput,
+            tp->g.n, tp->g.n == 1 ? "" : "s", by, by[0] >= '0' && by[0] <= '9' ? " cores" : "",
             (long long)json_integer_value(json_object_get(root, "concurrent")),
             json_integer_value(json_object_get(root, "concurrent")) == 1 ? "" : "s", threads,
             json_is_integer(per) && json_integer_value(per) == 1 ? "" : "s", tp->k,

@@ -107,17 +107,24 @@ def classify(path: str, doc) -> str:
                      "Benchmark JSON (an object with \"context\" and \"benchmarks\")")
 
 
-def check_results(path: str, doc: dict) -> list:
-    """Structural checks that the report relies on; returns warnings for what it can live with."""
-    warnings = []
-    if not isinstance(doc.get("context"), dict):
-        raise InputError(f"{path}: missing object 'context'")
+def _named_experiments(path: str, doc: dict) -> list:
+    """doc's 'experiments', each an object with a 'name', or InputError."""
     exps = doc.get("experiments")
     if not isinstance(exps, list):
         raise InputError(f"{path}: missing array 'experiments'")
     for i, e in enumerate(exps):
         if not isinstance(e, dict) or not isinstance(e.get("name"), str):
             raise InputError(f"{path}: experiments[{i}] has no 'name'")
+    return exps
+
+
+def check_results(path: str, doc: dict) -> list:
+    """Structural checks that the report relies on; returns warnings for what it can live with."""
+    warnings = []
+    if not isinstance(doc.get("context"), dict):
+        raise InputError(f"{path}: missing object 'context'")
+    exps = _named_experiments(path, doc)
+    for e in exps:
         reps = e.get("repetitions", [])
         if not isinstance(reps, list):
             raise InputError(f"{path}: experiment '{e['name']}': 'repetitions' is not an array")
@@ -138,12 +145,8 @@ def check_scaling(path: str, doc: dict) -> list:
     threads = doc.get("threads")
     if not isinstance(threads, list) or not threads or not all(_is_count(t) for t in threads):
         raise InputError(f"{path}: 'threads' is not a list of thread counts")
-    exps = doc.get("experiments")
-    if not isinstance(exps, list):
-        raise InputError(f"{path}: missing array 'experiments'")
-    for i, e in enumerate(exps):
-        if not isinstance(e, dict) or not isinstance(e.get("name"), str):
-            raise InputError(f"{path}: experiments[{i}] has no 'name'")
+    exps = _named_experiments(path, doc)
+    for e in exps:
         pts = e.get("points")
         if not isinstance(pts, list):
             raise InputError(f"{path}: experiment '{e['name']}': 'points' is not an array")
@@ -166,12 +169,7 @@ def check_throughput(path: str, doc: dict) -> list:
     """The fields the Throughput section draws from; warnings for an unfinished run."""
     if not _is_count(doc.get("seeds")):
         raise InputError(f"{path}: 'seeds' is not a count of trainings")
-    exps = doc.get("experiments")
-    if not isinstance(exps, list):
-        raise InputError(f"{path}: missing array 'experiments'")
-    for i, e in enumerate(exps):
-        if not isinstance(e, dict) or not isinstance(e.get("name"), str):
-            raise InputError(f"{path}: experiments[{i}] has no 'name'")
+    _named_experiments(path, doc)
     if not isinstance(doc.get("runs"), list):
         raise InputError(f"{path}: missing array 'runs'")
     warnings = []
