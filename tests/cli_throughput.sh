@@ -44,6 +44,9 @@ for r in runs:
     res = json.load(open(os.path.join(d, r["folder"], "results.json")))
     assert res["complete"] is True and res["context"]["threads"] == 1, res["context"]["threads"]
     assert res["context"]["run_options"]["cpus"] == r["cpus"], res["context"]["run_options"]
+    # the parent put the peak in the cache (the tests' own, in the build tree) before the
+    # first child: no child measured it next to another one's training
+    assert all(p["source"] == "cache" for p in res["context"]["peak"].values()), res["context"]["peak"]
 # never two trainings on one group at once, never more at once than groups
 for a in runs:
     for b in runs:
