@@ -10,12 +10,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 source "$src/tests/cli_lib.sh"
 
-one_d='{"name": "a/raw", "target": {"kind": "sines1d", "n": 256, "frequencies": [3, 7]},
-        "model": {"depth": 2, "width": 16}, "train": {"lr": 0.001, "steps": 6}, "checkpoints": 3}'
-two_d='{"name": "b/zone", "target": {"kind": "zoneplate", "size": 16},
-        "encoding": {"kind": "gauss", "features": 8, "sigma": 3},
-        "model": {"depth": 1, "width": 8, "output": "sigmoid"}, "train": {"lr": 0.01, "steps": 4},
-        "checkpoints": 2}'
+one_d=$sb_exp_1d
+two_d=$sb_exp_2d
 suite "$tmp/ok.json" "$one_d" "$two_d"
 
 # ---- a scaling run -----------------------------------------------------------------------
@@ -135,8 +131,7 @@ expect 2 "missing.png" run --suite "$tmp/img.json" --threads 1,2 --out "$tmp/b3"
 # a child refusing its input stops everything with 2: here the suite file is broken while the
 # first child trains (each child reads it again). Into a copy of an earlier scaling run: the
 # results.json the refusing child did not write is not counted as its.
-slow='{"name": "b/slow", "target": {"kind": "sines1d", "n": 256, "frequencies": [3]},
-       "model": {"depth": 2, "width": 16}, "train": {"lr": 0.001, "steps": 40000}, "checkpoints": 3}'
+slow=$(sb_exp_long b/slow)
 suite "$tmp/slow.json" "$slow"
 cp -r "$tmp/s" "$tmp/b4"
 "$bin" run --suite "$tmp/slow.json" --threads 1,2 --quiet --out "$tmp/b4" >/dev/null 2>"$tmp/b4.err" &
@@ -152,8 +147,7 @@ assert s['status'] == 'failed' and s['runs'] == ['threads-1/round-1'], s
 " || fail "a child's exit 2 did not leave a failed scaling.json with the finished run"
 
 # ---- a failed experiment: recorded, the rest runs, exit 3 --------------------------------
-diverge='{"name": "c/diverge", "target": {"kind": "sines1d", "n": 256, "frequencies": [3]},
-          "model": {"depth": 2, "width": 16}, "train": {"optimizer": "sgd", "lr": 100000, "steps": 50}}'
+diverge=$sb_exp_diverge
 suite "$tmp/div.json" "$one_d" "$diverge"
 expect 3 "the run with 2 threads, round 1, failed \(exit 3\); the other runs go on" run --suite "$tmp/div.json" --threads 1,2 --out "$tmp/f"
 python3 -c "
@@ -168,8 +162,7 @@ assert all(p['status'] == 'failed' and p['ms_per_step'] is None for p in c['poin
 # Children share their options, so each trains the same long experiment; the signal goes to
 # the parent once the second child has started (2 rounds: whatever the machine's speed, runs
 # are left when it comes).
-long='{"name": "b/long", "target": {"kind": "sines1d", "n": 256, "frequencies": [3]},
-       "model": {"depth": 2, "width": 16}, "train": {"lr": 0.001, "steps": 40000}, "checkpoints": 3}'
+long=$(sb_exp_long b/long)
 suite "$tmp/sig.json" "$long"
 "$bin" run --suite "$tmp/sig.json" --threads 1,2 --repetitions 2 --quiet --out "$tmp/i" >/dev/null 2>"$tmp/i.err" &
 pid=$!

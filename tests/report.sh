@@ -357,7 +357,27 @@ echo '{"schema": "specbias-scaling/1", "threads": [1, "x"], "experiments": []}' 
 expect 2 "badscale.json: 'threads' is not a list of thread counts" report "$tmp/badscale.json" --out "$tmp/X"
 echo '{"schema": "specbias-scaling/1", "threads": [1], "experiments": [{"name": "a", "points": [{}]}]}' >"$tmp/badpts.json"
 expect 2 "badpts.json: experiment 'a': points\[0\] has no 'threads' count" report "$tmp/badpts.json" --out "$tmp/X"
-expect 2 "$tmp/A: not a file \(nor a scaling run's folder: no scaling.json in it\)" report "$tmp/A" --out "$tmp/X"
+expect 2 "$tmp/A: not a file \(nor a scaling run's folder: no scaling.json in it; nor a throughput run's: no throughput.json\)" report "$tmp/A" --out "$tmp/X"
+
+# ---- throughput: a real throughput run's folder adds a Throughput section ------------------
+"$bin" run --suite "$tmp/suite.json" --filter 'r/(raw|zone)' --throughput core --seeds 2 --quiet \
+  --out "$tmp/T" >/dev/null 2>"$tmp/err" || fail "the throughput run failed: $(cat "$tmp/err")"
+"$bin" report "$tmp/T" --out "$tmp/RT" >/dev/null 2>"$tmp/err" || fail "report of a throughput run exited $?: $(cat "$tmp/err")"
+$py - "$tmp/RT" "$tmp/T/throughput.json" <<'PY' || fail "the Throughput section"
+import json, os, sys
+R, t = sys.argv[1], json.load(open(sys.argv[2]))
+md = open(os.path.join(R, "report.md"), encoding="utf-8").read()
+html = open(os.path.join(R, "index.html"), encoding="utf-8").read()
+assert "## Throughput" in md and "Throughput" in html, md
+assert "| groups | trainings at a time | wall | trainings | trainings per hour |" in md, md
+row = [l for l in md.splitlines() if l.startswith("| %d | %d |" % (len(t["groups"]["groups"]), t["concurrent"]))]
+assert row and ("| %.1f |" % t["trainings_per_hour"]) in row[0] and ("| %d |" % t["trainings"]) in row[0], (row, t)
+for name in ("r/raw", "r/zone"):
+    assert any(l.startswith("| %s | 2/2 |" % name) for l in md.splitlines()), md
+assert "1 throughput run(s)" in md, md
+PY
+echo '{"schema": "specbias-throughput/1", "seeds": 0, "experiments": [], "runs": []}' >"$tmp/badtput.json"
+expect 2 "badtput.json: 'seeds' is not a count of trainings" report "$tmp/badtput.json" --out "$tmp/X"
 
 # ---- bad input: exit 2 naming the file; missing matplotlib: exit 3 --------------------------
 head -c 300 "$tmp/A/results.json" >"$tmp/trunc.json"

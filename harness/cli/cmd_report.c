@@ -160,7 +160,9 @@ static struct sb_command_spec report_spec(struct report_args *a, struct sb_optio
             "  RESULTS        results.json files of `specbias run` and/or Google Benchmark JSON\n"
             "                 of `specbias kernels`; two or more results files are compared\n"
             "                 (`specbias compare`); the scaling.json of `specbias run --threads\n"
-            "                 LIST`, or its folder, adds a Strong scaling section\n",
+            "                 LIST`, or its folder, adds a Strong scaling section; the\n"
+            "                 throughput.json of `specbias run --throughput GROUPS`, or its\n"
+            "                 folder, a Throughput section\n",
         .options = options,
         .noptions = sizeof o / sizeof *o,
         .epilogue = "environment: SPECBIAS_PYTHON (default " DEFAULT_PYTHON "; needs matplotlib),\n"
@@ -218,14 +220,20 @@ int sb_cmd_report(int argc, char **argv)
             goto done;
         }
         /* the folder of a scaling run (`specbias run --threads LIST`) stands for its
-         * scaling.json; the report reads it there */
-        char scaling[PATH_MAX + 16];
+         * scaling.json, that of a throughput run for its throughput.json; the report reads
+         * it there */
+        char inner[PATH_MAX + 16];
         struct stat sst;
-        snprintf(scaling, sizeof scaling, "%s/scaling.json", files[i]);
-        if (S_ISDIR(st.st_mode) && stat(scaling, &sst) == 0 && S_ISREG(sst.st_mode)) continue;
+        int run_folder = 0;
+        for (int k = 0; k < 2 && S_ISDIR(st.st_mode); k++) {
+            snprintf(inner, sizeof inner, "%s/%s", files[i], k ? "throughput.json" : "scaling.json");
+            run_folder |= stat(inner, &sst) == 0 && S_ISREG(sst.st_mode);
+        }
+        if (run_folder) continue;
         if (!S_ISREG(st.st_mode)) {
             fprintf(stderr, "specbias report: %s: not a file%s\n", files[i],
-                    S_ISDIR(st.st_mode) ? " (nor a scaling run's folder: no scaling.json in it)"
+                    S_ISDIR(st.st_mode) ? " (nor a scaling run's folder: no scaling.json in it; "
+                                          "nor a throughput run's: no throughput.json)"
                                         : "");
             goto done;
         }

@@ -47,6 +47,13 @@ static size_t option_table(struct run_args *a, struct sb_option *out)
                    "run on these CPUs only: OS indices as Linux writes them (0-3,8); the threads "
                    "are placed within them"),
          .nonempty = 1},
+        {SB_STRING("--throughput", &a->throughput, "GROUPS",
+                   "a throughput run: independent trainings, one per seed (K of --seeds, else "
+                   "one per group), at once on disjoint groups of cores, one training a group "
+                   "at a time: GROUPS is core, l2, l3, numa, package or N cores a group; each "
+                   "training a child run bound to its group into DIR/seed-I, then "
+                   "DIR/throughput.json and a table of trainings per hour"),
+         .nonempty = 1},
         {SB_INT("--repetitions", &a->repetitions, "R", 1, 1000,
                 "train each experiment R times (default 1); timings get a summary")},
         {SB_UINT64("--seed", &a->seed, "S", 0, UINT32_MAX,
@@ -134,6 +141,16 @@ static int parse_threads(struct run_args *a)
     return 0;
 }
 
+/* -1 with the message printed when one of names was given with what (an option and its
+ * value, said), else 0. */
+static int refuse_together(const struct sb_command_spec *cmd, const char *what,
+                           const char *const *names)
+{
+    const char *clash = sb_options_first_given(cmd, names);
+    if (clash) fprintf(stderr, "specbias run: %s cannot be combined with %s\n", what, clash);
+    return clash ? -1 : 0;
+}
+
 /* Returns 0, 1 (help printed) or -1 (message printed). */
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
@@ -153,14 +170,24 @@ static int parse_args(int argc, char **argv, struct run_args *a)
     const int rc = sb_options_parse(&cmd, argc, argv);
     if (rc) return rc;
     if (parse_threads(a)) return -1;
-    /* A scaling run is made of runs: these make no sense across its children. */
-    static const char *const not_scaling[] = {"--rerun", "--list", "--dump", NULL};
-    const char *clash = a->nthread_counts > 1 ? sb_options_first_given(&cmd, not_scaling) : NULL;
-    if (clash) {
-        fprintf(stderr,
-                "specbias run: --threads %s (a scaling run, one child run per count) cannot be "
-                "combined with %s\n",
-                a->threads_text, clash);
+    static const char *const seeds_option[] = {"--seeds", NULL};
+    a->seeds_given = sb_options_first_given(&cmd, seeds_option) != NULL;
+    /* A scaling run and a throughput run are made of runs: these make no sense across their
+     * children. */
+    static const char *const not_scaling[] = {"--rerun", "--list", "--dump", "--throughput",
+                                              NULL};
+    static const char *const not_throughput[] = {"--rerun", "--list", "--dump", NULL};
+    char what[128];
+    snprintf(what, sizeof what, "--threads %s (a scaling run, one child run per count)",
+             a->threads_text ? a->threads_text : "");
+    if (a->nthread_counts > 1 && refuse_together(&cmd, what, not_scaling)) return -1;
+    snprintf(what, sizeof what, "--throughput %s (independent trainings, one child run each)",
+             a->throughput ? a->throughput : "");
+    if (a->throughput && refuse_together(&cmd, what, not_throughput)) return -1;
+    struct sb_group_spec spec;
+    char err[256];
+    if (a->throughput && sb_group_spec_parse(a->throughput, &spec, err, sizeof err)) {
+        fprintf(stderr, "specbias run: --throughput %s\n", err);
         return -1;
     }
     /* The options that chose and shaped the run --rerun repeats. */
@@ -179,14 +206,11 @@ static int parse_args(int argc, char **argv, struct run_args *a)
     return 0;
 }
 
-int sb_run_child_options(int argc, char **argv, struct sb_argv *out)
+int sb_run_child_options(int argc, char **argv, const char *const *own, struct sb_argv *out)
 {
     struct run_args dummy;
     struct sb_option options[RUN_NOPTIONS];
     const size_t noptions = option_table(&dummy, options);
-    /* What the children get their own values of, or only the first round has. */
-    static const char *const own[] = {"--threads", "--repetitions", "--out", "--remeasure-peak",
-                                      NULL};
     if (sb_argv_addf(out, "specbias") || sb_argv_addf(out, "run")) return -1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -327,6 +351,7 @@ static int prepare(struct run *r, int argc, char **argv)
     int rc;
     if ((rc = select_experiments(r)) != RUN_CONTINUE) return rc;
     if (r->a.nthread_counts > 1) return sb_run_scaling(r, argc, argv);
+    if (r->a.throughput) return sb_run_throughput(r, argc, argv);
     if ((rc = select_machine(r)) != RUN_CONTINUE) return rc;
     if (r->a.list) {
         sb_run_print_list(r, stdout);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* The most threads --threads takes. */
 #define SB_RUN_MAX_THREADS 1024
@@ -24,6 +25,7 @@ struct run_args {
     const char *suite, *filter, *isa, *out, *dump, *counters;
     const char *rerun; /* --rerun FILE */
     const char *cpus;  /* --cpus LIST (a Linux cpulist), NULL: every CPU the process may use */
+    const char *throughput; /* --throughput GROUPS: a throughput run (run_throughput.c) */
     int isa_index;     /* --isa among sb_isa_choices("auto") */
     const char *threads_text; /* --threads as written: N or a list */
     int threads;              /* 0 = OMP_NUM_THREADS or all cores */
@@ -32,6 +34,7 @@ struct run_args {
     int nthread_counts;
     int repetitions;
     int seeds; /* --seeds K */
+    int seeds_given; /* --seeds was on the command line (a throughput run's K) */
     uint64_t seed, steps;
     int list, quiet, no_bind, remeasure_peak;
 };
@@ -98,14 +101,72 @@ void sb_run_print_list(const struct run *r, FILE *f);
 void sb_run_list_suites(const char *suite_path, FILE *f);
 
 struct sb_argv;
-/* The options of run's argv (argv[0] "run") a scaling run's children are given too, after
- * "specbias run": all but --threads, --repetitions, --out and --remeasure-peak, which the
- * parent gives each child itself. Returns 0, or -1 out of memory. */
-int sb_run_child_options(int argc, char **argv, struct sb_argv *out);
+/* The options of run's argv (argv[0] "run") the children of a command made of child runs are
+ * given too, after "specbias run": all but those in own (NULL-terminated: --threads, --out,
+ * ...), which the parent gives each child itself. Returns 0, or -1 out of memory. */
+int sb_run_child_options(int argc, char **argv, const char *const *own, struct sb_argv *out);
+
+/* What the commands made of child runs (a scaling run, a throughput run) share
+ * (run_children.c). */
+
+/* Before the first child: the ISA, the experiments' inputs at `threads` (the most a child
+ * runs), the out folder made and writable, and an earlier DIR/STEM.json kept. Returns
+ * RUN_CONTINUE or the exit code, with the message printed. */
+int sb_run_children_check(struct run *r, int threads, const char *stem);
+
+/* A child's DIR/results.json, marked before the child starts and loaded after it ended only
+ * when the child wrote it (not one an earlier run left there). */
+struct sb_child_results {
+    char path[4400];
+    int had;
+    dev_t dev;
+    ino_t ino;
+};
+void sb_child_results_mark(struct sb_child_results *m, const char *dir);
+json_t *sb_child_results_load(const struct sb_child_results *m); /* NULL: none of its */
+
+/* The exit-code policy of a command made of child runs: a child's 2 (it refused its input)
+ * stops everything and the command exits 2; a child's 3 is recorded, the others go on, and
+ * the command exits 3; a signal to the parent is passed on, no child starts after it, and the
+ * command exits 128 + the signal; a child ended by a signal sent to it alone stops the
+ * command, which exits as that child did. */
+enum sb_child_outcome {
+    SB_CHILD_OK,
+    SB_CHILD_FAILED,     /* exit 3 or another failure */
+    SB_CHILD_REFUSED,    /* exit 2: stop */
+    SB_CHILD_SIGNALLED,  /* ended by a signal; stop */
+    SB_CHILD_NOT_STARTED /* could not start (rc -1): stop */
+};
+struct sb_children {
+    int failed, usage;
+    int child_signal; /* 128 + the signal that ended a child when it was sent to it alone */
+    int stopping;     /* set by the caller once it has sent its own children SIGTERM to stop */
+};
+/* Records a child's exit code (sb_child_wait's) and says what it was. */
+enum sb_child_outcome sb_children_note(struct sb_children *c, int rc);
+int sb_children_interrupted(const struct sb_children *c);
+/* "complete", "interrupted" or "failed" */
+const char *sb_children_status(const struct sb_children *c);
+/* The command's exit code; failed: a failure of the command's own (a file not written). */
+int sb_children_exit(const struct sb_children *c, int failed);
+
+/* DIR/STEM.json written (tmp + rename) and said ("scaling results in DIR/scaling.json").
+ * Returns 0, or -1 with the message printed. */
+int sb_run_children_write(struct run *r, json_t *root, const char *stem, const char *what);
+
+/* The median of v[0..n) (sorted in place); NAN when n is 0. */
+double sb_run_median(double *v, size_t n);
+/* The experiment called name in a child's results.json, or NULL. */
+json_t *sb_run_find_experiment(json_t *results, const char *name);
 
 /* `specbias run --threads LIST` with more than one count (run_scaling.c): the children, in
  * interleaved rounds, then DIR/scaling.json and the table. r holds the parsed options and the
  * selected experiments (bad input is refused before the first child). Returns the exit code. */
 int sb_run_scaling(struct run *r, int argc, char **argv);
+
+/* `specbias run --throughput GROUPS` (run_throughput.c): independent trainings (one per seed)
+ * in child runs, at most one on each group of cores at a time, then DIR/throughput.json and
+ * its table. Returns the exit code. */
+int sb_run_throughput(struct run *r, int argc, char **argv);
 
 #endif

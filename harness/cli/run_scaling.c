@@ -8,15 +8,11 @@
 #include "harness/cli/run_child.h"
 #include "harness/results/results.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* What one child run left: its exit code and its results.json (NULL when it wrote none). */
 struct child_result {
@@ -34,31 +30,6 @@ struct scaling {
 static struct child_result *child_at(struct scaling *s, int round, int c)
 {
     return &s->child[(size_t)round * (size_t)s->nc + (size_t)c];
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    if (n == 0) return NAN;
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* The experiment called name in a child's results, or NULL. */
-static json_t *find_experiment(json_t *results, const char *name)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(results, "experiments"), i, e) {
-        const char *n = json_string_value(json_object_get(e, "name"));
-        if (n && !strcmp(n, name)) return e;
-    }
-    return NULL;
 }
 
 /* Every repetition's trajectory_hash, comma-separated (a child with --seeds K has one per
@@ -93,7 +64,7 @@ static json_t *experiment_entry(struct scaling *s, const char *name)
         for (int round = 0; round < s->rounds; round++) {
             struct child_result *ch = child_at(s, round, c);
             planned++;
-            json_t *e = ch->results ? find_experiment(ch->results, name) : NULL;
+            json_t *e = ch->results ? sb_run_find_experiment(ch->results, name) : NULL;
             const char *st = json_string_value(json_object_get(e, "status"));
             if (!st || strcmp(st, "ok")) {
                 /* never ran (interrupted or stopped) is incomplete; ran and did not end ok, or
@@ -111,7 +82,7 @@ static json_t *experiment_entry(struct scaling *s, const char *name)
             if (!compared++) snprintf(first, sizeof first, "%s", t);
             else if (strcmp(first, t)) equal = 0;
         }
-        const double m = median(ms, n);
+        const double m = sb_run_median(ms, n);
         if (c == 0) base_ms = m;
         const double speedup = base_ms / m, ideal = (double)counts[c] / counts[0];
         json_t *p = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:s, s:i}", "threads", counts[c],
@@ -210,64 +181,23 @@ static int write_scaling(struct scaling *s, const char *status, int *differs)
                              "status", status, "runs", runs, "experiments", exps,
                              "baseline_threads", r->a.thread_counts[0], "cores", s->cores);
     *differs = print_table(s, exps, stdout);
-    const int rc = sb_json_file_write(root, r->a.out, "scaling", r->err, sizeof r->err);
-    if (rc) fprintf(stderr, "specbias run: %s\n", r->err);
-    else fprintf(stderr, "specbias run: scaling results in %s/scaling.json\n", r->a.out);
+    const int rc = sb_run_children_write(r, root, "scaling", "scaling");
     json_decref(root);
     return rc;
-}
-
-/* Before the first child: the ISA, the experiments' inputs, and the out folder made, writable, and an earlier
- * scaling.json kept. Returns RUN_CONTINUE or the exit code, with the message printed. */
-static int check_before(struct scaling *s)
-{
-    struct run *r = s->r;
-    if (!sb_select(r->a.isa, r->err, sizeof r->err)) {
-        fprintf(stderr, "specbias run: %s\n", r->err);
-        return SB_EXIT_USAGE;
-    }
-    /* the data of every experiment (an image that is missing), and the memory the largest
-     * count needs */
-    r->threads = r->a.thread_counts[s->nc - 1];
-    const int rc = sb_run_check_inputs(r);
-    if (rc != RUN_CONTINUE) return rc;
-    const int made = sb_make_dirs(r->a.out, r->err, sizeof r->err);
-    if (made) {
-        fprintf(stderr, "specbias run: %s\n", r->err);
-        return made == -2 ? SB_EXIT_USAGE : SB_EXIT_FAILED;
-    }
-    char probe[4200];
-    snprintf(probe, sizeof probe, "%s/.scaling-probe.%ld.tmp", r->a.out, (long)getpid());
-    const int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd < 0) {
-        fprintf(stderr, "specbias run: %s: cannot write in the output folder: %s\n", r->a.out,
-                strerror(errno));
-        return SB_EXIT_FAILED;
-    }
-    close(fd);
-    unlink(probe);
-    int complete = 0;
-    const int kept = sb_json_file_keep_earlier(r->a.out, "scaling", r->kept, sizeof r->kept,
-                                               &complete, r->err, sizeof r->err);
-    if (kept < 0) {
-        fprintf(stderr, "specbias run: %s\n", r->err);
-        return SB_EXIT_FAILED;
-    }
-    if (kept > 0)
-        fprintf(stderr, "specbias run: the earlier %s/scaling.json%s is kept as %s\n", r->a.out,
-                complete ? "" : " (incomplete: interrupted or failed)", r->kept);
-    return RUN_CONTINUE;
 }
 
 int sb_run_scaling(struct run *r, int argc, char **argv)
 {
     struct scaling s = {.r = r, .nc = r->a.nthread_counts, .rounds = r->a.repetitions,
                         .cores = sb_cores_allowed()};
-    int rc = check_before(&s);
+    int rc = sb_run_children_check(r, r->a.thread_counts[s.nc - 1], "scaling");
     if (rc != RUN_CONTINUE) return rc;
     struct sb_argv base = {0};
+    /* what each child gets its own value of, or only the first round has */
+    static const char *const own[] = {"--threads", "--repetitions", "--out", "--remeasure-peak",
+                                      NULL};
     s.child = calloc((size_t)s.nc * (size_t)s.rounds, sizeof *s.child);
-    if (!s.child || sb_run_child_options(argc, argv, &base)) {
+    if (!s.child || sb_run_child_options(argc, argv, own, &base)) {
         fprintf(stderr, "specbias run: out of memory\n");
         free(s.child);
         sb_argv_free(&base);
@@ -287,7 +217,8 @@ int sb_run_scaling(struct run *r, int argc, char **argv)
         fprintf(stderr, ", %d round%s -> %s/scaling.json\n", s.rounds, s.rounds == 1 ? "" : "s",
                 r->a.out);
     sb_child_signals_install();
-    int stop = 0, failed = 0, usage = 0, child_signal = 0;
+    struct sb_children policy = {0};
+    int stop = 0;
     /* Rounds outside, counts inside: a drift of the machine (heat, a neighbour's load) then
      * falls on every count alike instead of on the last ones. */
     for (int round = 0; round < s.rounds && !stop; round++)
@@ -307,45 +238,41 @@ int sb_run_scaling(struct run *r, int argc, char **argv)
                 fprintf(stderr, "specbias run: round %d/%d, %d thread%s -> %s\n", round + 1,
                         s.rounds, n, n == 1 ? "" : "s", dir);
             struct child_result *ch = child_at(&s, round, c);
-            /* A results.json the child did not write (a scaling run earlier into this folder)
-             * is not its: the child's first write renames a new file over it. */
-            char path[4400];
-            snprintf(path, sizeof path, "%s/results.json", dir);
-            struct stat before, after;
-            const int had = stat(path, &before) == 0;
+            struct sb_child_results mark;
+            sb_child_results_mark(&mark, dir);
             ch->rc = bad ? -1 : sb_child_run(&args,
                                           r->a.quiet ? SB_CHILD_STDOUT_DISCARD
                                                      : SB_CHILD_STDOUT_TO_STDERR,
                                           r->err, sizeof r->err);
             sb_argv_free(&args);
             ch->ran = ch->rc >= 0;
-            if (ch->ran && stat(path, &after) == 0 &&
-                (!had || after.st_ino != before.st_ino || after.st_dev != before.st_dev))
-                ch->results = json_load_file(path, 0, NULL);
-            if (ch->rc < 0) {
+            if (ch->ran) ch->results = sb_child_results_load(&mark);
+            switch (sb_children_note(&policy, ch->rc)) {
+            case SB_CHILD_OK: break;
+            case SB_CHILD_NOT_STARTED:
                 fprintf(stderr, "specbias run: %s\n", bad ? "out of memory" : r->err);
-                failed = stop = 1;
-            } else if (ch->rc == SB_EXIT_USAGE) {
+                stop = 1;
+                break;
+            case SB_CHILD_REFUSED:
                 fprintf(stderr, "specbias run: the run with %d thread%s refused its input "
                                 "(exit 2): the scaling run stops\n",
                         n, n == 1 ? "" : "s");
-                usage = stop = 1;
-            } else if (ch->rc > 128 && !sb_child_signal) {
-                /* stopped by a signal sent to the child alone: the scaling run stops too */
-                child_signal = ch->rc;
                 stop = 1;
-            } else if (ch->rc != SB_EXIT_OK && ch->rc <= 128) {
+                break;
+            case SB_CHILD_SIGNALLED:
+                /* a signal sent to the child alone stops the scaling run too */
+                stop = policy.child_signal != 0;
+                break;
+            case SB_CHILD_FAILED:
                 fprintf(stderr, "specbias run: the run with %d thread%s, round %d, failed (exit "
                                 "%d); the other runs go on\n",
                         n, n == 1 ? "" : "s", round + 1, ch->rc);
-                failed = 1;
+                break;
             }
         }
-    const int interrupted = sb_child_signal || child_signal;
+    const int interrupted = sb_children_interrupted(&policy);
     int differs = 0;
-    const int wrc = write_scaling(&s, interrupted ? "interrupted" : (failed || usage) ? "failed"
-                                                                                  : "complete",
-                                  &differs);
+    const int wrc = write_scaling(&s, sb_children_status(&policy), &differs);
     if (interrupted)
         fprintf(stderr, "specbias run: scaling run interrupted; the runs that finished are in "
                         "%s/threads-N/round-R\n",
@@ -353,8 +280,5 @@ int sb_run_scaling(struct run *r, int argc, char **argv)
     for (int i = 0; i < s.nc * s.rounds; i++) json_decref(s.child[i].results);
     free(s.child);
     sb_argv_free(&base);
-    if (usage) return SB_EXIT_USAGE;
-    if (sb_child_signal) return 128 + (int)sb_child_signal;
-    if (child_signal) return child_signal;
-    return failed || differs || wrc ? SB_EXIT_FAILED : SB_EXIT_OK;
+    return sb_children_exit(&policy, differs || wrc);
 }

@@ -1,5 +1,6 @@
-"""Reading and checking the report's inputs: specbias results files, Google Benchmark JSON and
-the scaling.json of `specbias run --threads LIST` (or the folder holding it).
+"""Reading and checking the report's inputs: specbias results files, Google Benchmark JSON,
+the scaling.json of `specbias run --threads LIST` and the throughput.json of `specbias run
+--throughput GROUPS` (or the folder holding either).
 
 Every problem with an input is an InputError whose message names the file (and the line and
 column of a JSON syntax error); the command exits 2 on it.
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 RESULTS_SCHEMA = "specbias-results/1"
 SCALING_SCHEMA = "specbias-scaling/1"
+THROUGHPUT_SCHEMA = "specbias-throughput/1"
 
 # The one definition of a learned frequency (1D) or radial band (2D) that run, compare and the
 # report share: its spectral error at the last checkpoint is at most this, and over
@@ -36,7 +38,7 @@ class Failure(Exception):
 @dataclass
 class Source:
     path: str
-    kind: str                      # "results", "gbench" or "scaling"
+    kind: str                      # "results", "gbench", "scaling" or "throughput"
     doc: dict
     index: int = 0                 # position on the command line (F1, F2, ...)
     tag: str = ""                  # "F1"
@@ -92,15 +94,28 @@ def classify(path: str, doc) -> str:
         return "results"
     if isinstance(doc, dict) and doc.get("schema") == SCALING_SCHEMA:
         return "scaling"
+    if isinstance(doc, dict) and doc.get("schema") == THROUGHPUT_SCHEMA:
+        return "throughput"
     if isinstance(doc, dict) and isinstance(doc.get("context"), dict) \
             and isinstance(doc.get("benchmarks"), list):
         return "gbench"
     if isinstance(doc, dict) and "schema" in doc:
         raise InputError(f"{path}: schema is {json.dumps(doc['schema'])}: not a specbias results "
-                         f"file (\"{RESULTS_SCHEMA}\"), scaling file (\"{SCALING_SCHEMA}\") or "
-                         "Google Benchmark JSON")
+                         f"file (\"{RESULTS_SCHEMA}\"), scaling file (\"{SCALING_SCHEMA}\"), "
+                         f"throughput file (\"{THROUGHPUT_SCHEMA}\") or Google Benchmark JSON")
     raise InputError(f"{path}: neither a specbias results file (\"{RESULTS_SCHEMA}\") nor Google "
                      "Benchmark JSON (an object with \"context\" and \"benchmarks\")")
+
+
+def _named_experiments(path: str, doc: dict) -> list:
+    """doc's 'experiments', each an object with a 'name', or InputError."""
+    exps = doc.get("experiments")
+    if not isinstance(exps, list):
+        raise InputError(f"{path}: missing array 'experiments'")
+    for i, e in enumerate(exps):
+        if not isinstance(e, dict) or not isinstance(e.get("name"), str):
+            raise InputError(f"{path}: experiments[{i}] has no 'name'")
+    return exps
 
 
 def check_results(path: str, doc: dict) -> list:
@@ -108,12 +123,8 @@ def check_results(path: str, doc: dict) -> list:
     warnings = []
     if not isinstance(doc.get("context"), dict):
         raise InputError(f"{path}: missing object 'context'")
-    exps = doc.get("experiments")
-    if not isinstance(exps, list):
-        raise InputError(f"{path}: missing array 'experiments'")
-    for i, e in enumerate(exps):
-        if not isinstance(e, dict) or not isinstance(e.get("name"), str):
-            raise InputError(f"{path}: experiments[{i}] has no 'name'")
+    exps = _named_experiments(path, doc)
+    for e in exps:
         reps = e.get("repetitions", [])
         if not isinstance(reps, list):
             raise InputError(f"{path}: experiment '{e['name']}': 'repetitions' is not an array")
@@ -134,12 +145,8 @@ def check_scaling(path: str, doc: dict) -> list:
     threads = doc.get("threads")
     if not isinstance(threads, list) or not threads or not all(_is_count(t) for t in threads):
         raise InputError(f"{path}: 'threads' is not a list of thread counts")
-    exps = doc.get("experiments")
-    if not isinstance(exps, list):
-        raise InputError(f"{path}: missing array 'experiments'")
-    for i, e in enumerate(exps):
-        if not isinstance(e, dict) or not isinstance(e.get("name"), str):
-            raise InputError(f"{path}: experiments[{i}] has no 'name'")
+    exps = _named_experiments(path, doc)
+    for e in exps:
         pts = e.get("points")
         if not isinstance(pts, list):
             raise InputError(f"{path}: experiment '{e['name']}': 'points' is not an array")
@@ -158,16 +165,36 @@ def check_scaling(path: str, doc: dict) -> list:
     return warnings
 
 
+def check_throughput(path: str, doc: dict) -> list:
+    """The fields the Throughput section draws from; warnings for an unfinished run."""
+    if not _is_count(doc.get("seeds")):
+        raise InputError(f"{path}: 'seeds' is not a count of trainings")
+    _named_experiments(path, doc)
+    if not isinstance(doc.get("runs"), list):
+        raise InputError(f"{path}: missing array 'runs'")
+    warnings = []
+    if doc.get("status") != "complete":
+        warnings.append(f"{path}: the throughput run is {doc.get('status', 'of unknown status')}; "
+                        "its figures are what finished")
+    return warnings
+
+
 def load(path: str, index: int) -> Source:
-    # a folder of `specbias run --threads LIST` stands for its scaling.json
-    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "scaling.json")):
-        path = os.path.join(path, "scaling.json")
+    # a folder of `specbias run --threads LIST` (or --throughput) stands for its scaling.json
+    # (or throughput.json)
+    for name in ("scaling.json", "throughput.json"):
+        if os.path.isdir(path) and os.path.isfile(os.path.join(path, name)):
+            path = os.path.join(path, name)
+            break
     doc = load_json(path)
     kind = classify(path, doc)
     s = Source(path=path, kind=kind, doc=doc, index=index, tag=f"F{index + 1}")
     if kind == "scaling":
         s.warnings = check_scaling(path, doc)
         s.label = "scaling " + ",".join(str(t) for t in doc["threads"]) + " threads"
+    elif kind == "throughput":
+        s.warnings = check_throughput(path, doc)
+        s.label = f"throughput by {doc.get('groups_by', '?')}, {doc['seeds']} seeds"
     elif kind == "results":
         s.warnings = check_results(path, doc)
         c = s.context

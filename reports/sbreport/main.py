@@ -212,6 +212,7 @@ class Report:
         results = [s for s in sources if s.kind == "results"]
         gbench = [s for s in sources if s.kind == "gbench"]
         scaling = [s for s in sources if s.kind == "scaling"]
+        throughput = [s for s in sources if s.kind == "throughput"]
         for s in sources:
             self.notes.extend(s.warnings)
         if history:
@@ -237,6 +238,8 @@ class Report:
             parts.append(f"{len(gbench)} kernel benchmark file(s)")
         if scaling:
             parts.append(f"{len(scaling)} scaling run(s)")
+        if throughput:
+            parts.append(f"{len(throughput)} throughput run(s)")
         if history:
             parts.append(f"history of {len(history[0])} run(s)")
         self.add(Para(", ".join(parts) + ". Times are training seconds (evaluation excluded); "
@@ -248,6 +251,8 @@ class Report:
             self.convergence(results)
         if scaling:
             self.scaling(scaling)
+        if throughput:
+            self.throughput(throughput)
         for s in results:
             self.machine(s)
         if gbench:
@@ -325,6 +330,15 @@ class Report:
                              f"{len(s.experiments)} experiment(s) x {s.doc.get('rounds', '?')} "
                              "round(s)", "-", Cell(st, "" if st == "complete" else "warn"),
                              "-", "-", Cell("-", "muted")])
+            elif s.kind == "throughput":
+                st = str(s.doc.get("status", "?"))
+                rows.append([s.tag, os.path.basename(os.path.dirname(os.path.abspath(s.path))) +
+                             "/" + os.path.basename(s.path),
+                             f"{s.doc.get('concurrent', '?')} trainings at a time", "-",
+                             str(s.doc.get("threads_per_training", "?")),
+                             f"{len(s.experiments)} experiment(s) x {s.doc['seeds']} seed(s)",
+                             "-", Cell(st, "" if st == "complete" else "warn"), "-", "-",
+                             Cell("-", "muted")])
             else:
                 rows.append([s.tag, os.path.basename(s.path), f"{c.get('host_name', '?')} "
                              f"({c.get('num_cpus', '?')} CPUs, {c.get('mhz_per_cpu', '?')} MHz)",
@@ -505,6 +519,40 @@ class Report:
                             "rounds", "trajectory"], rows,
                            f"{src.tag}: median ms/step over the rounds; trajectory: every "
                            "round's trajectory_hash at every count equal (a guarantee)"))
+
+    def throughput(self, throughput):
+        from .doc import Cell, Heading, Para, Table
+        self.add(Heading(2, "Throughput", "throughput"))
+        for src in throughput:
+            doc = src.doc
+            groups = doc.get("groups") if isinstance(doc.get("groups"), dict) else {}
+            glist = groups.get("groups") if isinstance(groups.get("groups"), list) else []
+            tph = num(doc.get("trainings_per_hour"))
+            self.add(Para(f"{src.tag} ({src.path}): {len(glist)} group(s) by "
+                          f"{doc.get('groups_by', '?')}, {doc.get('concurrent', '?')} "
+                          f"training(s) at a time, {doc.get('threads_per_training', '?')} "
+                          f"thread(s) each, {doc['seeds']} seed(s); status "
+                          f"{doc.get('status', '?')}.", "note"))
+            self.add(Table(["groups", "trainings at a time", "wall", "trainings",
+                            "trainings per hour"],
+                           [[Cell(str(len(glist)), "num"),
+                             Cell(str(doc.get("concurrent", "?")), "num"),
+                             Cell(fmt_seconds(doc.get("wall_seconds")), "num"),
+                             Cell(str(doc.get("trainings", "?")), "num"),
+                             Cell("-" if tph is None else f"{tph:.1f}", "num")]],
+                           f"{src.tag}: trainings that finished ok over the wall time from the "
+                           "first start to the last end, the whole machine's figure"))
+            rows = []
+            for e in src.experiments:
+                ttt = e.get("time_to_target_s") if isinstance(e.get("time_to_target_s"), dict) \
+                    else {}
+                rows.append([e["name"], Cell(f"{e.get('trainings', '?')}/{doc['seeds']}", "num"),
+                             Cell(fmt_seconds(e.get("train_seconds_median")), "num"),
+                             Cell(fmt_seconds(ttt.get("median")), "num")])
+            self.add(Table(["experiment", "trainings", "median train time",
+                            "median time to target"], rows,
+                           f"{src.tag}: per experiment, medians over the seeds that finished ok "
+                           "(time to target over those that reached it)"))
 
     def context_table(self, s):
         from .doc import Table

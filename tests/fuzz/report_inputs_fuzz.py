@@ -116,6 +116,11 @@ def consume(path):
         for e in s.experiments:
             for p in e["points"]:
                 _ = [inputs.num(p.get(k)) for k in ("ms_per_step", "speedup", "efficiency")]
+    elif s.kind == "throughput":
+        for e in s.experiments:
+            t = e.get("time_to_target_s")
+            _ = [inputs.num(e.get("train_seconds_median")),
+                 inputs.num(t.get("median") if isinstance(t, dict) else None)]
     else:
         inputs.gbench_rows(s)
 
