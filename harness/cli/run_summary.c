@@ -15,20 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of x[0..n-1] (sorted in place), NAN when n is 0. */
-static double median(double *x, size_t n)
-{
-    if (!n) return NAN;
-    qsort(x, n, sizeof *x, cmp_double);
-    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
-}
-
 /* Median over the repetitions of 1000 / steps_per_second: the step time in ms. */
 double sb_run_ms_per_step(json_t *reps)
 {
@@ -39,7 +25,7 @@ double sb_run_ms_per_step(json_t *reps)
         const double sps = json_number_value(json_object_get(r, "steps_per_second"));
         if (sps > 0 && n < 1024) v[n++] = 1000.0 / sps;
     }
-    return median(v, n);
+    return sb_run_median(v, n);
 }
 
 /* "k/n": the frequencies (bands) whose median final spectral error over the repetitions is
@@ -61,7 +47,7 @@ static void learned_count(json_t *reps, char *buf, size_t len)
                 json_object_get(json_array_get(c, json_array_size(c) - 1), "spectral_error"), j);
             if (json_is_number(e) && n < 1024) v[n++] = json_number_value(e);
         }
-        learned += n && sb_is_learned(median(v, n));
+        learned += n && sb_is_learned(sb_run_median(v, n));
     }
     if (nf)
         snprintf(buf, len, "%zu/%zu%s", learned, nf,
