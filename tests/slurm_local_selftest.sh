@@ -1,0 +1,55 @@
+#!/bin/bash
+# tests/slurm_local_selftest.sh: the private localhost Slurm of tests/slurm_local.sh comes up,
+# runs a 4-task array at most 2 at a time, refuses an unsatisfiable constraint at submission,
+# and leaves no daemon behind. Exit 0 pass, 1 fail, 77 skip (no Slurm/munge or not root).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/slurm_local.sh"
+why=$(slurm_local_available) || { echo "SKIP: $why"; exit 77; }
+
+dir=$(mktemp -d)
+trap 'slurm_local_stop; rm -rf "$dir"' EXIT
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+slurm_local_start "$dir" "kinda,kindb" || { echo "FAIL: cluster did not start"; exit 1; }
+pids=$SLURM_LOCAL_PIDS
+echo "cluster up: pids $pids, ctld port $SLURM_LOCAL_CTLD_PORT, slurmd port $SLURM_LOCAL_SLURMD_PORT"
+
+# 4 tasks, throttle 2: the node has room for 2 such jobs, so %2 is what limits them.
+out=$(sbatch --parsable --array=0-3%2 -o "$dir/task_%a.out" --wrap 'sleep 2; echo done "$SLURM_ARRAY_TASK_ID"') ||
+    { echo "FAIL: sbatch: $out"; exit 1; }
+job=${out%%;*}
+echo "array job $job"
+maxrun=0
+for i in $(seq 1 120); do
+    running=$(squeue -h -r -j "$job" -t RUNNING -o '%i' | wc -l)
+    [ "$running" -gt "$maxrun" ] && maxrun=$running
+    left=$(squeue -h -r -j "$job" -t PENDING,CONFIGURING,RUNNING,COMPLETING -o '%i' | wc -l)
+    [ "$left" -eq 0 ] && break
+    sleep 0.25
+done
+states=$(squeue -h -r -j "$job" -t all -o '%K %T' | sort -n | tr '\n' ' ')
+echo "tasks: $states; at most $maxrun running at once"
+[ "$states" = "0 COMPLETED 1 COMPLETED 2 COMPLETED 3 COMPLETED " ] || bad "not all 4 tasks COMPLETED: $states"
+[ "$maxrun" -le 2 ] || bad "$maxrun tasks ran at once under %2"
+[ "$maxrun" -ge 1 ] || bad "no task was ever seen running"
+for a in 0 1 2 3; do
+    grep -qx "done $a" "$dir/task_$a.out" 2>/dev/null || bad "task $a wrote no output"
+done
+
+# an unsatisfiable constraint is refused by sbatch itself, before any job exists
+if msg=$(sbatch --constraint=nosuch --wrap true 2>&1); then
+    bad "sbatch --constraint=nosuch was accepted: $msg"
+else
+    echo "refused as expected: $msg"
+    case "$msg" in *"Invalid feature specification"*) ;; *) bad "unexpected refusal message: $msg" ;; esac
+fi
+
+slurm_local_stop
+for p in $pids; do
+    kill -0 "$p" 2>/dev/null && bad "daemon pid $p survived slurm_local_stop"
+done
+slurm_local_stop    # a second call is harmless
+[ "$fail" = 0 ] && echo "PASS"
+exit "$fail"
