@@ -5,6 +5,7 @@
 #   slurm_local_available || exit 77          # prints why not
 #   dir=$(mktemp -d); trap 'slurm_local_stop; rm -rf "$dir"' EXIT
 #   slurm_local_start "$dir" "kinda,kindb"    # exports SLURM_CONF; node idle on return
+#   (SLURM_LOCAL_EXTRA_CONF, if set, is appended to slurm.conf: more partitions, say)
 #   sbatch ...; squeue ...
 #   slurm_local_stop                          # safe twice, safe from a trap
 #
@@ -14,8 +15,11 @@
 # /etc/munge, /run/munge, /var/spool/slurm*) is neither read nor touched. No systemd, no
 # cgroups: proctrack/linuxproc and task/none.
 #
-# Globals (read-only for callers): SLURM_LOCAL_DIR, SLURM_LOCAL_NODE, SLURM_LOCAL_PIDS
-# (munged slurmctld slurmd), SLURM_LOCAL_CTLD_PORT, SLURM_LOCAL_SLURMD_PORT.
+# Globals (read-only for callers): SLURM_LOCAL_DIR, SLURM_LOCAL_NODE (this host's short
+# name), SLURM_LOCAL_NODE_NAMES (the Slurm node names), SLURM_LOCAL_PIDS (munged slurmctld
+# slurmd...), SLURM_LOCAL_CTLD_PORT, SLURM_LOCAL_SLURMD_PORT, SLURM_LOCAL_NODE_PORTS.
+# Inputs: SLURM_LOCAL_NODES="n1=kinda n2=kindb" (several nodes on this host, see below) and
+# SLURM_LOCAL_EXTRA_CONF (lines appended to slurm.conf).
 
 SLURM_LOCAL_DIR=${SLURM_LOCAL_DIR:-}
 SLURM_LOCAL_PIDS=${SLURM_LOCAL_PIDS:-}
@@ -65,10 +69,26 @@ _slurm_local_free_port() {
 _slurm_local_tails() {
     local f
     for f in "$SLURM_LOCAL_DIR"/munge/munged.stderr "$SLURM_LOCAL_DIR"/log/slurmctld.log \
-             "$SLURM_LOCAL_DIR"/log/slurmd.log "$SLURM_LOCAL_DIR"/log/*.out; do
+             "$SLURM_LOCAL_DIR"/log/slurmd*.log "$SLURM_LOCAL_DIR"/log/*.out; do
         [ -f "$f" ] || continue
         echo "---- tail of $f"
         tail -n 25 "$f"
+    done
+}
+
+# SLURM_LOCAL_NODES="n1=kinda n2=kindb,x": several nodes on this host, one slurmd each (slurmd
+# -N NAME, its own Port), each with its own features and nproc/N CPUs (at least 1). Lets a
+# test give each "machine kind" its own node, so --exclusive tasks still run side by side.
+_slurm_local_node_lines() {
+    local cpus=$1 mem=$2 n=0 e name feat port
+    for e in $SLURM_LOCAL_NODES; do n=$((n + 1)); done
+    cpus=$((cpus / n)); [ "$cpus" -ge 1 ] || cpus=1
+    mem=$((mem / n))
+    set -- $SLURM_LOCAL_NODE_PORTS
+    for e in $SLURM_LOCAL_NODES; do
+        name=${e%%=*}; feat=""; [ "$name" != "$e" ] && feat=${e#*=}
+        port=$1; shift
+        echo "NodeName=$name NodeHostname=$SLURM_LOCAL_NODE NodeAddr=127.0.0.1 Port=$port CPUs=$cpus RealMemory=$mem${feat:+ Features=$feat} State=UNKNOWN"
     done
 }
 
@@ -102,13 +122,19 @@ _slurm_local_write_conf() {
         echo "StateSaveLocation=$d/state"
         echo "SlurmdSpoolDir=$d/spool/%n"
         echo "SlurmctldPidFile=$d/run/slurmctld.pid"
-        echo "SlurmdPidFile=$d/run/slurmd.pid"
+        echo "SlurmdPidFile=$d/run/slurmd${SLURM_LOCAL_NODES:+.%n}.pid"
         echo "SlurmctldLogFile=$d/log/slurmctld.log"
-        echo "SlurmdLogFile=$d/log/slurmd.log"
+        echo "SlurmdLogFile=$d/log/slurmd${SLURM_LOCAL_NODES:+.%n}.log"
         echo "SlurmctldDebug=info"
         echo "SlurmdDebug=info"
-        echo "NodeName=$SLURM_LOCAL_NODE NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem${features:+ Features=$features} State=UNKNOWN"
-        echo "PartitionName=debug Nodes=$SLURM_LOCAL_NODE Default=YES MaxTime=INFINITE State=UP"
+        if [ -z "${SLURM_LOCAL_NODES:-}" ]; then
+            echo "NodeName=$SLURM_LOCAL_NODE NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem${features:+ Features=$features} State=UNKNOWN"
+        else
+            _slurm_local_node_lines "$cpus" "$mem"
+        fi
+        echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
+        # e.g. a second partition on the same node: "PartitionName=other Nodes=ALL State=UP"
+        [ -n "${SLURM_LOCAL_EXTRA_CONF:-}" ] && printf '%s\n' "$SLURM_LOCAL_EXTRA_CONF"
     } >"$d/slurm.conf"
 }
 
@@ -162,24 +188,48 @@ slurm_local_start() {
     SLURM_LOCAL_DIR=$d
     SLURM_LOCAL_NODE=$(hostname -s)
     mkdir -p "$d/state" "$d/spool" "$d/run" "$d/log"
-    _slurm_local_start_munge "$d" || { _slurm_local_tails; return 1; }
-    SLURM_LOCAL_CTLD_PORT=$(_slurm_local_free_port "") || return 1
-    SLURM_LOCAL_SLURMD_PORT=$(_slurm_local_free_port "$SLURM_LOCAL_CTLD_PORT") || return 1
+    _slurm_local_start_munge "$d" || { _slurm_local_tails; slurm_local_stop; return 1; }
+    SLURM_LOCAL_CTLD_PORT=$(_slurm_local_free_port "") &&
+        SLURM_LOCAL_SLURMD_PORT=$(_slurm_local_free_port "$SLURM_LOCAL_CTLD_PORT") ||
+        { echo "slurm_local: no free TCP port found"; slurm_local_stop; return 1; }
+    SLURM_LOCAL_NODE_NAMES=$SLURM_LOCAL_NODE
+    SLURM_LOCAL_NODE_PORTS=$SLURM_LOCAL_SLURMD_PORT
+    if [ -n "${SLURM_LOCAL_NODES:-}" ]; then
+        SLURM_LOCAL_NODE_NAMES=""
+        for i in $SLURM_LOCAL_NODES; do
+            SLURM_LOCAL_NODE_NAMES="$SLURM_LOCAL_NODE_NAMES ${i%%=*}"
+        done
+        SLURM_LOCAL_NODE_NAMES=${SLURM_LOCAL_NODE_NAMES# }
+        SLURM_LOCAL_NODE_PORTS=""
+        for i in $SLURM_LOCAL_NODE_NAMES; do
+            SLURM_LOCAL_NODE_PORTS="$SLURM_LOCAL_NODE_PORTS $(_slurm_local_free_port "$SLURM_LOCAL_CTLD_PORT $SLURM_LOCAL_SLURMD_PORT $SLURM_LOCAL_NODE_PORTS")" ||
+                { echo "slurm_local: no free TCP port found"; slurm_local_stop; return 1; }
+        done
+    fi
     _slurm_local_write_conf "$d" "$features"
     export SLURM_CONF=$d/slurm.conf
     # Foreground (-D) in the background: $! is the daemon's pid, no pid-file race.
     SBSL_OWNER="$d" slurmctld -D -i -f "$SLURM_CONF" </dev/null >>"$d/log/slurmctld.out" 2>&1 &
     SLURM_LOCAL_PIDS="$SLURM_LOCAL_PIDS $!"
-    SBSL_OWNER="$d" slurmd -D -f "$SLURM_CONF" </dev/null >>"$d/log/slurmd.out" 2>&1 &
-    SLURM_LOCAL_PIDS="$SLURM_LOCAL_PIDS $!"
+    if [ -z "${SLURM_LOCAL_NODES:-}" ]; then
+        SBSL_OWNER="$d" slurmd -D -f "$SLURM_CONF" </dev/null >>"$d/log/slurmd.out" 2>&1 &
+        SLURM_LOCAL_PIDS="$SLURM_LOCAL_PIDS $!"
+    else
+        for i in $SLURM_LOCAL_NODE_NAMES; do
+            SBSL_OWNER="$d" slurmd -D -N "$i" -f "$SLURM_CONF" </dev/null >>"$d/log/slurmd.$i.out" 2>&1 &
+            SLURM_LOCAL_PIDS="$SLURM_LOCAL_PIDS $!"
+        done
+    fi
     for i in $(seq 1 60); do
-        state=$(sinfo -h -N -n "$SLURM_LOCAL_NODE" -o '%t' 2>/dev/null)
-        [ "$state" = idle ] && return 0
+        # one line per node and partition: every one must say idle
+        state=$(sinfo -h -N -o '%N %t' 2>/dev/null | sort -u)
+        [ -n "$state" ] && ! printf '%s\n' "$state" | grep -qv ' idle$' && return 0
         sleep 0.5
     done
-    echo "slurm_local: node $SLURM_LOCAL_NODE not idle after 30 s (state: '${state:-none}')"
+    echo "slurm_local: nodes $SLURM_LOCAL_NODE_NAMES not all idle after 30 s (state: '${state:-none}')"
     sinfo -N -l 2>&1 | sed 's/^/  /'
     _slurm_local_tails
+    slurm_local_stop    # a failed start leaves nothing running, trap or not
     return 1
 }
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/slurm_local_selftest.sh: the private localhost Slurm of tests/slurm_local.sh comes up,
 # runs a 4-task array at most 2 at a time, refuses an unsatisfiable constraint at submission,
-# and leaves no daemon behind. Exit 0 pass, 1 fail, 77 skip (no Slurm/munge or not root).
+# and leaves no daemon behind; then the same with two nodes (SLURM_LOCAL_NODES) for
+# constraints and --exclusive. Exit 0 pass, 1 fail, 77 skip (no Slurm/munge or not root).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/slurm_local.sh"
@@ -51,5 +52,39 @@ for p in $pids; do
     kill -0 "$p" 2>/dev/null && bad "daemon pid $p survived slurm_local_stop"
 done
 slurm_local_stop    # a second call is harmless
+
+# Two nodes on this host (one slurmd each), one feature each: a constraint picks its node,
+# and --exclusive tasks of one array still run side by side, one per node.
+mkdir "$dir/two"
+SLURM_LOCAL_NODES="n1=kinda n2=kindb" slurm_local_start "$dir/two" ||
+    { echo "FAIL: two-node cluster did not start"; exit 1; }
+pids=$SLURM_LOCAL_PIDS
+echo "two-node cluster up: nodes $SLURM_LOCAL_NODE_NAMES, pids $pids"
+out=$(sbatch --parsable --constraint=kindb -o "$dir/two/where.out" --wrap 'echo "$SLURMD_NODENAME"') ||
+    bad "sbatch --constraint=kindb: $out"
+out=$(sbatch --parsable --exclusive --array=0-3%2 -o /dev/null --wrap 'sleep 2') ||
+    { echo "FAIL: sbatch: $out"; exit 1; }
+job=${out%%;*}
+maxrun=0
+for i in $(seq 1 120); do
+    running=$(squeue -h -r -j "$job" -t RUNNING -o '%i' | wc -l)
+    [ "$running" -gt "$maxrun" ] && maxrun=$running
+    left=$(squeue -h -r -j "$job" -t PENDING,CONFIGURING,RUNNING,COMPLETING -o '%i' | wc -l)
+    [ "$left" -eq 0 ] && break
+    sleep 0.25
+done
+states=$(squeue -h -r -j "$job" -t all -o '%K %T' | sort -n | tr '\n' ' ')
+nodes=$(squeue -h -r -j "$job" -t all -o '%N' | sort -u | tr '\n' ' ')
+echo "exclusive tasks: $states; on nodes $nodes; at most $maxrun running at once"
+[ "$states" = "0 COMPLETED 1 COMPLETED 2 COMPLETED 3 COMPLETED " ] || bad "not all 4 tasks COMPLETED: $states"
+[ "$nodes" = "n1 n2 " ] || bad "exclusive tasks did not use both nodes: $nodes"
+[ "$maxrun" -le 2 ] || bad "$maxrun tasks ran at once under %2"
+where=$(cat "$dir/two/where.out" 2>/dev/null)
+[ "$where" = n2 ] || bad "--constraint=kindb ran on '$where', not n2"
+slurm_local_stop
+for p in $pids; do
+    kill -0 "$p" 2>/dev/null && bad "daemon pid $p survived slurm_local_stop"
+done
+
 [ "$fail" = 0 ] && echo "PASS"
 exit "$fail"
