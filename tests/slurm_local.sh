@@ -175,7 +175,7 @@ _slurm_local_start_munge() {
 }
 
 slurm_local_start() {
-    local d=$1 features=${2:-} i state
+    local d=$1 features=${2:-} i p state
     if [ -z "$d" ] || [ ! -d "$d" ]; then
         echo "slurm_local_start: DIR must be an existing folder"
         return 2
@@ -185,6 +185,12 @@ slurm_local_start() {
         return 2
     fi
     d=$(cd "$d" && pwd -P)
+    # munged's socket and slurmstepd's step sockets (SPOOL/NODE/NODE_JOB.STEP) live under
+    # DIR, and a unix socket path holds at most 107 bytes
+    if [ "${#d}" -gt 64 ]; then
+        echo "slurm_local_start: $d is too long (${#d} > 64 bytes) for the unix sockets under it; use mktemp -d"
+        return 2
+    fi
     SLURM_LOCAL_DIR=$d
     SLURM_LOCAL_NODE=$(hostname -s)
     mkdir -p "$d/state" "$d/spool" "$d/run" "$d/log"
@@ -224,25 +230,38 @@ slurm_local_start() {
         # one line per node and partition: every one must say idle
         state=$(sinfo -h -N -o '%N %t' 2>/dev/null | sort -u)
         [ -n "$state" ] && ! printf '%s\n' "$state" | grep -qv ' idle$' && return 0
+        for p in $SLURM_LOCAL_PIDS; do
+            kill -0 "$p" 2>/dev/null || { state="daemon pid $p exited"; break 2; }
+        done
         sleep 0.5
     done
-    echo "slurm_local: nodes $SLURM_LOCAL_NODE_NAMES not all idle after 30 s (state: '${state:-none}')"
+    echo "slurm_local: nodes $SLURM_LOCAL_NODE_NAMES not all idle (within 30 s): ${state:-no answer from sinfo}"
     sinfo -N -l 2>&1 | sed 's/^/  /'
     _slurm_local_tails
     slurm_local_stop    # a failed start leaves nothing running, trap or not
     return 1
 }
 
-# Every process that carries SBSL_OWNER=DIR (the daemons, slurmstepd which inherits
-# slurmd's environment) and all their descendants (the job scripts and their children).
+# Every process that carries SBSL_OWNER=DIR (the daemons) or holds a file under DIR open
+# (slurmstepd: slurmd double-forks it, so its parent is init, and it overwrites its
+# environment with its process title, but it keeps SlurmdLogFile open), and all their
+# descendants (the job scripts and their children).
 _slurm_local_owned_pids() {
-    local d=$1 p ppid seen new line rest
+    local d=$1 p f comm ppid seen new line rest
     seen=""
     for p in /proc/[0-9]*; do
         p=${p#/proc/}
+        # only Slurm's and munge's own processes are looked into (few forks; and a caller
+        # that has a file under DIR open is not one of them)
+        read -r comm 2>/dev/null <"/proc/$p/comm" || continue
+        case "$comm" in munged | slurm*) ;; *) continue ;; esac
         if grep -qzxF "SBSL_OWNER=$d" "/proc/$p/environ" 2>/dev/null; then
             seen="$seen $p"
+            continue
         fi
+        for f in /proc/"$p"/fd/*; do
+            case "$(readlink "$f" 2>/dev/null)" in "$d"/*) seen="$seen $p"; break ;; esac
+        done
     done
     # descendants: repeat until no new child of a listed pid appears
     while :; do

@@ -81,9 +81,14 @@ echo "exclusive tasks: $states; on nodes $nodes; at most $maxrun running at once
 [ "$maxrun" -le 2 ] || bad "$maxrun tasks ran at once under %2"
 where=$(cat "$dir/two/where.out" 2>/dev/null)
 [ "$where" = n2 ] || bad "--constraint=kindb ran on '$where', not n2"
+# a job still running when the test ends goes too (its slurmstepd is not slurmd's child)
+sbatch -o /dev/null --wrap "echo \$\$ > $dir/two/jobpid; sleep 300" >/dev/null
+for i in $(seq 1 40); do [ -s "$dir/two/jobpid" ] && break; sleep 0.25; done
+jobpid=$(cat "$dir/two/jobpid" 2>/dev/null)
+[ -n "$jobpid" ] || bad "the long job never started"
 slurm_local_stop
-for p in $pids; do
-    kill -0 "$p" 2>/dev/null && bad "daemon pid $p survived slurm_local_stop"
+for p in $pids $jobpid; do
+    kill -0 "$p" 2>/dev/null && bad "pid $p survived slurm_local_stop"
 done
 
 [ "$fail" = 0 ] && echo "PASS"
