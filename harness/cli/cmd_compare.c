@@ -50,8 +50,11 @@ static const char description[] =
     "  when a row is inconclusive or not comparable, else PASS (exit 0). Another ISA or\n"
     "  thread count is allowed, with a warning; runs the machine audit calls disturbed\n"
     "  are named beside the verdict.\n"
-    "More files: a table, rows experiments and kernels, columns files, values relative to\n"
-    "the first file, the best marked (* in text, bold in markdown; none on a tie). Exit 0.\n"
+    "More files (or --table): a table, rows experiments and kernels, columns files, values\n"
+    "relative to the first column, the best marked (* in text, bold in markdown; none on a\n"
+    "tie). Exit 0. Files from a fleet (context.slurm.machine_kind) are grouped by machine\n"
+    "kind: the kind names the column, and the columns of one kind sit together, in the\n"
+    "order the kinds first appear.\n"
     "\n"
     "The machine audit of results files (context.audit) is shown per file and warned\n"
     "about, never a failure: a run its audit calls disturbed (its reasons quoted), a file\n"
@@ -80,6 +83,9 @@ static int parse_args(int argc, char **argv, struct compare_options *o)
                  "a changed trajectory_hash passes (verdict \"accepted\")")},
         {SB_FLAG("--allow-missing", &o->allow_missing,
                  "an experiment missing or failed in NEW is a warning, not a regression")},
+        {SB_FLAG("--table", &o->table,
+                 "the machine table even for one or two inputs (no gate; `specbias fleet "
+                 "gather` uses it)")},
         {SB_ENUM("--format", &format, "FORMAT", formats,
                  "text (default), markdown (a pull-request comment) or json (schema "
                  "specbias-compare/1)")},
@@ -98,7 +104,7 @@ static int parse_args(int argc, char **argv, struct compare_options *o)
     o->format = (enum format)format;
     o->npaths = paths.n;
     if (rc) return rc;
-    if (o->npaths < 2) {
+    if (o->npaths < 2 && !(o->table && o->npaths == 1)) {
         fprintf(stderr, "specbias compare: need BASE and NEW (two files for the gate, more for "
                         "a table)\n");
         sb_options_help(&cmd, stderr);
@@ -254,6 +260,34 @@ static int machines(const struct compare_options *o, const struct input *in,
     return rc;
 }
 
+/* The machine table's columns grouped by machine kind (a fleet's, context.slurm), stable, in
+ * the order the kinds first appear: o->paths reordered. Returns 1 when the order changed. */
+static int group_by_kind(struct compare_options *o, const struct input *in)
+{
+    const size_t n = o->npaths;
+    const char **paths = calloc(n, sizeof *paths);
+    char *taken = calloc(n, 1);
+    int changed = 0;
+    if (paths && taken) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (taken[i]) continue;
+            for (size_t j = i; j < n; j++) {
+                const char *a = in[i].machine_kind ? in[i].machine_kind : "";
+                const char *b = in[j].machine_kind ? in[j].machine_kind : "";
+                if (taken[j] || strcmp(a, b)) continue;
+                taken[j] = 1;
+                changed |= j != k;
+                paths[k++] = o->paths[j];
+            }
+        }
+        if (changed) memcpy(o->paths, paths, n * sizeof *paths);
+    }
+    free(paths);
+    free(taken);
+    return changed;
+}
+
 int sb_cmd_compare(int argc, char **argv)
 {
     struct compare_options o;
@@ -269,7 +303,16 @@ int sb_cmd_compare(int argc, char **argv)
     struct input *in = calloc(o.npaths, sizeof *in);
     size_t loaded = 0;
     if (in) rc = load_inputs(&o, in, &loaded, &warnings, &audit_warnings, err, sizeof err);
-    if (!rc && o.npaths == 2)
+    if (!rc && (o.table || o.npaths > 2) && group_by_kind(&o, in)) {
+        /* the files again in the grouped order (an input cannot be moved: it points into
+         * itself) */
+        for (size_t i = 0; i < loaded; i++) sb_input_free(&in[i]);
+        loaded = 0;
+        sb_strlist_free(&warnings);
+        sb_strlist_free(&audit_warnings);
+        rc = load_inputs(&o, in, &loaded, &warnings, &audit_warnings, err, sizeof err);
+    }
+    if (!rc && o.npaths == 2 && !o.table)
         rc = gate(&o, in, &warnings, &audit_warnings, &exit_code, err, sizeof err);
     else if (!rc)
         rc = machines(&o, in, &warnings, &audit_warnings);

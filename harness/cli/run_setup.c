@@ -219,6 +219,33 @@ static json_t *context_json(const struct sb_kernels *k, int threads, const struc
         sb_json_string(suite->path), "content_hash", suite->content_hash, "command_line", cmd);
 }
 
+/* Where a run under Slurm ran (docs/results.md, context.slurm): the job, array task, node and
+ * partition from Slurm's variables, and from a fleet task (fleet_task.c) the machine kind and
+ * the features it asked for. null outside Slurm. */
+static json_t *slurm_json(void)
+{
+    const char *job = getenv("SLURM_JOB_ID");
+    if (!job || !*job) return json_null();
+    static const char *const fields[][2] = {
+        {"job_id", "SLURM_JOB_ID"},
+        {"array_job_id", "SLURM_ARRAY_JOB_ID"},
+        {"array_task_id", "SLURM_ARRAY_TASK_ID"},
+        {"node", "SLURMD_NODENAME"},
+        {"partition", "SLURM_JOB_PARTITION"},
+        {"cluster", "SLURM_CLUSTER_NAME"},
+        {"features_requested", "SPECBIAS_FLEET_CONSTRAINT"},
+        {"machine_kind", "SPECBIAS_FLEET_MACHINE"},
+        {"fleet_set", "SPECBIAS_FLEET_SET"},
+        {"fleet_dir", "SPECBIAS_FLEET_DIR"},
+    };
+    json_t *o = json_object();
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        const char *v = getenv(fields[i][1]);
+        json_object_set_new(o, fields[i][0], v && *v ? sb_json_string(v) : json_null());
+    }
+    return o;
+}
+
 void sb_run_document(struct run *r, int argc, char **argv)
 {
     const struct run_args *a = &r->a;
@@ -245,6 +272,7 @@ void sb_run_document(struct run *r, int argc, char **argv)
                   "cpus", a->cpus ? sb_json_string(a->cpus) : json_null()));
     if (a->rerun) json_object_set_new(context, "rerun_of", sb_json_string(a->rerun));
     json_object_set_new(context, "binding", binding);
+    json_object_set_new(context, "slurm", slurm_json());
     json_object_set_new(context, "blocking",
                         sb_apply_cache_blocking(json_object_get(context, "topology")));
     if (r->have_counters)

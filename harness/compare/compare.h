@@ -24,6 +24,7 @@ enum format { FORMAT_TEXT, FORMAT_MARKDOWN, FORMAT_JSON };
 struct compare_options {
     double threshold_pct, alpha, psnr_tolerance_db, loss_tolerance_pct;
     int accept_numerics, allow_missing;
+    int table; /* --table: the machine table even for one or two inputs */
     enum format format;
     const char **paths;
     size_t npaths;
@@ -104,6 +105,7 @@ struct input {
     json_t *index; /* name -> position in exps or kerns: matching is linear in the file size */
     const char *host, *cpu_model, *isa_used, *git_commit, *date;
     const char *suite_hash; /* context.suite.content_hash; NULL: unknown */
+    const char *machine_kind; /* context.slurm.machine_kind (a fleet's machine); NULL: none */
     json_int_t threads;
     int has_threads;
     char isa_buf[160], label[320];

@@ -392,6 +392,7 @@ static int read_results(struct input *in, char *err, size_t errlen)
     in->git_commit = sb_context_string(ctx, "git_commit");
     in->date = sb_context_string(ctx, "date");
     in->suite_hash = sb_context_string(json_object_get(ctx, "suite"), "content_hash");
+    in->machine_kind = sb_context_string(json_object_get(ctx, "slurm"), "machine_kind");
     const json_t *threads = json_object_get(ctx, "threads");
     if (json_is_integer(threads)) {
         in->threads = json_integer_value(threads);
@@ -462,6 +463,12 @@ static void make_label(struct input *in)
     const char *parts[5] = {in->host, in->cpu_model, in->kind == KIND_GBENCH ? "kernels" : NULL,
                             in->isa_used, NULL};
     in->label[0] = '\0';
+    /* a fleet's machine kind first: the name the user gave the machines compared */
+    if (in->machine_kind && *in->machine_kind) {
+        const int w = snprintf(in->label, sizeof in->label, "%s:", in->machine_kind);
+        if (w < 0 || (size_t)w >= sizeof in->label) return;
+        len = (size_t)w;
+    }
     for (size_t i = 0; i < 4; i++) {
         if (!parts[i] || !*parts[i]) continue;
         const int w =

@@ -66,6 +66,19 @@ class Source:
         return f"{self.tag} {c.get('isa_used', '?')} {c.get('threads', '?')}t @ {c.get('host', '?')}"
 
 
+def results_label(c: dict) -> str:
+    """A results file's name in tables and legends: host, CPU, ISA and threads, after a fleet's
+    machine kind (context.slurm.machine_kind) and array task where it ran in one."""
+    label = " ".join(str(c.get(k, "?")) for k in ("host", "cpu_model", "isa_used")) + \
+        f" {c.get('threads', '?')}t"
+    slurm = c.get("slurm")
+    if isinstance(slurm, dict) and isinstance(slurm.get("machine_kind"), str):
+        task = slurm.get("array_task_id")
+        label = f"{slurm['machine_kind']}" + (f" #{task}" if isinstance(task, str) else "") + \
+            f": {label}"
+    return label
+
+
 def load_json(path: str):
     try:
         with open(path, "rb") as f:
@@ -200,8 +213,7 @@ def load(path: str, index: int) -> Source:
         c = s.context
         s.audit = read_audit(c)
         s.peak = read_peak(c)
-        s.label = " ".join(str(c.get(k, "?")) for k in ("host", "cpu_model", "isa_used")) + \
-            f" {c.get('threads', '?')}t"
+        s.label = results_label(c)
     else:
         c = s.context
         s.label = f"{c.get('host_name', '?')} kernels"
@@ -494,8 +506,7 @@ def scan_history(folder: str):
             continue
         s = Source(path=p, kind="results", doc=doc)
         c = s.context
-        s.label = " ".join(str(c.get(k, "?")) for k in ("host", "cpu_model", "isa_used")) + \
-            f" {c.get('threads', '?')}t"
+        s.label = results_label(c)
         sources.append(s)
     if not sources:
         raise InputError(f"{folder}: no results files in it (*.json or */results.json)")
