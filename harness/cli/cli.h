@@ -42,6 +42,7 @@ int sb_cmd_run(int argc, char **argv);
 int sb_cmd_kernels(int argc, char **argv);
 int sb_cmd_compare(int argc, char **argv);
 int sb_cmd_report(int argc, char **argv);
+int sb_cmd_fleet(int argc, char **argv); /* cmd_fleet.c, fleet.h */
 
 /* Each command's option parsing alone, running nothing (the fuzz target tests/fuzz/fuzz_cli.c):
  * argv as the command gets it (argv[0] the command's name). Returns 0 (parsed), 1 (help

@@ -14,6 +14,8 @@ const struct sb_command sb_commands[] = {
      "regression gate of NEW against BASE (exit 1 on a regression); 3+ files: a table across "
      "machines"},
     {"report", sb_cmd_report, "HTML and Markdown report with plots (matplotlib)"},
+    {"fleet", sb_cmd_fleet,
+     "a suite across the machines of a Slurm cluster: submit, status, gather (one comparison)"},
 };
 const size_t sb_ncommands = sizeof sb_commands / sizeof *sb_commands;
 

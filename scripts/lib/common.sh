@@ -33,6 +33,10 @@ SB_PACKAGES_TORCH=(python3-torch python3-numpy)
 SB_PACKAGES_PEERS=(libopenblas-dev libdnnl-dev python3-torch python3-numpy)
 [ "$(dpkg --print-architecture 2>/dev/null)" != amd64 ] || SB_PACKAGES_PEERS+=(libxsmm-dev)
 
+# The fleet test (tests/cli_fleet.sh) starts a private localhost Slurm: slurmctld, slurmd and
+# the clients (slurm-wlm), and munged for its authentication; optional (the test skips).
+SB_PACKAGES_SLURM=(slurm-wlm munge)
+
 # scripts/test's fuzz stage: clang with libFuzzer (Debian ships it in libclang-rt-14-dev) and
 # LLVM's OpenMP runtime, which the harness needs when clang builds it.
 SB_PACKAGES_FUZZ=(clang libclang-rt-14-dev libomp-14-dev)
