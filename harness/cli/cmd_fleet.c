@@ -7,10 +7,13 @@
 #include "harness/results/results.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 static const char *str(const json_t *o, const char *key)
@@ -123,7 +126,8 @@ static int write_text(const char *dir, const char *name, const char *text)
 {
     char path[PATH_MAX + 64], tmp[PATH_MAX + 80];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    /* a name of this process's own: another gather's temporary file is never ours */
+    snprintf(tmp, sizeof tmp, "%s/.%s.%ld.tmp", dir, name, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (!f) return -1;
     fputs(text, f);
@@ -165,10 +169,116 @@ static char *tasks_text(const json_t *states)
     return buf;
 }
 
-/* Runs this executable with args; its stdout in *out. Returns its exit code (-1: not run). */
-static int self(const char *const *args, char **out, char **err)
+/* A growing list of strings the gather owns. */
+struct strs {
+    char **v;
+    size_t n, cap;
+};
+
+static const char *strs_add(struct strs *l, char *s) /* takes s; NULL: out of memory */
 {
-    return sb_fleet_exec(args, out, err);
+    if (!s) return NULL;
+    if (l->n == l->cap) {
+        const size_t cap = l->cap ? 2 * l->cap : 16;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            free(s);
+            return NULL;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    return l->v[l->n++] = s;
+}
+
+static void strs_free(struct strs *l)
+{
+    for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *dup_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
+    va_end(ap);
+    return s;
+}
+
+/* What `compare` and `report` are given: per machine kind, its folder of run folders (one
+ * column, a sample per run) when its runs share ISA and thread count, else each run alone
+ * (compare refuses to pool runs of another ISA or thread count, and one odd node must not
+ * cost the whole table). Unreadable results files are left out with a note. */
+static int gather_inputs(const json_t *fleet, const json_t *states, const char *dir,
+                         struct strs *columns, struct strs *files, struct strs *notes)
+{
+    size_t i, j;
+    const json_t *m, *s;
+    json_array_foreach(json_object_get(fleet, "machines"), i, m) {
+        const char *name = str(m, "name");
+        char first[96] = "";
+        int mixed = 0;
+        const size_t before = files->n;
+        json_array_foreach(states, j, s) {
+            if (strcmp(str(s, "machine"), name) || !*str(s, "results")) continue;
+            char *path = dup_printf("%s/%s", dir, str(s, "results"));
+            if (!path) return -1;
+            json_t *r = json_load_file(path, 0, NULL);
+            const json_t *c = json_object_get(r, "context");
+            const char *schema = json_string_value(json_object_get(r, "schema"));
+            if (!schema || strcmp(schema, "specbias-results/1")) {
+                const char *n = strs_add(notes, dup_printf("task %lld (%s): %s is not a results "
+                                                           "file; left out",
+                                                           (long long)json_integer_value(
+                                                               json_object_get(s, "index")),
+                                                           name, str(s, "results")));
+                json_decref(r);
+                free(path);
+                if (!n) return -1;
+                continue;
+            }
+            char key[96];
+            snprintf(key, sizeof key, "%s %lldt", str(c, "isa_used"),
+                     (long long)json_integer_value(json_object_get(c, "threads")));
+            json_decref(r);
+            if (!*first) snprintf(first, sizeof first, "%s", key);
+            mixed |= strcmp(first, key) != 0;
+            if (!strs_add(files, path)) return -1;
+        }
+        if (files->n == before) continue;
+        if (!mixed) {
+            if (!strs_add(columns, dup_printf("%s/tasks/%s", dir, name))) return -1;
+            continue;
+        }
+        if (!strs_add(notes, dup_printf("machine %s: its runs differ in ISA or thread count, so "
+                                        "each is a column of its own",
+                                        name)))
+            return -1;
+        for (size_t k = before; k < files->n; k++)
+            if (!strs_add(columns, strdup(files->v[k]))) return -1;
+    }
+    return 0;
+}
+
+/* Runs argv (this executable); its stdout in *out, its first stderr line in why. */
+static int self(const char **argv, char **out, char *why, size_t len)
+{
+    char *err = NULL;
+    const int rc = sb_fleet_exec(argv, out, &err);
+    why[0] = 0;
+    /* the last line: a specbias command says why at the end */
+    if (err) {
+        char *e = err + strlen(err);
+        while (e > err && (e[-1] == '\n' || e[-1] == ' ')) *--e = 0;
+        char *l = strrchr(err, '\n');
+        snprintf(why, len, "%s", l ? l + 1 : err);
+    }
+    free(err);
+    return rc;
 }
 
 int sb_fleet_gather(int argc, char **argv)
@@ -178,9 +288,11 @@ int sb_fleet_gather(int argc, char **argv)
         parse_dir("fleet gather",
                   "Rebuilds a fleet's comparison from whatever finished: DIR/tasks.json (every\n"
                   "task's state), DIR/comparison.txt, .md and .json (the tasks, then `specbias\n"
-                  "compare` over the machine kinds, one column per kind made of its tasks' runs),\n"
+                  "compare --table` with a column per machine kind, made of its tasks' runs),\n"
                   "and DIR/report/ (`specbias report` over every results file). The gather job\n"
-                  "runs it when the array has ended; run it yourself at any time.\n",
+                  "runs it when the array has ended; run it yourself at any time. Exit 3 when\n"
+                  "no task has left a results file or the comparison cannot be made (an earlier\n"
+                  "comparison is then kept).\n",
                   argc, argv, &dir, NULL);
     if (prc) return prc > 0 ? SB_EXIT_OK : SB_EXIT_USAGE;
     char err[4400], note[300], counts[300];
@@ -189,110 +301,132 @@ int sb_fleet_gather(int argc, char **argv)
         fprintf(stderr, "specbias fleet gather: %s\n", err);
         return SB_EXIT_USAGE;
     }
-    int slurm_ok, rc = SB_EXIT_OK;
-    json_t *states = sb_fleet_states(fleet, dir, &slurm_ok, note, sizeof note);
-    if (!states) {
+    /* one gather at a time in a folder: the gather job and a user's may meet */
+    char lock[PATH_MAX + 16];
+    snprintf(lock, sizeof lock, "%s/.gather.lock", dir);
+    const int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lfd < 0 || flock(lfd, LOCK_EX)) {
+        fprintf(stderr, "specbias fleet gather: %s: %s\n", lock, strerror(errno));
+        if (lfd >= 0) close(lfd);
         json_decref(fleet);
-        fprintf(stderr, "specbias fleet gather: out of memory\n");
         return SB_EXIT_FAILED;
     }
-    sb_fleet_counts(states, counts, sizeof counts);
-    if (!slurm_ok)
-        fprintf(stderr, "specbias fleet gather: warning: Slurm could not be asked (%s); states "
-                        "are the tasks' own\n", note);
-
-    /* One side per machine kind that has a results file: its folder of run folders. */
-    char exe[PATH_MAX];
-    if (!realpath("/proc/self/exe", exe)) snprintf(exe, sizeof exe, "/proc/self/exe");
-    const char **cargs = calloc(json_array_size(states) + 16, sizeof *cargs);
-    const char **rargs = calloc(json_array_size(states) + 16, sizeof *rargs);
-    char **owned = calloc(2 * json_array_size(states) + 4, sizeof *owned);
-    size_t nc = 0, nr = 0, no = 0, kinds = 0;
-    if (!cargs || !rargs || !owned) {
+    int slurm_ok, rc = SB_EXIT_OK;
+    json_t *states = sb_fleet_states(fleet, dir, &slurm_ok, note, sizeof note);
+    struct strs columns = {0}, files = {0}, notes = {0};
+    char *tmd = NULL, *ttx = NULL, *out_txt = NULL, *out_md = NULL, *out_json = NULL;
+    char *txt = NULL, *md = NULL, *djson = NULL;
+    json_t *doc = NULL, *tdoc = NULL;
+    if (!states || gather_inputs(fleet, states, dir, &columns, &files, &notes) ||
+        !(tmd = tasks_markdown(states)) || !(ttx = tasks_text(states))) {
         fprintf(stderr, "specbias fleet gather: out of memory\n");
         rc = SB_EXIT_FAILED;
         goto done;
     }
-    cargs[nc++] = exe, cargs[nc++] = "compare", cargs[nc++] = "--table", cargs[nc++] = "--format";
-    const size_t format_at = nc++;
-    rargs[nr++] = exe, rargs[nr++] = "report";
-    size_t i, j;
-    const json_t *m, *s;
-    json_array_foreach(json_object_get(fleet, "machines"), i, m) {
-        int has = 0;
-        json_array_foreach(states, j, s) {
-            if (strcmp(str(s, "machine"), str(m, "name")) || !*str(s, "results")) continue;
-            has = 1;
-            if (asprintf(&owned[no], "%s/%s", dir, str(s, "results")) < 0) owned[no] = NULL;
-            if (owned[no]) rargs[nr++] = owned[no++];
-        }
-        if (!has) continue;
-        if (asprintf(&owned[no], "%s/tasks/%s", dir, str(m, "name")) < 0) owned[no] = NULL;
-        if (owned[no]) cargs[nc++] = owned[no++], kinds++;
-    }
-    char *tmd = tasks_markdown(states), *ttx = tasks_text(states);
-    char *out_txt = NULL, *out_md = NULL, *out_json = NULL, *cerr = NULL;
-    int crc = -1;
-    if (kinds) {
-        cargs[format_at] = "text";
-        crc = self(cargs, &out_txt, &cerr);
-        if (crc == 0) {
-            cargs[format_at] = "markdown";
-            free(cerr);
-            crc = self(cargs, &out_md, &cerr);
-        }
-        if (crc == 0) {
-            cargs[format_at] = "json";
-            free(cerr);
-            crc = self(cargs, &out_json, &cerr);
-        }
-        if (crc != 0) fprintf(stderr, "specbias fleet gather: specbias compare exited %d: %s", crc, cerr ? cerr : "");
-    }
-    char *txt = NULL, *md = NULL;
-    const char *why_none = kinds ? "" : "no task has left a results file yet";
-    if (asprintf(&txt, "fleet %s: job array %s: %s\n\n%s\n%s%s\n", dir, str(fleet, "array_job_id"),
-                 counts, ttx ? ttx : "", crc == 0 ? out_txt : "", why_none) < 0)
-        txt = NULL;
-    if (asprintf(&md, "# Fleet %s\n\nJob array %s: %s.\n\n## Tasks\n\n%s\n## Machines\n\n%s%s\n",
-                 dir, str(fleet, "array_job_id"), counts, tmd ? tmd : "",
-                 crc == 0 ? out_md : "", why_none) < 0)
-        md = NULL;
-    json_t *cj = crc == 0 ? json_loads(out_json, 0, NULL) : NULL;
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:O, s:o}", "schema", "specbias-fleet-comparison/1",
-                            "array_job_id", str(fleet, "array_job_id"), "counts", counts,
-                            "tasks", states, "comparison", cj ? cj : json_null());
-    char *djson = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
-    json_t *tdoc = json_pack("{s:s, s:O}", "schema", "specbias-fleet-tasks/1", "tasks", states);
+    sb_fleet_counts(states, counts, sizeof counts);
+    if (!slurm_ok)
+        fprintf(stderr, "specbias fleet gather: warning: Slurm could not be asked (%s); states "
+                        "are the tasks' own\n",
+                note);
+    for (size_t i = 0; i < notes.n; i++)
+        fprintf(stderr, "specbias fleet gather: note: %s\n", notes.v[i]);
     char werr[4400];
-    if (!txt || !md || !djson || !tdoc || write_text(dir, "comparison.txt", txt) ||
-        write_text(dir, "comparison.md", md) || write_text(dir, "comparison.json", djson) ||
-        sb_json_file_write(tdoc, dir, "tasks", werr, sizeof werr)) {
-        fprintf(stderr, "specbias fleet gather: cannot write the comparison in %s: %s\n", dir,
-                strerror(errno));
+    tdoc = json_pack("{s:s, s:s, s:s, s:O}", "schema", "specbias-fleet-tasks/1", "array_job_id",
+                     str(fleet, "array_job_id"), "counts", counts, "tasks", states);
+    if (!tdoc || sb_json_file_write(tdoc, dir, "tasks", werr, sizeof werr)) {
+        fprintf(stderr, "specbias fleet gather: %s\n", tdoc ? werr : "out of memory");
         rc = SB_EXIT_FAILED;
-    } else {
-        fputs(txt, stdout);
-        printf("specbias fleet gather: %s/comparison.md, .txt, .json and tasks.json\n", dir);
+        goto done;
     }
-    if (kinds && crc != 0) rc = SB_EXIT_FAILED;
-    if (kinds && rc == SB_EXIT_OK) {
+    if (!columns.n) {
+        fputs(ttx, stdout);
+        fprintf(stderr, "specbias fleet gather: no task has left a results file yet (%s); %s/"
+                        "tasks.json says where each stands\n",
+                counts, dir);
+        rc = SB_EXIT_FAILED;
+        goto done;
+    }
+
+    char exe[PATH_MAX], why[1200];
+    if (!realpath("/proc/self/exe", exe)) snprintf(exe, sizeof exe, "/proc/self/exe");
+    const char **args = calloc(columns.n + files.n + 8, sizeof *args);
+    if (!args) {
+        rc = SB_EXIT_FAILED;
+        goto done;
+    }
+    size_t n = 0;
+    args[n++] = exe, args[n++] = "compare", args[n++] = "--table", args[n++] = "--format";
+    const size_t format_at = n++;
+    for (size_t i = 0; i < columns.n; i++) args[n++] = columns.v[i];
+    args[n] = NULL;
+    static const char *const formats_[] = {"text", "markdown", "json"};
+    char **outs[] = {&out_txt, &out_md, &out_json};
+    for (int f = 0; f < 3 && rc == SB_EXIT_OK; f++) {
+        args[format_at] = formats_[f];
+        const int crc = self(args, outs[f], why, sizeof why);
+        if (crc != 0) {
+            fprintf(stderr, "specbias fleet gather: specbias compare exited %d (%s); the earlier "
+                            "comparison, if any, is kept\n",
+                    crc, why);
+            rc = SB_EXIT_FAILED;
+        }
+    }
+    if (rc == SB_EXIT_OK) {
+        char *nt = NULL, *nm = NULL;
+        size_t ntl = 0, nml = 0;
+        FILE *a = open_memstream(&nt, &ntl), *b = open_memstream(&nm, &nml);
+        for (size_t i = 0; a && b && i < notes.n; i++) {
+            fprintf(a, "note: %s\n", notes.v[i]);
+            fprintf(b, "- %s\n", notes.v[i]);
+        }
+        if (a) fclose(a);
+        if (b) fclose(b);
+        txt = dup_printf("fleet %s: job array %s: %s\n\n%s\n%s%s%s", dir,
+                         str(fleet, "array_job_id"), counts, ttx, nt ? nt : "",
+                         notes.n ? "\n" : "", out_txt);
+        md = dup_printf("# Fleet %s\n\nJob array %s: %s.\n\n## Tasks\n\n%s\n%s%s## Machines\n\n%s",
+                        dir, str(fleet, "array_job_id"), counts, tmd, nm ? nm : "",
+                        notes.n ? "\n" : "", out_md);
+        free(nt);
+        free(nm);
+        json_t *cj = json_loads(out_json, 0, NULL), *nj = json_array();
+        for (size_t i = 0; nj && i < notes.n; i++) json_array_append_new(nj, json_string(notes.v[i]));
+        doc = json_pack("{s:s, s:s, s:s, s:O, s:o, s:o}", "schema", "specbias-fleet-comparison/1",
+                        "array_job_id", str(fleet, "array_job_id"), "counts", counts, "tasks",
+                        states, "notes", nj ? nj : json_array(), "comparison",
+                        cj ? cj : json_null());
+        djson = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+        if (!txt || !md || !djson || write_text(dir, "comparison.txt", txt) ||
+            write_text(dir, "comparison.md", md) || write_text(dir, "comparison.json", djson)) {
+            fprintf(stderr, "specbias fleet gather: cannot write the comparison in %s: %s\n", dir,
+                    strerror(errno));
+            rc = SB_EXIT_FAILED;
+        } else {
+            fputs(txt, stdout);
+            printf("specbias fleet gather: %s/comparison.md, .txt, .json and tasks.json\n", dir);
+        }
+    }
+    if (rc == SB_EXIT_OK) {
         char rout[PATH_MAX + 16];
         snprintf(rout, sizeof rout, "%s/report", dir);
-        rargs[nr++] = "--out";
-        rargs[nr++] = rout;
-        char *rerr = NULL, *rso = NULL;
-        const int rr = self(rargs, &rso, &rerr);
+        n = 0;
+        args[n++] = exe, args[n++] = "report";
+        for (size_t i = 0; i < files.n; i++) args[n++] = files.v[i];
+        args[n++] = "--out";
+        args[n++] = rout;
+        args[n] = NULL;
+        char *rso = NULL;
+        const int rr = self(args, &rso, why, sizeof why);
+        free(rso);
         if (rr != 0) {
-            fprintf(stderr, "specbias fleet gather: specbias report exited %d: %s", rr,
-                    rerr ? rerr : "");
+            fprintf(stderr, "specbias fleet gather: specbias report exited %d: %s\n", rr, why);
             rc = SB_EXIT_FAILED;
         } else {
             printf("specbias fleet gather: report in %s/index.html\n", rout);
         }
-        free(rerr);
-        free(rso);
     }
-    if (!kinds) rc = SB_EXIT_FAILED;
+    free(args);
+done:
     json_decref(doc);
     json_decref(tdoc);
     free(djson);
@@ -303,14 +437,12 @@ int sb_fleet_gather(int argc, char **argv)
     free(out_txt);
     free(out_md);
     free(out_json);
-    free(cerr);
-done:
-    for (size_t k = 0; k < no; k++) free(owned[k]);
-    free(owned);
-    free(cargs);
-    free(rargs);
+    strs_free(&columns);
+    strs_free(&files);
+    strs_free(&notes);
     json_decref(states);
     json_decref(fleet);
+    close(lfd); /* and the lock with it */
     return rc;
 }
 

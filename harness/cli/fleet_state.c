@@ -115,18 +115,40 @@ json_t *sb_fleet_load(const char *dir, char *err, size_t errlen)
         return NULL;
     }
     const char *schema = json_string_value(json_object_get(f, "schema"));
-    const json_t *tasks = json_object_get(f, "tasks");
+    const json_t *tasks = json_object_get(f, "tasks"), *machines = json_object_get(f, "machines");
     if (!schema || strcmp(schema, "specbias-fleet/1")) {
         sb_errorf(err, errlen, "%s: schema is not \"specbias-fleet/1\"", path);
     } else if (!json_is_array(tasks) || !json_array_size(tasks)) {
         sb_errorf(err, errlen, "%s: 'tasks' is not a non-empty array", path);
+    } else if (!json_is_array(machines) || !json_array_size(machines)) {
+        sb_errorf(err, errlen, "%s: 'machines' is not a non-empty array", path);
     } else {
-        size_t i;
-        const json_t *t;
+        /* names become folder names, and each task's machine is one of them, once */
+        size_t i, j;
+        const json_t *t, *m;
+        json_array_foreach(machines, i, m) {
+            const char *name = json_string_value(json_object_get(m, "name"));
+            if (!name || !*name || strchr(name, '/') || name[0] == '.') {
+                sb_errorf(err, errlen, "%s: machines[%zu] has no usable name", path, i);
+                json_decref(f);
+                return NULL;
+            }
+            for (j = 0; j < i; j++)
+                if (!strcmp(name, json_string_value(
+                                      json_object_get(json_array_get(machines, j), "name")))) {
+                    sb_errorf(err, errlen, "%s: machine '%s' is listed twice", path, name);
+                    json_decref(f);
+                    return NULL;
+                }
+        }
         json_array_foreach(tasks, i, t) {
-            const char *m = json_string_value(json_object_get(t, "machine"));
-            if (!m || !*m || strchr(m, '/') || !json_is_integer(json_object_get(t, "set"))) {
-                sb_errorf(err, errlen, "%s: tasks[%zu] lacks a machine name or a set", path, i);
+            const char *name = json_string_value(json_object_get(t, "machine"));
+            int known = 0;
+            json_array_foreach(machines, j, m) known |=
+                name && !strcmp(name, json_string_value(json_object_get(m, "name")));
+            if (!known || !json_is_integer(json_object_get(t, "set"))) {
+                sb_errorf(err, errlen, "%s: tasks[%zu] lacks a set or a machine of 'machines'",
+                          path, i);
                 json_decref(f);
                 return NULL;
             }

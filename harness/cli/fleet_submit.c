@@ -24,6 +24,7 @@
 #define MAX_MACHINES 64
 #define MAX_BINARIES 16
 #define MAX_TASKS 10000
+#define MAX_VALUE 400 /* bytes of a --machine value: the sbatch and scontrol arguments hold it */
 
 struct machine {
     char name[65];
@@ -47,6 +48,12 @@ struct submit {
     size_t nb;
     char dir[PATH_MAX], suite_path[PATH_MAX];
     size_t ntasks;
+    /* task t of the array: machine task_machine[t], set task_set[t]. Set-major (set 0 of every
+     * machine, then set 1, ...): Slurm's scheduler stops at the first task of a partition that
+     * cannot start, so tasks of one kind in a row would keep the other kinds' idle nodes idle
+     * until the backfill pass. */
+    size_t *task_machine;
+    int *task_set;
 };
 
 static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -91,6 +98,9 @@ static int parse_machine(const char *text, int default_sets, struct machine *m)
                        text, part);
         *eq = 0;
         const char *v = eq + 1;
+        if (strlen(v) > MAX_VALUE)
+            return bad("--machine %s: %s is %zu bytes long, at most %d", m->name, part, strlen(v),
+                       MAX_VALUE);
         if (!strcmp(part, "partition"))
             m->partition = v;
         else if (!strcmp(part, "constraint"))
@@ -128,10 +138,12 @@ static int parse_binary(const char *text, struct binary *b)
     snprintf(b->arch, sizeof b->arch, "%.*s", (int)(eq - text), text);
     if (!name_ok(b->arch, 32)) return bad("--binary '%s': '%s' is not an architecture name", text, b->arch);
     struct stat st;
-    if (!realpath(eq + 1, b->path) || stat(b->path, &st) || !S_ISREG(st.st_mode) ||
-        access(b->path, X_OK))
+    if (!realpath(eq + 1, b->path) || stat(b->path, &st) || access(b->path, X_OK))
         return bad("--binary %s: %s is not an executable file (%s)", b->arch, eq + 1,
-                   errno ? strerror(errno) : "not a regular file");
+                   strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return bad("--binary %s: %s is not an executable file (not a regular file)", b->arch,
+                   eq + 1);
     return 0;
 }
 
@@ -186,8 +198,10 @@ static size_t machine_args(const struct submit *s, const struct machine *m, cons
  * node list, with nothing submitted. */
 static int check_with_slurm(const struct submit *s)
 {
-    for (size_t i = 0; i < s->nm; i++) {
-        const struct machine *m = &s->m[i];
+    /* i == nm: the array's own request (the shared options, Slurm's default partition), which
+     * sbatch must accept before any task is placed */
+    for (size_t i = 0; i <= s->nm; i++) {
+        const struct machine *m = i < s->nm ? &s->m[i] : NULL;
         const char *v[16] = {"sbatch", "--test-only", "--job-name=specbias-fleet-check"};
         char buf[5][512];
         size_t n = machine_args(s, m, v, 3, buf);
@@ -199,6 +213,16 @@ static int check_with_slurm(const struct submit *s)
             char line[400];
             /* sbatch --test-only reports success on stderr too; its failure is the exit code */
             sb_fleet_first_line(err, line, sizeof line);
+            if (!m) {
+                fprintf(stderr,
+                        "specbias fleet submit: Slurm refuses the job array's own request (its "
+                        "default partition%s%s, %s): %s\n",
+                        s->time ? ", --time " : "", s->time ? s->time : "",
+                        s->share ? "--share" : "--exclusive",
+                        *line ? line : "sbatch --test-only failed");
+                free(err);
+                return SB_EXIT_USAGE;
+            }
             fprintf(stderr,
                     "specbias fleet submit: --machine %s: Slurm refuses it%s%s%s%s%s%s: %s\n",
                     m->name, m->partition ? " (partition=" : "", m->partition ? m->partition : "",
@@ -216,30 +240,30 @@ static int check_with_slurm(const struct submit *s)
 /* Every node a machine can land on has a binary for its architecture. Nodes are matched by
  * partition, node list and plain features ("a&b"); a constraint with other operators is not
  * matched here (the task says so at run time when its node has no binary). */
-static int node_matches(const struct machine *m, const char *line)
+static int node_matches(const struct machine *m, const char *partition, const char *line)
 {
-    char field[600];
+    char field[4096];
     const char *p;
-    if (m->partition) {
+    if (partition) {
         p = strstr(line, " Partitions=");
         if (!p) return 0;
-        sscanf(p + 12, "%599s", field);
+        sscanf(p + 12, "%4095s", field);
         int found = 0;
         char *save = NULL;
         for (char *t = strtok_r(field, ",", &save); t; t = strtok_r(NULL, ",", &save))
-            found |= !strcmp(t, m->partition);
+            found |= !strcmp(t, partition);
         if (!found) return 0;
     }
     if (m->constraint) {
         if (strpbrk(m->constraint, "|[]*()")) return 1;
         p = strstr(line, " AvailableFeatures=");
-        char feats[600] = "";
-        if (p) sscanf(p + 19, "%599s", feats);
-        char want[512];
+        char feats[4096] = "";
+        if (p) sscanf(p + 19, "%4095s", feats);
+        char want[MAX_VALUE + 1];
         snprintf(want, sizeof want, "%s", m->constraint);
         char *save = NULL;
         for (char *w = strtok_r(want, "&,", &save); w; w = strtok_r(NULL, "&,", &save)) {
-            char f[600], *s2 = NULL;
+            char f[4096], *s2 = NULL;
             snprintf(f, sizeof f, "%s", feats);
             int found = 0;
             for (char *t = strtok_r(f, ",", &s2); t; t = strtok_r(NULL, ",", &s2))
@@ -250,8 +274,39 @@ static int node_matches(const struct machine *m, const char *line)
     return 1;
 }
 
+/* The name of Slurm's default partition (Default=YES), into buf; "" when there is none. */
+static void default_partition(char *buf, size_t len)
+{
+    const char *v[] = {"scontrol", "-o", "show", "partition", NULL};
+    char *out = NULL;
+    buf[0] = 0;
+    if (sb_fleet_exec(v, &out, NULL) == 0 && out) {
+        char *save = NULL;
+        for (char *l = strtok_r(out, "\n", &save); l && !*buf; l = strtok_r(NULL, "\n", &save)) {
+            char name[256];
+            if (strstr(l, " Default=YES") && sscanf(l, "PartitionName=%255s", name) == 1)
+                snprintf(buf, len, "%s", name);
+        }
+    }
+    free(out);
+}
+
+/* Whether name is in the newline-separated list. */
+static int listed(const char *list, const char *name)
+{
+    const size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const size_t l = strcspn(p, "\n");
+        if (l == n && !strncmp(p, name, n)) return 1;
+        p += l + (p[l] == '\n');
+    }
+    return 0;
+}
+
 static int check_architectures(const struct submit *s)
 {
+    char def[256];
+    default_partition(def, sizeof def);
     const char *v[] = {"scontrol", "-o", "show", "node", NULL};
     char *out = NULL, *err = NULL;
     if (sb_fleet_exec(v, &out, &err) != 0 || !out) {
@@ -268,26 +323,23 @@ static int check_architectures(const struct submit *s)
     int rc = 0;
     for (size_t i = 0; i < s->nm && !rc; i++) {
         const struct machine *m = &s->m[i];
+        /* a machine without a partition goes to the default one, not to every node */
+        const char *partition = m->partition ? m->partition : *def ? def : NULL;
+        char *names = NULL;
+        if (m->nodelist) {
+            /* the node list in Slurm's hostlist syntax: Slurm expands it, once */
+            const char *hv[] = {"scontrol", "show", "hostnames", m->nodelist, NULL};
+            sb_fleet_exec(hv, &names, NULL);
+        }
         char *copy = strdup(out), *save = NULL;
-        for (char *l = strtok_r(copy, "\n", &save); l && !rc; l = strtok_r(NULL, "\n", &save)) {
+        for (char *l = copy ? strtok_r(copy, "\n", &save) : NULL; l && !rc;
+             l = strtok_r(NULL, "\n", &save)) {
             char node[256] = "?", arch[64] = "";
             sscanf(l, "NodeName=%255s", node);
             const char *a = strstr(l, " Arch=");
             if (a) sscanf(a + 6, "%63s", arch);
-            if (!*arch || !strcmp(arch, "(null)") || !node_matches(m, l)) continue;
-            if (m->nodelist) {
-                /* the node list in Slurm's hostlist syntax: ask Slurm to expand it */
-                const char *hv[] = {"scontrol", "show", "hostnames", m->nodelist, NULL};
-                char *names = NULL;
-                sb_fleet_exec(hv, &names, NULL);
-                int listed = 0;
-                char *s2 = NULL;
-                for (char *h = strtok_r(names ? names : (char *)"", "\n", &s2); h;
-                     h = strtok_r(NULL, "\n", &s2))
-                    listed |= !strcmp(h, node);
-                free(names);
-                if (!listed) continue;
-            }
+            if (!*arch || !strcmp(arch, "(null)") || !node_matches(m, partition, l)) continue;
+            if (m->nodelist && !listed(names, node)) continue;
             if (!has_arch(s, arch)) {
                 fprintf(stderr,
                         "specbias fleet submit: --machine %s: node %s is %s, and no --binary "
@@ -299,6 +351,7 @@ static int check_architectures(const struct submit *s)
             }
         }
         free(copy);
+        free(names);
     }
     free(out);
     free(err);
@@ -331,21 +384,28 @@ static int write_script(const struct submit *s, const char *name, const char *co
     fprintf(f, "#!/bin/sh\n# Written by `specbias fleet submit`: Slurm runs it. It hands over "
                "to the specbias binary\n# built for this node's architecture.\ndir=");
     sh_quote(f, s->dir);
-    fprintf(f, "\narch=$(uname -m)\ncase $arch in\n");
+    fprintf(f, "\narch=$(uname -m)\nnode=$(hostname)\nbin=\ncase $arch in\n");
     for (size_t i = 0; i < s->nb; i++) {
-        fprintf(f, "  %s) exec ", s->b[i].arch);
+        fprintf(f, "  %s) bin=", s->b[i].arch);
         sh_quote(f, s->b[i].path);
-        fprintf(f, " fleet %s \"$dir\" ;;\n", command);
+        fprintf(f, " ;;\n");
     }
-    fprintf(f, "esac\n");
-    fprintf(f, "node=$(hostname)\nwhy=\"no specbias binary for $arch on $node (fleet submit "
-               "was given binaries for:");
+    fprintf(f, "esac\n"
+               "if [ -n \"$bin\" ] && [ -x \"$bin\" ]; then exec \"$bin\" fleet %s \"$dir\"; fi\n"
+               "if [ -n \"$bin\" ]; then\n"
+               "  why=\"the specbias binary for $arch, $bin, is not on $node (not a path every "
+               "node shares?)\"\n"
+               "else\n"
+               "  why=\"no specbias binary for $arch on $node (fleet submit was given binaries "
+               "for:",
+            command);
     for (size_t i = 0; i < s->nb; i++) fprintf(f, " %s", s->b[i].arch);
-    fprintf(f, ")\"\necho \"specbias fleet: $why\" >&2\n");
+    fprintf(f, ")\"\nfi\necho \"specbias fleet: $why\" >&2\n");
     if (!strcmp(command, "task"))
-        fprintf(f, "mkdir -p \"$dir/state\" &&\nprintf '{\"state\": \"no-binary\", \"node\": "
-                   "\"%%s\", \"arch\": \"%%s\", \"reason\": \"%%s\"}\\n' \"$node\" \"$arch\" "
-                   "\"$why\" >\"$dir/state/$SLURM_ARRAY_JOB_ID-$SLURM_ARRAY_TASK_ID.json.tmp\" "
+        fprintf(f, "json() { printf '%%s' \"$1\" | sed 's/[\\\\\"]/\\\\&/g'; }\n"
+                   "mkdir -p \"$dir/state\" &&\nprintf '{\"state\": \"no-binary\", \"node\": "
+                   "\"%%s\", \"arch\": \"%%s\", \"reason\": \"%%s\"}\\n' \"$(json \"$node\")\" "
+                   "\"$(json \"$arch\")\" \"$(json \"$why\")\" >\"$dir/state/$SLURM_ARRAY_JOB_ID-$SLURM_ARRAY_TASK_ID.json.tmp\" "
                    "&&\nmv \"$dir/state/$SLURM_ARRAY_JOB_ID-$SLURM_ARRAY_TASK_ID.json.tmp\" "
                    "\"$dir/state/$SLURM_ARRAY_JOB_ID-$SLURM_ARRAY_TASK_ID.json\"\n");
     fprintf(f, "exit 3\n");
@@ -369,9 +429,11 @@ static json_t *fleet_json(const struct submit *s)
                                 opt(m->partition), "constraint", opt(m->constraint), "nodelist",
                                 opt(m->nodelist), "isa", opt(m->isa ? m->isa : s->isa), "sets",
                                 m->sets));
-        for (int k = 0; k < m->sets; k++)
-            json_array_append_new(tasks, json_pack("{s:s, s:i}", "machine", m->name, "set", k));
     }
+    for (size_t t = 0; t < s->ntasks; t++)
+        json_array_append_new(tasks, json_pack("{s:s, s:i}", "machine",
+                                               s->m[s->task_machine[t]].name, "set",
+                                               s->task_set[t]));
     for (size_t i = 0; i < s->nb; i++)
         json_object_set_new(binaries, s->b[i].arch, json_string(s->b[i].path));
     char date[32];
@@ -393,13 +455,15 @@ static json_t *fleet_json(const struct submit *s)
 /* The run command line a task will use, checked now by run's own parser. */
 static int check_run_options(const struct submit *s)
 {
+    /* the suite's path is not known yet: run's parser sees a stand-in */
+    const char *suite = *s->suite_path ? s->suite_path : "suite.json";
     if (s->threads && strchr(s->threads, ','))
         return bad("--threads %s: a fleet task runs one thread count (N or max); a scaling "
                    "curve is `specbias run --threads LIST` on one node",
                    s->threads);
     for (size_t i = 0; i < s->nm; i++) {
         const char *isa = s->m[i].isa ? s->m[i].isa : s->isa;
-        const char *v[32] = {"run", "--suite", s->suite_path, "--out", "/nonexistent/x"};
+        const char *v[32] = {"run", "--suite", suite, "--out", "/nonexistent/x"};
         int n = 5;
 #define ADD(flag, val)                                                                             \
     if (val) v[n++] = flag, v[n++] = val
@@ -472,10 +536,18 @@ static int check_out(struct submit *s)
 
 /* ---- submitting -------------------------------------------------------------------------- */
 
+/* scancel JOB, and says when Slurm would not. */
 static void cancel(const char *job)
 {
     const char *v[] = {"scancel", job, NULL};
-    sb_fleet_exec(v, NULL, NULL);
+    char *err = NULL;
+    if (sb_fleet_exec(v, NULL, &err)) {
+        char line[400];
+        sb_fleet_first_line(err, line, sizeof line);
+        fprintf(stderr, "specbias fleet submit: scancel %s failed (%s): cancel it yourself\n", job,
+                *line ? line : "no message");
+    }
+    free(err);
 }
 
 /* sbatch's --parsable answer "JOBID[;CLUSTER]": the job id, or "" with the reason printed. */
@@ -504,7 +576,7 @@ static int sbatch(const char *const *v, char *job, size_t len, const char *what)
 static int place_task(const char *job, size_t i, const struct machine *m)
 {
     if (!m->partition && !m->constraint && !m->nodelist) return 0;
-    char id[64], p[560], c[560], n[560];
+    char id[96], p[560], c[560], n[560];
     snprintf(id, sizeof id, "JobId=%.40s_%zu", job, i);
     const char *v[8] = {"scontrol", "update", id};
     size_t k = 3;
@@ -536,22 +608,21 @@ static int submit(struct submit *s, json_t *fleet)
     snprintf(err, sizeof err, "--error=%s/logs/%%A-%%a.err", s->dir);
     snprintf(script, sizeof script, "%s/task.sh", s->dir);
     /* Held, and placed per task before anything runs: one array, whatever each task needs.
-     * The array's own request is the first machine's, which sbatch checks once more. */
+     * The array's own request is the shared options alone (Slurm's default partition), which
+     * check_with_slurm tried with --test-only. */
     const char *v[24] = {"sbatch", "--parsable", "--hold", "--job-name=specbias-fleet", range, out,
                          err};
     size_t n = machine_args(s, NULL, v, 7, buf);
     v[n++] = script;
     v[n] = NULL;
     if (sbatch(v, array, sizeof array, "job array")) return SB_EXIT_FAILED;
-    size_t t = 0;
-    for (size_t i = 0; i < s->nm; i++)
-        for (int k = 0; k < s->m[i].sets; k++, t++)
-            if (place_task(array, t, &s->m[i])) {
-                cancel(array);
-                fprintf(stderr, "specbias fleet submit: job array %s cancelled; nothing runs\n",
-                        array);
-                return SB_EXIT_FAILED;
-            }
+    for (size_t t = 0; t < s->ntasks; t++)
+        if (place_task(array, t, &s->m[s->task_machine[t]])) {
+            cancel(array);
+            fprintf(stderr, "specbias fleet submit: job array %s cancelled; nothing runs\n",
+                    array);
+            return SB_EXIT_FAILED;
+        }
     char gather[64], dep[96], gout[PATH_MAX + 32], gerr[PATH_MAX + 32], gscript[PATH_MAX + 16],
         gpart[560];
     snprintf(dep, sizeof dep, "--dependency=afterany:%s", array);
@@ -586,10 +657,12 @@ static int submit(struct submit *s, json_t *fleet)
     if (sb_fleet_exec(r, NULL, &rerr)) {
         char line[400];
         sb_fleet_first_line(rerr, line, sizeof line);
-        fprintf(stderr, "specbias fleet submit: Slurm refused to release job array %s: %s "
-                        "(it stays held: `scontrol release %s`, or `scancel %s %s`)\n",
-                array, line, array, array, gather);
+        fprintf(stderr, "specbias fleet submit: Slurm refused to release job array %s: %s; it "
+                        "and gather job %s are cancelled, nothing runs\n",
+                array, *line ? line : "scontrol release failed", gather);
         free(rerr);
+        cancel(array);
+        cancel(gather);
         return SB_EXIT_FAILED;
     }
     free(rerr);
@@ -718,6 +791,16 @@ int sb_fleet_submit(int argc, char **argv)
         bad("%zu tasks: at most %d in one fleet", s->ntasks, MAX_TASKS);
         goto done;
     }
+    s->task_machine = calloc(s->ntasks, sizeof *s->task_machine);
+    s->task_set = calloc(s->ntasks, sizeof *s->task_set);
+    if (!s->task_machine || !s->task_set) {
+        rc = SB_EXIT_FAILED;
+        fprintf(stderr, "specbias fleet submit: out of memory\n");
+        goto done;
+    }
+    for (size_t t = 0, k = 0; t < s->ntasks; k++)
+        for (size_t i = 0; i < s->nm; i++)
+            if ((int)k < s->m[i].sets) s->task_machine[t] = i, s->task_set[t++] = (int)k;
     if (binaries.n > MAX_BINARIES) {
         bad("at most %d --binary", MAX_BINARIES);
         goto done;
@@ -746,15 +829,22 @@ int sb_fleet_submit(int argc, char **argv)
                 *c);
             goto done;
         }
-    if ((rc = check_suite(s)) || (rc = check_run_options(s)) || (rc = check_out(s)) ||
-        (rc = check_with_slurm(s)) || (rc = check_architectures(s)))
+    /* the run options (--filter's syntax) before the suite (what --filter selects); the
+     * folder last, so that a refusal leaves nothing behind */
+    if ((rc = check_run_options(s)) || (rc = check_suite(s)) || (rc = check_with_slurm(s)) ||
+        (rc = check_architectures(s)) || (rc = check_out(s)))
         goto done;
     json_t *fleet = fleet_json(s);
     char msg[4400];
-    if (!fleet || sb_json_file_write(fleet, s->dir, "fleet", msg, sizeof msg) ||
+    if (!fleet) {
+        /* jansson refuses what is not UTF-8 */
+        rc = bad("a path or --machine value is not UTF-8 text");
+        goto done;
+    }
+    if (sb_json_file_write(fleet, s->dir, "fleet", msg, sizeof msg) ||
         write_script(s, "task.sh", "task") || write_script(s, "gather.sh", "gather")) {
         fprintf(stderr, "specbias fleet submit: cannot write the fleet folder %s: %s\n", s->dir,
-                fleet ? strerror(errno) : "out of memory");
+                strerror(errno));
         json_decref(fleet);
         rc = SB_EXIT_FAILED;
         goto done;
@@ -769,6 +859,8 @@ int sb_fleet_submit(int argc, char **argv)
     }
 done:
     for (size_t i = 0; i < s->nm; i++) free(s->m[i].spec);
+    free(s->task_machine);
+    free(s->task_set);
     free(s);
     free(mv);
     free(bv);

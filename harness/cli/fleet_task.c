@@ -42,7 +42,8 @@ static void last_message(const char *log, char *buf, size_t len)
     char line[1024];
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = 0;
-        if (!strncmp(line, "specbias ", 9) && !strstr(line, "warning:"))
+        if (!strncmp(line, "specbias ", 9) && !strstr(line, "warning:") &&
+            strncmp(line, "specbias fleet task:", 20))
             snprintf(buf, len, "%s", line);
     }
     fclose(f);
@@ -73,6 +74,14 @@ int sb_fleet_task(int argc, char **argv)
                         "task; `specbias fleet submit` writes both)\n");
         return SB_EXIT_USAGE;
     }
+    /* first: a scancel from here on must not kill this process before it says so */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     const char *dir = argv[1];
     const char *job = getenv("SLURM_ARRAY_JOB_ID"), *task = getenv("SLURM_ARRAY_TASK_ID");
     if (!job || !task) {
@@ -140,16 +149,10 @@ int sb_fleet_task(int argc, char **argv)
     fprintf(stderr, "specbias fleet task: task %ld of job %s, machine %s set %s, on %s\n", i, job,
             machine, set, node);
     write_state(dir, stem, "running", node, "", -1, NULL, started);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     char why[600];
-    const int rc = sb_child_run(&a, SB_CHILD_STDOUT_KEEP, why, sizeof why);
+    /* a signal before the run started: it is not started at all */
+    const int rc = got_signal ? 128 + (int)got_signal
+                              : sb_child_run(&a, SB_CHILD_STDOUT_KEEP, why, sizeof why);
     fflush(stderr);
     const int kept = access(out, F_OK) == 0;
     char path[PATH_MAX + 32];
