@@ -12,6 +12,20 @@ dir=$(mktemp -d)
 trap 'slurm_local_stop; rm -rf "$dir"' EXIT
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
+# watch_array JOB: polls until no task of the array is left to run (30 s at most); sets maxrun
+# (the most tasks seen running at once) and states ("0 COMPLETED 1 COMPLETED ...").
+watch_array() {
+    local i running left
+    maxrun=0
+    for i in $(seq 1 120); do
+        running=$(squeue -h -r -j "$1" -t RUNNING -o '%i' | wc -l)
+        [ "$running" -gt "$maxrun" ] && maxrun=$running
+        left=$(squeue -h -r -j "$1" -t PENDING,CONFIGURING,RUNNING,COMPLETING -o '%i' | wc -l)
+        [ "$left" -eq 0 ] && break
+        sleep 0.25
+    done
+    states=$(squeue -h -r -j "$1" -t all -o '%K %T' | sort -n | tr '\n' ' ')
+}
 
 slurm_local_start "$dir" "kinda,kindb" || { echo "FAIL: cluster did not start"; exit 1; }
 pids=$SLURM_LOCAL_PIDS
@@ -22,15 +36,7 @@ out=$(sbatch --parsable --array=0-3%2 -o "$dir/task_%a.out" --wrap 'sleep 2; ech
     { echo "FAIL: sbatch: $out"; exit 1; }
 job=${out%%;*}
 echo "array job $job"
-maxrun=0
-for i in $(seq 1 120); do
-    running=$(squeue -h -r -j "$job" -t RUNNING -o '%i' | wc -l)
-    [ "$running" -gt "$maxrun" ] && maxrun=$running
-    left=$(squeue -h -r -j "$job" -t PENDING,CONFIGURING,RUNNING,COMPLETING -o '%i' | wc -l)
-    [ "$left" -eq 0 ] && break
-    sleep 0.25
-done
-states=$(squeue -h -r -j "$job" -t all -o '%K %T' | sort -n | tr '\n' ' ')
+watch_array "$job"
 echo "tasks: $states; at most $maxrun running at once"
 [ "$states" = "0 COMPLETED 1 COMPLETED 2 COMPLETED 3 COMPLETED " ] || bad "not all 4 tasks COMPLETED: $states"
 [ "$maxrun" -le 2 ] || bad "$maxrun tasks ran at once under %2"
@@ -65,15 +71,7 @@ out=$(sbatch --parsable --constraint=kindb -o "$dir/two/where.out" --wrap 'echo 
 out=$(sbatch --parsable --exclusive --array=0-3%2 -o /dev/null --wrap 'sleep 2') ||
     { echo "FAIL: sbatch: $out"; exit 1; }
 job=${out%%;*}
-maxrun=0
-for i in $(seq 1 120); do
-    running=$(squeue -h -r -j "$job" -t RUNNING -o '%i' | wc -l)
-    [ "$running" -gt "$maxrun" ] && maxrun=$running
-    left=$(squeue -h -r -j "$job" -t PENDING,CONFIGURING,RUNNING,COMPLETING -o '%i' | wc -l)
-    [ "$left" -eq 0 ] && break
-    sleep 0.25
-done
-states=$(squeue -h -r -j "$job" -t all -o '%K %T' | sort -n | tr '\n' ' ')
+watch_array "$job"
 nodes=$(squeue -h -r -j "$job" -t all -o '%N' | sort -u | tr '\n' ' ')
 echo "exclusive tasks: $states; on nodes $nodes; at most $maxrun running at once"
 [ "$states" = "0 COMPLETED 1 COMPLETED 2 COMPLETED 3 COMPLETED " ] || bad "not all 4 tasks COMPLETED: $states"
