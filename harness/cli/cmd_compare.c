@@ -166,7 +166,7 @@ int sb_compare_check_buffer(const void *data, size_t len)
         if (sb_table_build(&t, in, 2)) rc = NO_MEMORY;
         sb_table_free(&t);
         /* the machine audit: its warnings, header lines and JSON summary */
-        sb_compare_audit_checks(&warnings, in, 2);
+        sb_compare_audit_checks(&warnings, in, 2, 1);
         char line[512];
         for (size_t i = 0; i < 2; i++) sb_compare_audit_line(line, sizeof line, &in[i]);
         json_decref(sb_files_json(in, 2));
@@ -192,7 +192,7 @@ static int load_inputs(const struct compare_options *o, struct input *in, size_t
             return rc;
         }
     }
-    sb_compare_audit_checks(audit_warnings, in, o->npaths);
+    sb_compare_audit_checks(audit_warnings, in, o->npaths, o->npaths == 2 && !o->table);
     struct strlist all = {0};
     sb_strlist_add_all(&all, audit_warnings);
     sb_strlist_add_all(&all, warnings);

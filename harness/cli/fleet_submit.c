@@ -384,7 +384,7 @@ static int write_script(const struct submit *s, const char *name, const char *co
     fprintf(f, "#!/bin/sh\n# Written by `specbias fleet submit`: Slurm runs it. It hands over "
                "to the specbias binary\n# built for this node's architecture.\ndir=");
     sh_quote(f, s->dir);
-    fprintf(f, "\narch=$(uname -m)\nnode=$(hostname)\nbin=\ncase $arch in\n");
+    fprintf(f, "\narch=$(uname -m)\nnode=${SLURMD_NODENAME:-$(hostname)}\nbin=\ncase $arch in\n");
     for (size_t i = 0; i < s->nb; i++) {
         fprintf(f, "  %s) bin=", s->b[i].arch);
         sh_quote(f, s->b[i].path);
@@ -572,12 +572,21 @@ static int sbatch(const char *const *v, char *job, size_t len, const char *what)
     return *job ? 0 : -1;
 }
 
-/* Task i of array job gets machine m's partition, features and nodes while held. */
-static int place_task(const char *job, size_t i, const struct machine *m)
+/* Every task of machine mi gets its partition, features and nodes while the array is held: one
+ * `scontrol update JobId=J_[i,j,...]` per machine, whatever its number of tasks. */
+static int place_machine(const struct submit *s, const char *job, size_t mi)
 {
+    const struct machine *m = &s->m[mi];
     if (!m->partition && !m->constraint && !m->nodelist) return 0;
-    char id[96], p[560], c[560], n[560];
-    snprintf(id, sizeof id, "JobId=%.40s_%zu", job, i);
+    char *id = NULL, p[MAX_VALUE + 16], c[MAX_VALUE + 16], n[MAX_VALUE + 16];
+    size_t len = 0;
+    FILE *f = open_memstream(&id, &len);
+    if (!f) return -1;
+    fprintf(f, "JobId=%s_[", job);
+    for (size_t t = 0, k = 0; t < s->ntasks; t++)
+        if (s->task_machine[t] == mi) fprintf(f, "%s%zu", k++ ? "," : "", t);
+    fprintf(f, "]");
+    if (fclose(f)) return -1;
     const char *v[8] = {"scontrol", "update", id};
     size_t k = 3;
     if (m->partition) snprintf(p, sizeof p, "Partition=%s", m->partition), v[k++] = p;
@@ -589,10 +598,11 @@ static int place_task(const char *job, size_t i, const struct machine *m)
     if (rc) {
         char line[400];
         sb_fleet_first_line(err, line, sizeof line);
-        fprintf(stderr, "specbias fleet submit: Slurm refused to place task %zu on machine %s: %s\n",
-                i, m->name, *line ? line : "scontrol update failed");
+        fprintf(stderr, "specbias fleet submit: Slurm refused to place the tasks of machine %s: %s\n",
+                m->name, *line ? line : "scontrol update failed");
     }
     free(err);
+    free(id);
     return rc ? -1 : 0;
 }
 
@@ -616,8 +626,8 @@ static int submit(struct submit *s, json_t *fleet)
     v[n++] = script;
     v[n] = NULL;
     if (sbatch(v, array, sizeof array, "job array")) return SB_EXIT_FAILED;
-    for (size_t t = 0; t < s->ntasks; t++)
-        if (place_task(array, t, &s->m[s->task_machine[t]])) {
+    for (size_t i = 0; i < s->nm; i++)
+        if (place_machine(s, array, i)) {
             cancel(array);
             fprintf(stderr, "specbias fleet submit: job array %s cancelled; nothing runs\n",
                     array);

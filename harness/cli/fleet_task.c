@@ -49,18 +49,31 @@ static void last_message(const char *log, char *buf, size_t len)
     fclose(f);
 }
 
+/* Microseconds since the epoch: when tasks overlapped, for a log or a test (an integer: the
+ * JSON writer rounds reals to fewer digits than that needs). */
+static double wall_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (double)t.tv_sec * 1e6 + (double)(t.tv_nsec / 1000);
+}
+
+/* DIR/state/STEM.json. ended: 0 while the run goes on. */
 static int write_state(const char *dir, const char *stem, const char *state, const char *node,
-                       const char *reason, int exit_code, const char *results, time_t started)
+                       const char *reason, int exit_code, const char *results, double started,
+                       double ended)
 {
     char sdir[PATH_MAX + 16], err[4400], date[32], start[32];
     snprintf(sdir, sizeof sdir, "%s/state", dir);
-    time_t now = time(NULL);
+    const time_t now = time(NULL), st = (time_t)(started / 1e6);
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    strftime(start, sizeof start, "%Y-%m-%dT%H:%M:%SZ", gmtime(&started));
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "state", state, "node", node,
-                            "reason", reason, "started", start, "date", date,
+    strftime(start, sizeof start, "%Y-%m-%dT%H:%M:%SZ", gmtime(&st));
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:o}", "state", state,
+                            "node", node, "reason", reason, "started", start, "date", date,
                             "exit_code", exit_code >= 0 ? json_integer(exit_code) : json_null(),
-                            "results", results ? json_string(results) : json_null());
+                            "results", results ? json_string(results) : json_null(),
+                            "started_us", (json_int_t)started,
+                            "ended_us", ended > 0 ? json_integer((json_int_t)ended) : json_null());
     const int rc = doc ? sb_json_file_write(doc, sdir, stem, err, sizeof err) : -1;
     if (rc) fprintf(stderr, "specbias fleet task: cannot record its state: %s\n", doc ? err : "out of memory");
     json_decref(doc);
@@ -117,7 +130,7 @@ int sb_fleet_task(int argc, char **argv)
     snprintf(out, sizeof out, "%s/tasks/%s/%s", dir, machine, stem);
     snprintf(results, sizeof results, "tasks/%s/%s/results.json", machine, stem);
     snprintf(log, sizeof log, "%s/logs/%s.err", dir, stem);
-    const time_t started = time(NULL);
+    const double started = wall_now();
 
     /* What the run records of where it ran (context.slurm), beside Slurm's own variables. */
     char set[32];
@@ -148,7 +161,7 @@ int sb_fleet_task(int argc, char **argv)
     }
     fprintf(stderr, "specbias fleet task: task %ld of job %s, machine %s set %s, on %s\n", i, job,
             machine, set, node);
-    write_state(dir, stem, "running", node, "", -1, NULL, started);
+    write_state(dir, stem, "running", node, "", -1, NULL, started, 0);
     char why[600];
     /* a signal before the run started: it is not started at all */
     const int rc = got_signal ? 128 + (int)got_signal
@@ -178,7 +191,8 @@ int sb_fleet_task(int argc, char **argv)
             snprintf(reason, sizeof reason, "specbias run exited %d%s%s", rc, *msg ? ": " : "",
                      msg);
     }
-    write_state(dir, stem, state, node, reason, rc, have_results ? results : NULL, started);
+    write_state(dir, stem, state, node, reason, rc, have_results ? results : NULL, started,
+                wall_now());
     sb_argv_free(&a);
     json_decref(fleet);
     return rc == 0 ? SB_EXIT_OK : rc > 0 && rc < 128 ? rc : SB_EXIT_FAILED;

@@ -16,9 +16,9 @@
 #define AUDIT_PEAK_LIMIT     0.10
 
 /* "path (BASE)" in a gate, "path ([2])" in a table. */
-static void audit_name(char *buf, size_t len, const struct input *in, size_t i, size_t nin)
+static void audit_name(char *buf, size_t len, const struct input *in, size_t i, int gate)
 {
-    if (nin == 2)
+    if (gate)
         snprintf(buf, len, "%s (%s)", in[i].path, i == 0 ? "BASE" : "NEW");
     else
         snprintf(buf, len, "%s ([%zu])", in[i].path, i);
@@ -36,12 +36,12 @@ static void smt_text(char *buf, size_t len, const struct audit_info *a)
              a->smt_control ? ")" : "");
 }
 
-static void audit_pair(struct strlist *w, const struct input *in, size_t r, size_t i, size_t nin)
+static void audit_pair(struct strlist *w, const struct input *in, size_t r, size_t i, int gate)
 {
     const struct audit_info *a = &in[r].audit, *b = &in[i].audit;
     char na[400], nb[400];
-    audit_name(na, sizeof na, in, r, nin);
-    audit_name(nb, sizeof nb, in, i, nin);
+    audit_name(na, sizeof na, in, r, gate);
+    audit_name(nb, sizeof nb, in, i, gate);
     if (a->governor && b->governor && strcmp(a->governor, b->governor))
         sb_strlist_addf(w, "the frequency governor differs: %s in %s, %s in %s", a->governor, na,
                         b->governor, nb);
@@ -84,12 +84,12 @@ static void audit_pair(struct strlist *w, const struct input *in, size_t r, size
 
 /* The experiments of in[i] that could not use their threads (sb_threads_note),
  * each once: a merged side's runs repeat its experiments. */
-static void threads_notes(struct strlist *w, const struct input *in, size_t i, size_t nin)
+static void threads_notes(struct strlist *w, const struct input *in, size_t i, int gate)
 {
     for (size_t j = 0; j < i; j++)
         if (in[j].kind == KIND_RESULTS && !strcmp(in[j].path, in[i].path)) return;
     char name[400], note[512];
-    audit_name(name, sizeof name, in, i, nin);
+    audit_name(name, sizeof name, in, i, gate);
     const json_t *roots = in[i].run_roots;
     const size_t nroots = roots ? json_array_size(roots) : 1;
     for (size_t r = 0; r < nroots; r++) {
@@ -113,7 +113,7 @@ static void threads_notes(struct strlist *w, const struct input *in, size_t i, s
 
 /* The audit warnings of nin files into w: per results file, disturbed or no audit; then each
  * results file against the first with an audit (BASE in a gate). */
-void sb_compare_audit_checks(struct strlist *w, const struct input *in, size_t nin)
+void sb_compare_audit_checks(struct strlist *w, const struct input *in, size_t nin, int gate)
 {
     char name[400], reasons[640];
     long ref = -1;
@@ -125,7 +125,7 @@ void sb_compare_audit_checks(struct strlist *w, const struct input *in, size_t n
         const struct audit_info *a = &in[i].audit;
         if (a->present && ref < 0) ref = (long)i;
         if (repeated) continue;
-        audit_name(name, sizeof name, in, i, nin);
+        audit_name(name, sizeof name, in, i, gate);
         if (!a->present) {
             sb_strlist_addf(w,
                             "%s has no machine audit (written before specbias recorded one): its "
@@ -149,9 +149,9 @@ void sb_compare_audit_checks(struct strlist *w, const struct input *in, size_t n
     }
     for (size_t i = 0; ref >= 0 && i < nin; i++)
         if ((long)i != ref && in[i].kind == KIND_RESULTS && in[i].audit.present)
-            audit_pair(w, in, (size_t)ref, i, nin);
+            audit_pair(w, in, (size_t)ref, i, gate);
     for (size_t i = 0; i < nin; i++)
-        if (in[i].kind == KIND_RESULTS) threads_notes(w, in, i, nin);
+        if (in[i].kind == KIND_RESULTS) threads_notes(w, in, i, gate);
 }
 
 /* One line of a file's audit for the header: clock, governor, boost, SMT, steal, others. */

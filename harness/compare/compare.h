@@ -287,8 +287,9 @@ double sb_table_relative(const struct mrow *r, size_t f);
 /* ---- the machine audit (audit.c) ------------------------------------------------------------ */
 
 /* The audit warnings of nin files into w: per results file, disturbed or no audit; then each
- * results file against the first with an audit (BASE in a gate). */
-void sb_compare_audit_checks(struct strlist *w, const struct input *in, size_t nin);
+ * results file against the first with an audit. gate: the files are named BASE and NEW, else
+ * by their column, [i]. */
+void sb_compare_audit_checks(struct strlist *w, const struct input *in, size_t nin, int gate);
 /* One line of a file's audit for the header: clock, governor, boost, SMT, steal, others. */
 void sb_compare_audit_line(char *buf, size_t len, const struct input *in);
 
