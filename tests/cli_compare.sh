@@ -69,7 +69,9 @@ real=$tmp/real/results.json
 P=lazzari1d/pe0-3
 T=tancik2d-small/gauss
 # The run's machine audit is real; on a loaded machine it may call the run disturbed, which
-# would add warnings to every comparison below. The cases here set that themselves (k).
+# would add warnings to every comparison below. The cases here set that themselves (k). So is
+# its work fraction: a second thread that waits on a loaded machine would add a "threads not
+# fully used" warning; the work fraction is set to 1 here.
 $py - "$real" <<'PY' || fail "the real run has no machine audit (context.audit)"
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -77,6 +79,8 @@ a = r["context"]["audit"]
 assert isinstance(a["clock"]["measured_mhz"], float) and isinstance(a["disturbed"], bool), a
 assert isinstance(a["warnings"], list) and isinstance(r["context"]["peak_gflops"], dict), a
 a["disturbed"], a["warnings"] = False, []
+for e in r["experiments"]:
+    e["summary"]["work_fraction"]["median"] = 1.0
 json.dump(r, open(sys.argv[1], "w"), indent=1)
 PY
 
