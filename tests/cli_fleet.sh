@@ -10,7 +10,10 @@
 #      comparison (a column per kind, the failed task named with its reason), the report, and
 #      where each results file ran (context.slurm);
 #   3. scancel of a task mid-run: a valid results file marked interrupted, with the experiment
-#      it finished, and the task reported cancelled.
+#      it finished, and the task reported cancelled;
+#   4. a task that hits its time limit (Slurm's least, 1 minute, submitted first so that the
+#      minute passes during 1-3 on a node of its own): reported timeout, its finished
+#      experiment kept in a file marked interrupted.
 # Skips (77) with the reason where Slurm or munge is not installed or we are not root.
 set -u
 bin=$(realpath "$1")
@@ -34,11 +37,19 @@ trap cleanup EXIT
 export XDG_CACHE_HOME=$tmp/cache
 # Three nodes on this host, n1 and n3 with feature kinda, n2 with kindb: two "machine kinds",
 # each task with a whole node (--exclusive, the default). Three tasks could run at once, so
-# --max-running 2 is what holds them to two.
+# --max-running 2 is what holds them to two. n4 (kindc) is the time-limited task's.
 mkdir -p "$tmp/slurm"
-SLURM_LOCAL_NODES="n1=kinda n2=kindb n3=kinda" slurm_local_start "$tmp/slurm" || fail "the local Slurm did not start"
+SLURM_LOCAL_NODES="n1=kinda n2=kindb n3=kinda n4=kindc" slurm_local_start "$tmp/slurm" || fail "the local Slurm did not start"
 
 suite "$tmp/s.json" "$sb_exp_1d" "$sb_exp_2d"
+# z/long would take hours: it is always cut short
+suite "$tmp/long.json" "$sb_exp_1d" '{"name": "z/long", "target": {"kind": "sines1d", "n": 256,
+  "frequencies": [3]}, "model": {"depth": 2, "width": 16}, "train": {"lr": 0.001, "steps": 100000000}}'
+# a/raw then z/long under a 1-minute limit (section 4 looks at it)
+"$bin" fleet submit --suite "$tmp/long.json" --machine t:constraint=kindc --time 1 --threads 1 \
+  --out "$tmp/f3" >"$tmp/submit3.out" 2>&1 || fail "fleet submit --time 1 exited $?: $(cat "$tmp/submit3.out")"
+array3=$(sed -n 's/^specbias fleet: job array \([0-9]*\):.*/\1/p' "$tmp/submit3.out")
+jobs_before=$(squeue -h -o %F | sort -u)
 # An ISA this machine's build cannot run: the task of that machine kind fails, as a task on a
 # node without the ISA would.
 absent=$("$bin" info --json | $py -c '
@@ -46,7 +57,7 @@ import json, sys
 have = set(json.load(sys.stdin)["isa_available"])
 print(next((i for i in ("neon", "avx512", "avx2") if i not in have), ""))')
 
-queue_empty() { [ -z "$(squeue -h -o %i)" ] || fail "$1 left jobs in the queue: $(squeue -h)"; }
+queue_empty() { [ "$(squeue -h -o %F | sort -u)" = "$jobs_before" ] || fail "$1 left jobs in the queue: $(squeue -h)"; }
 
 # ---- 1. refused before submission ----------------------------------------------------------
 sub=(fleet submit --suite "$tmp/s.json" --share --steps 3)
@@ -200,9 +211,6 @@ assert labels == ["b", "b", "a"], labels
 PY
 
 # ---- 3. scancel mid-run -----------------------------------------------------------------------
-# z/long would take hours: it is always cut short
-suite "$tmp/long.json" "$sb_exp_1d" '{"name": "z/long", "target": {"kind": "sines1d", "n": 256,
-  "frequencies": [3]}, "model": {"depth": 2, "width": 16}, "train": {"lr": 0.001, "steps": 100000000}}' 
 "$bin" fleet submit --suite "$tmp/long.json" --machine c:constraint=kinda --threads 1 \
   --out "$tmp/f2" >"$tmp/submit2.out" 2>&1 || fail "fleet submit exited $?: $(cat "$tmp/submit2.out")"
 array2=$(sed -n 's/^specbias fleet: job array \([0-9]*\):.*/\1/p' "$tmp/submit2.out")
@@ -236,4 +244,20 @@ done
 grep -q "cancelled" "$tmp/f2/comparison.md" || fail "the gather job's comparison does not name the cancelled task"
 "$bin" fleet gather "$tmp/f2" >"$tmp/gather2.txt" 2>&1 || fail "fleet gather after a cancel exited $?: $(cat "$tmp/gather2.txt")"
 grep -q "cancelled" "$tmp/f2/comparison.md" || fail "the comparison does not name the cancelled task"
+# ---- 4. the time limit ------------------------------------------------------------------------
+res3="$tmp/f3/tasks/t/$array3-0/results.json"
+while :; do
+  case $(squeue -h -r -j "$array3" -t all -o %T) in TIMEOUT | COMPLETED | FAILED | CANCELLED) break ;; esac
+  sleep 0.5
+done
+"$bin" fleet status "$tmp/f3" >"$tmp/status3.txt"
+cat "$tmp/status3.txt"
+grep -qE "^0 +t +0 +n4 +timeout +hit its time limit" "$tmp/status3.txt" || fail "the timed-out task is not reported timeout"
+$py - "$res3" <<'PY' || fail "the timed-out task's results file is not a valid interrupted file"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["interrupted"] is True and r["complete"] is False, (r["interrupted"], r["complete"])
+e = {x["name"]: x["status"] for x in r["experiments"]}
+assert e.get("a/raw") == "ok", e
+PY
 echo "cli_fleet: ok"
