@@ -57,6 +57,21 @@ import json, sys
 have = set(json.load(sys.stdin)["isa_available"])
 print(next((i for i in ("neon", "avx512", "avx2") if i not in have), ""))')
 
+# stopped_task DIR RESULTS PATTERN STATE: a task stopped by Slurm (scancel, time limit) shows in
+# `fleet status DIR` as PATTERN, and its results file is valid, marked interrupted, with the
+# experiment it finished (a/raw) kept.
+stopped_task() {
+  "$bin" fleet status "$1" >"$tmp/status-stopped.txt"
+  cat "$tmp/status-stopped.txt"
+  grep -qE "$3" "$tmp/status-stopped.txt" || fail "the task is not reported $4"
+  $py - "$2" <<'PY' || fail "the $4 task's results file is not a valid interrupted file"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["interrupted"] is True and r["complete"] is False, (r["interrupted"], r["complete"])
+e = {x["name"]: x["status"] for x in r["experiments"]}
+assert e.get("a/raw") == "ok", e
+PY
+}
 queue_empty() { [ "$(squeue -h -o %F | sort -u)" = "$jobs_before" ] || fail "$1 left jobs in the queue: $(squeue -h)"; }
 
 # ---- 1. refused before submission ----------------------------------------------------------
@@ -226,16 +241,7 @@ for i in $(seq 1 600); do
   [ -n "$(squeue -h -r -j "$array2" -t RUNNING,COMPLETING -o %i)" ] || break
   sleep 0.1
 done
-"$bin" fleet status "$tmp/f2" >"$tmp/status2.txt"
-cat "$tmp/status2.txt"
-grep -qE "^0 +c +0 +n[13] +cancelled +cancelled in Slurm" "$tmp/status2.txt" || fail "the cancelled task is not reported cancelled"
-$py - "$res" <<'PY' || fail "the cancelled task's results file is not a valid interrupted file"
-import json, sys
-r = json.load(open(sys.argv[1]))
-assert r["interrupted"] is True and r["complete"] is False, (r["interrupted"], r["complete"])
-e = {x["name"]: x["status"] for x in r["experiments"]}
-assert e.get("a/raw") == "ok", e
-PY
+stopped_task "$tmp/f2" "$res" "^0 +c +0 +n[13] +cancelled +cancelled in Slurm" cancelled
 # the gather job ran on its own after the cancel (afterany); a gather by hand after it
 while :; do
   case $(squeue -h -j "$gather2" -t all -o %T) in COMPLETED | FAILED | CANCELLED) break ;; esac
@@ -250,14 +256,5 @@ while :; do
   case $(squeue -h -r -j "$array3" -t all -o %T) in TIMEOUT | COMPLETED | FAILED | CANCELLED) break ;; esac
   sleep 0.5
 done
-"$bin" fleet status "$tmp/f3" >"$tmp/status3.txt"
-cat "$tmp/status3.txt"
-grep -qE "^0 +t +0 +n4 +timeout +hit its time limit" "$tmp/status3.txt" || fail "the timed-out task is not reported timeout"
-$py - "$res3" <<'PY' || fail "the timed-out task's results file is not a valid interrupted file"
-import json, sys
-r = json.load(open(sys.argv[1]))
-assert r["interrupted"] is True and r["complete"] is False, (r["interrupted"], r["complete"])
-e = {x["name"]: x["status"] for x in r["experiments"]}
-assert e.get("a/raw") == "ok", e
-PY
+stopped_task "$tmp/f3" "$res3" "^0 +t +0 +n4 +timeout +hit its time limit" timeout
 echo "cli_fleet: ok"

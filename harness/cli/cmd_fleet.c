@@ -16,12 +16,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-static const char *str(const json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
 static const char *const formats[] = {"text", "json", NULL};
 
 /* DIR, and --format, of `fleet status|gather`. Returns 0, 1 (help printed) or -1. */
@@ -57,7 +51,7 @@ static int parse_dir(const char *name, const char *description, int argc, char *
 /* The gather job's state, from squeue: "pending (Dependency)", "running", "ended", ... */
 static void gather_job_state(const json_t *fleet, char *buf, size_t len)
 {
-    const char *job = str(fleet, "gather_job_id");
+    const char *job = sb_fleet_str(fleet, "gather_job_id");
     snprintf(buf, len, "not known to Slurm any more");
     if (!*job) return;
     const char *v[] = {"squeue", "-h", "-t", "all", "-j", job, "-o", "%T|%r", NULL};
@@ -79,9 +73,10 @@ int sb_fleet_status(int argc, char **argv)
 {
     const char *dir = NULL;
     int format = 0;
-    const int prc = parse_dir("fleet status", "Each task of a fleet: pending (with Slurm's reason), "
-                                              "running, done, failed, interrupted,\ncancelled, "
-                                              "timeout or no-binary, with its node and reason.\n",
+    const int prc = parse_dir("fleet status",
+                              "Each task of a fleet: pending (with Slurm's reason), "
+                              "running, done, failed, interrupted,\ncancelled, "
+                              "timeout or no-binary, with its node and reason.\n",
                               argc, argv, &dir, &format);
     if (prc) return prc > 0 ? SB_EXIT_OK : SB_EXIT_USAGE;
     char err[4400], note[300], counts[300], gather[300];
@@ -100,17 +95,19 @@ int sb_fleet_status(int argc, char **argv)
     sb_fleet_counts(states, counts, sizeof counts);
     gather_job_state(fleet, gather, sizeof gather);
     if (format == 1) {
-        json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:O, s:o}", "schema", "specbias-fleet-status/1",
-                                "array_job_id", str(fleet, "array_job_id"), "gather_job_id",
-                                str(fleet, "gather_job_id"), "gather_job", gather, "tasks", states,
-                                "slurm", slurm_ok ? json_null() : json_string(note));
+        json_t *doc =
+            json_pack("{s:s, s:s, s:s, s:s, s:O, s:o}", "schema", "specbias-fleet-status/1",
+                      "array_job_id", sb_fleet_str(fleet, "array_job_id"), "gather_job_id",
+                      sb_fleet_str(fleet, "gather_job_id"), "gather_job", gather, "tasks", states,
+                      "slurm", slurm_ok ? json_null() : json_string(note));
         json_dumpf(doc, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(doc);
     } else {
-        printf("fleet %s: job array %s, gather job %s: %s\n", dir, str(fleet, "array_job_id"),
-               str(fleet, "gather_job_id"), gather);
-        if (!slurm_ok) printf("warning: Slurm could not be asked (%s); states are the tasks' own\n", note);
+        printf("fleet %s: job array %s, gather job %s: %s\n", dir,
+               sb_fleet_str(fleet, "array_job_id"), sb_fleet_str(fleet, "gather_job_id"), gather);
+        if (!slurm_ok)
+            printf("warning: Slurm could not be asked (%s); states are the tasks' own\n", note);
         sb_fleet_print_states(states, stdout);
         printf("%s\n", counts);
     }
@@ -149,11 +146,12 @@ static char *tasks_markdown(const json_t *states)
     fprintf(f, "| task | machine | set | node | state | reason |\n|---|---|---|---|---|---|\n");
     size_t i;
     const json_t *s;
-    json_array_foreach(states, i, s)
-        fprintf(f, "| %lld | %s | %lld | %s | %s | %s |\n",
-                (long long)json_integer_value(json_object_get(s, "index")), str(s, "machine"),
-                (long long)json_integer_value(json_object_get(s, "set")),
-                *str(s, "node") ? str(s, "node") : "-", str(s, "state"), str(s, "reason"));
+    json_array_foreach(states, i, s) fprintf(
+        f, "| %lld | %s | %lld | %s | %s | %s |\n",
+        (long long)json_integer_value(json_object_get(s, "index")), sb_fleet_str(s, "machine"),
+        (long long)json_integer_value(json_object_get(s, "set")),
+        *sb_fleet_str(s, "node") ? sb_fleet_str(s, "node") : "-", sb_fleet_str(s, "state"),
+        sb_fleet_str(s, "reason"));
     fclose(f);
     return buf;
 }
@@ -218,31 +216,33 @@ static int gather_inputs(const json_t *fleet, const json_t *states, const char *
 {
     size_t i, j;
     const json_t *m, *s;
-    json_array_foreach(json_object_get(fleet, "machines"), i, m) {
-        const char *name = str(m, "name");
+    json_array_foreach(json_object_get(fleet, "machines"), i, m)
+    {
+        const char *name = sb_fleet_str(m, "name");
         char first[96] = "";
         int mixed = 0;
         const size_t before = files->n;
-        json_array_foreach(states, j, s) {
-            if (strcmp(str(s, "machine"), name) || !*str(s, "results")) continue;
-            char *path = dup_printf("%s/%s", dir, str(s, "results"));
+        json_array_foreach(states, j, s)
+        {
+            if (strcmp(sb_fleet_str(s, "machine"), name) || !*sb_fleet_str(s, "results")) continue;
+            char *path = dup_printf("%s/%s", dir, sb_fleet_str(s, "results"));
             if (!path) return -1;
             json_t *r = json_load_file(path, 0, NULL);
             const json_t *c = json_object_get(r, "context");
             const char *schema = json_string_value(json_object_get(r, "schema"));
             if (!schema || strcmp(schema, "specbias-results/1")) {
-                const char *n = strs_add(notes, dup_printf("task %lld (%s): %s is not a results "
-                                                           "file; left out",
-                                                           (long long)json_integer_value(
-                                                               json_object_get(s, "index")),
-                                                           name, str(s, "results")));
+                const char *n = strs_add(
+                    notes, dup_printf("task %lld (%s): %s is not a results "
+                                      "file; left out",
+                                      (long long)json_integer_value(json_object_get(s, "index")),
+                                      name, sb_fleet_str(s, "results")));
                 json_decref(r);
                 free(path);
                 if (!n) return -1;
                 continue;
             }
             char key[96];
-            snprintf(key, sizeof key, "%s %lldt", str(c, "isa_used"),
+            snprintf(key, sizeof key, "%s %lldt", sb_fleet_str(c, "isa_used"),
                      (long long)json_integer_value(json_object_get(c, "threads")));
             json_decref(r);
             if (!*first) snprintf(first, sizeof first, "%s", key);
@@ -325,14 +325,15 @@ int sb_fleet_gather(int argc, char **argv)
     }
     sb_fleet_counts(states, counts, sizeof counts);
     if (!slurm_ok)
-        fprintf(stderr, "specbias fleet gather: warning: Slurm could not be asked (%s); states "
-                        "are the tasks' own\n",
+        fprintf(stderr,
+                "specbias fleet gather: warning: Slurm could not be asked (%s); states "
+                "are the tasks' own\n",
                 note);
     for (size_t i = 0; i < notes.n; i++)
         fprintf(stderr, "specbias fleet gather: note: %s\n", notes.v[i]);
     char werr[4400];
     tdoc = json_pack("{s:s, s:s, s:s, s:O}", "schema", "specbias-fleet-tasks/1", "array_job_id",
-                     str(fleet, "array_job_id"), "counts", counts, "tasks", states);
+                     sb_fleet_str(fleet, "array_job_id"), "counts", counts, "tasks", states);
     if (!tdoc || sb_json_file_write(tdoc, dir, "tasks", werr, sizeof werr)) {
         fprintf(stderr, "specbias fleet gather: %s\n", tdoc ? werr : "out of memory");
         rc = SB_EXIT_FAILED;
@@ -340,8 +341,9 @@ int sb_fleet_gather(int argc, char **argv)
     }
     if (!columns.n) {
         fputs(ttx, stdout);
-        fprintf(stderr, "specbias fleet gather: no task has left a results file yet (%s); %s/"
-                        "tasks.json says where each stands\n",
+        fprintf(stderr,
+                "specbias fleet gather: no task has left a results file yet (%s); %s/"
+                "tasks.json says where each stands\n",
                 counts, dir);
         rc = SB_EXIT_FAILED;
         goto done;
@@ -365,8 +367,9 @@ int sb_fleet_gather(int argc, char **argv)
         args[format_at] = formats_[f];
         const int crc = self(args, outs[f], why, sizeof why);
         if (crc != 0) {
-            fprintf(stderr, "specbias fleet gather: specbias compare exited %d (%s); the earlier "
-                            "comparison, if any, is kept\n",
+            fprintf(stderr,
+                    "specbias fleet gather: specbias compare exited %d (%s); the earlier "
+                    "comparison, if any, is kept\n",
                     crc, why);
             rc = SB_EXIT_FAILED;
         }
@@ -382,18 +385,19 @@ int sb_fleet_gather(int argc, char **argv)
         if (a) fclose(a);
         if (b) fclose(b);
         txt = dup_printf("fleet %s: job array %s: %s\n\n%s\n%s%s%s", dir,
-                         str(fleet, "array_job_id"), counts, ttx, nt ? nt : "",
+                         sb_fleet_str(fleet, "array_job_id"), counts, ttx, nt ? nt : "",
                          notes.n ? "\n" : "", out_txt);
         md = dup_printf("# Fleet %s\n\nJob array %s: %s.\n\n## Tasks\n\n%s\n%s%s## Machines\n\n%s",
-                        dir, str(fleet, "array_job_id"), counts, tmd, nm ? nm : "",
+                        dir, sb_fleet_str(fleet, "array_job_id"), counts, tmd, nm ? nm : "",
                         notes.n ? "\n" : "", out_md);
         free(nt);
         free(nm);
         json_t *cj = json_loads(out_json, 0, NULL), *nj = json_array();
-        for (size_t i = 0; nj && i < notes.n; i++) json_array_append_new(nj, json_string(notes.v[i]));
+        for (size_t i = 0; nj && i < notes.n; i++)
+            json_array_append_new(nj, json_string(notes.v[i]));
         doc = json_pack("{s:s, s:s, s:s, s:O, s:o, s:o}", "schema", "specbias-fleet-comparison/1",
-                        "array_job_id", str(fleet, "array_job_id"), "counts", counts, "tasks",
-                        states, "notes", nj ? nj : json_array(), "comparison",
+                        "array_job_id", sb_fleet_str(fleet, "array_job_id"), "counts", counts,
+                        "tasks", states, "notes", nj ? nj : json_array(), "comparison",
                         cj ? cj : json_null());
         djson = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
         if (!txt || !md || !djson || write_text(dir, "comparison.txt", txt) ||
@@ -450,14 +454,13 @@ done:
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: specbias fleet submit --suite S --machine NAME[:KEY=VALUE...] ... --out DIR "
-            "[options]\n"
-            "       specbias fleet status DIR\n"
-            "       specbias fleet gather DIR\n\n"
-            "A suite on several kinds of machine of a Slurm cluster: one job array, then the\n"
-            "machine comparison and report in DIR. `specbias fleet submit --help` for the "
-            "options.\n");
+    fprintf(f, "usage: specbias fleet submit --suite S --machine NAME[:KEY=VALUE...] ... --out DIR "
+               "[options]\n"
+               "       specbias fleet status DIR\n"
+               "       specbias fleet gather DIR\n\n"
+               "A suite on several kinds of machine of a Slurm cluster: one job array, then the\n"
+               "machine comparison and report in DIR. `specbias fleet submit --help` for the "
+               "options.\n");
 }
 
 int sb_cmd_fleet(int argc, char **argv)

@@ -25,6 +25,9 @@
  * (the reason in *err when err is wanted). */
 int sb_fleet_exec(const char *const *argv, char **out, char **err);
 
+/* o's string member key, or "" when it is absent or not a string. */
+const char *sb_fleet_str(const json_t *o, const char *key);
+
 /* The first line of text without its newline, in buf (a message of sbatch or scontrol). */
 void sb_fleet_first_line(const char *text, char *buf, size_t len);
 

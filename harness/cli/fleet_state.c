@@ -74,9 +74,9 @@ int sb_fleet_exec(const char *const *argv, char **out, char **err)
     int status = 0, rc = -1;
     if (pid > 0) {
         pid_t got;
-        while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {}
-        if (got == pid)
-            rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+        }
+        if (got == pid) rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
     if (out) *out = slurp_fd(fo);
     if (err) *err = pid < 0 ? NULL : slurp_fd(fe);
@@ -107,8 +107,9 @@ json_t *sb_fleet_load(const char *dir, char *err, size_t errlen)
     if (!f) {
         struct stat st;
         if (stat(path, &st))
-            sb_errorf(err, errlen, "%s: %s (is %s a fleet folder, made by `specbias fleet "
-                                   "submit --out %s`?)",
+            sb_errorf(err, errlen,
+                      "%s: %s (is %s a fleet folder, made by `specbias fleet "
+                      "submit --out %s`?)",
                       path, strerror(errno), dir, dir);
         else
             sb_errorf(err, errlen, "%s: line %d: %s", path, je.line, je.text);
@@ -126,7 +127,8 @@ json_t *sb_fleet_load(const char *dir, char *err, size_t errlen)
         /* names become folder names, and each task's machine is one of them, once */
         size_t i, j;
         const json_t *t, *m;
-        json_array_foreach(machines, i, m) {
+        json_array_foreach(machines, i, m)
+        {
             const char *name = json_string_value(json_object_get(m, "name"));
             if (!name || !*name || strchr(name, '/') || name[0] == '.') {
                 sb_errorf(err, errlen, "%s: machines[%zu] has no usable name", path, i);
@@ -141,7 +143,8 @@ json_t *sb_fleet_load(const char *dir, char *err, size_t errlen)
                     return NULL;
                 }
         }
-        json_array_foreach(tasks, i, t) {
+        json_array_foreach(tasks, i, t)
+        {
             const char *name = json_string_value(json_object_get(t, "machine"));
             int known = 0;
             json_array_foreach(machines, j, m) known |=
@@ -209,7 +212,7 @@ static int ask_squeue(const char *job, struct queued *q, size_t n, char *note, s
     return ok;
 }
 
-static const char *str(const json_t *o, const char *key)
+const char *sb_fleet_str(const json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
     return s ? s : "";
@@ -221,7 +224,7 @@ static int is(const char *a, const char *b) { return strcmp(a, b) == 0; }
 static int slurm_failure(const char *s)
 {
     static const char *const bad[] = {"NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE",
-                                      "PREEMPTED", "SPECIAL_EXIT", "REVOKED", NULL};
+                                      "PREEMPTED", "SPECIAL_EXIT",  "REVOKED",   NULL};
     for (const char *const *b = bad; *b; b++)
         if (is(s, *b)) return 1;
     return 0;
@@ -231,8 +234,8 @@ static int slurm_failure(const char *s)
 static void decide(const json_t *file, const struct queued *q, const char **state, char *reason,
                    size_t len)
 {
-    const char *fs = file ? str(file, "state") : "";
-    const char *fr = file ? str(file, "reason") : "";
+    const char *fs = file ? sb_fleet_str(file, "state") : "";
+    const char *fr = file ? sb_fleet_str(file, "reason") : "";
     const char *qs = q->known ? q->state : "";
     reason[0] = 0;
     if (is(qs, "PENDING") || is(qs, "CONFIGURING") || is(qs, "REQUEUED") ||
@@ -247,11 +250,13 @@ static void decide(const json_t *file, const struct queued *q, const char **stat
         snprintf(reason, len, "hit its time limit%s%s", *fr ? "; " : "", fr);
     } else if (slurm_failure(qs)) {
         *state = "failed";
-        snprintf(reason, len, "Slurm: %s%s%s%s%s", qs, *q->reason ? " (" : "", q->reason,
-                 *q->reason ? ")" : "", "");
+        snprintf(reason, len, "Slurm: %s%s%s%s", qs, *q->reason ? " (" : "", q->reason,
+                 *q->reason ? ")" : "");
     } else if (*fs && !is(fs, "running")) {
-        *state = is(fs, "done") ? "done" : is(fs, "no-binary") ? "no-binary"
-                                         : is(fs, "interrupted") ? "interrupted" : "failed";
+        *state = is(fs, "done")          ? "done"
+                 : is(fs, "no-binary")   ? "no-binary"
+                 : is(fs, "interrupted") ? "interrupted"
+                                         : "failed";
         snprintf(reason, len, "%s", fr);
     } else if (is(qs, "RUNNING") || is(qs, "COMPLETING") || is(qs, "SUSPENDED") ||
                is(qs, "STOPPED") || is(qs, "SIGNALING") || is(qs, "STAGE_OUT") ||
@@ -260,17 +265,19 @@ static void decide(const json_t *file, const struct queued *q, const char **stat
     } else if (*qs) {
         /* ended (COMPLETED, FAILED) without a final word from the task: it was killed */
         *state = "failed";
-        snprintf(reason, len, "Slurm says %s%s%s, and the task wrote no final state (killed?)",
-                 qs, *q->reason ? ": " : "", q->reason);
+        snprintf(reason, len, "Slurm says %s%s%s, and the task wrote no final state (killed?)", qs,
+                 *q->reason ? ": " : "", q->reason);
     } else if (is(fs, "running")) {
         *state = "failed";
-        snprintf(reason, len, "started on %s but wrote no final state, and Slurm no longer "
-                              "lists it (killed, or its node failed)",
-                 file ? str(file, "node") : "?");
+        snprintf(reason, len,
+                 "started on %s but wrote no final state, and Slurm no longer "
+                 "lists it (killed, or its node failed)",
+                 file ? sb_fleet_str(file, "node") : "?");
     } else {
         *state = "unknown";
-        snprintf(reason, len, "no state file, and Slurm does not list it (ended over MinJobAge "
-                              "ago, or never started)");
+        snprintf(reason, len,
+                 "no state file, and Slurm does not list it (ended over MinJobAge "
+                 "ago, or never started)");
     }
 }
 
@@ -279,7 +286,7 @@ json_t *sb_fleet_states(const json_t *fleet, const char *dir, int *slurm_ok, cha
 {
     const json_t *tasks = json_object_get(fleet, "tasks");
     const size_t n = json_array_size(tasks);
-    const char *job = str(fleet, "array_job_id");
+    const char *job = sb_fleet_str(fleet, "array_job_id");
     struct queued *q = calloc(n, sizeof *q);
     json_t *states = json_array();
     if (!q || !states) {
@@ -295,21 +302,20 @@ json_t *sb_fleet_states(const json_t *fleet, const char *dir, int *slurm_ok, cha
         char path[4400], results[4400], reason[600];
         snprintf(path, sizeof path, "%s/state/%s-%zu.json", dir, job, i);
         json_t *file = json_load_file(path, 0, NULL);
-        snprintf(results, sizeof results, "tasks/%s/%s-%zu/results.json", str(t, "machine"), job,
-                 i);
+        snprintf(results, sizeof results, "tasks/%s/%s-%zu/results.json",
+                 sb_fleet_str(t, "machine"), job, i);
         char full[8900];
         snprintf(full, sizeof full, "%s/%s", dir, results);
         const char *state;
         decide(file, &q[i], &state, reason, sizeof reason);
-        const char *node = *q[i].node ? q[i].node : file ? str(file, "node") : "";
+        const char *node = *q[i].node ? q[i].node : file ? sb_fleet_str(file, "node") : "";
         json_array_append_new(
-            states, json_pack("{s:I, s:s, s:O, s:s, s:s, s:s, s:o, s:s, s:o}", "index",
-                              (json_int_t)i, "machine", str(t, "machine"), "set",
-                              json_object_get(t, "set"), "job", job, "node", node, "state", state,
-                              "slurm_state", q[i].known ? json_string(q[i].state) : json_null(),
-                              "reason", reason,
-                              "results", access(full, R_OK) == 0 ? json_string(results)
-                                                                 : json_null()));
+            states,
+            json_pack("{s:I, s:s, s:O, s:s, s:s, s:s, s:o, s:s, s:o}", "index", (json_int_t)i,
+                      "machine", sb_fleet_str(t, "machine"), "set", json_object_get(t, "set"),
+                      "job", job, "node", node, "state", state, "slurm_state",
+                      q[i].known ? json_string(q[i].state) : json_null(), "reason", reason,
+                      "results", access(full, R_OK) == 0 ? json_string(results) : json_null()));
         json_decref(file);
     }
     free(q);
@@ -321,24 +327,29 @@ void sb_fleet_print_states(const json_t *states, FILE *f)
     int wm = 7, wn = 4;
     size_t i;
     const json_t *s;
-    json_array_foreach(states, i, s) {
-        const int m = (int)strlen(str(s, "machine")), nd = (int)strlen(str(s, "node"));
+    json_array_foreach(states, i, s)
+    {
+        const int m = (int)strlen(sb_fleet_str(s, "machine")),
+                  nd = (int)strlen(sb_fleet_str(s, "node"));
         if (m > wm) wm = m;
         if (nd > wn) wn = nd;
     }
-    fprintf(f, "%-5s %-*s %-4s %-*s %-12s %s\n", "task", wm, "machine", "set", wn, "node",
-            "state", "reason");
-    json_array_foreach(states, i, s) {
+    fprintf(f, "%-5s %-*s %-4s %-*s %-12s %s\n", "task", wm, "machine", "set", wn, "node", "state",
+            "reason");
+    json_array_foreach(states, i, s)
+    {
         fprintf(f, "%-5lld %-*s %-4lld %-*s %-12s %s\n",
                 (long long)json_integer_value(json_object_get(s, "index")), wm,
-                str(s, "machine"), (long long)json_integer_value(json_object_get(s, "set")), wn,
-                *str(s, "node") ? str(s, "node") : "-", str(s, "state"), str(s, "reason"));
+                sb_fleet_str(s, "machine"),
+                (long long)json_integer_value(json_object_get(s, "set")), wn,
+                *sb_fleet_str(s, "node") ? sb_fleet_str(s, "node") : "-", sb_fleet_str(s, "state"),
+                sb_fleet_str(s, "reason"));
     }
 }
 
 void sb_fleet_counts(const json_t *states, char *buf, size_t len)
 {
-    static const char *const order[] = {"done",      "running", "pending", "failed",
+    static const char *const order[] = {"done",      "running", "pending",     "failed",
                                         "cancelled", "timeout", "interrupted", "no-binary",
                                         "unknown",   NULL};
     size_t used = 0;
@@ -346,7 +357,7 @@ void sb_fleet_counts(const json_t *states, char *buf, size_t len)
     for (const char *const *o = order; *o; o++) {
         size_t i, n = 0;
         const json_t *s;
-        json_array_foreach(states, i, s) n += is(str(s, "state"), *o);
+        json_array_foreach(states, i, s) n += is(sb_fleet_str(s, "state"), *o);
         if (n && used < len)
             used += (size_t)snprintf(buf + used, len - used, "%s%zu %s", used ? ", " : "", n, *o);
     }
