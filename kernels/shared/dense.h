@@ -68,34 +68,57 @@ SBV_INLINE void store_cols(const int full, float *p, int v, const sbv_m cm[NV], 
  *   acc[r][v] = fma(a(r, k), b[k][v], acc[r][v]),   a(r, k) = a[r * ars + k * aks].
  * bfull: all NR columns of B may be loaded (a full tile, or a zero-padded packed panel).
  * nv (<= NV, a constant at each call): the vectors that hold columns; a tile of a few columns
- * (an output layer of 1 or 3 units) skips the FMAs of vectors that would hold none. */
-SBV_INLINE void micro_loop_nv(const int R, const int nv, const int bfull, const sbv_m cm[NV],
-                              size_t K, const float *a, size_t ars, size_t aks, const float *b,
-                              size_t ldb, sbv_f acc[MR][NV])
+ * (an output layer of 1 or 3 units) skips the FMAs of vectors that would hold none.
+ * pf (or NULL): the next micro-tile's A, MR rows of K floats ldpf apart (aks = 1), brought
+ * into L2 a line per row every 16 steps, spread through the loop. On a batch larger than L2
+ * those rows come from L3, and 12 rows a line or more apart are not a stream the hardware
+ * prefetchers follow: with this and prefetch_tile_out, 3 interleaved runs of 21 calls gave
+ * dense_relu_fwd 4096x256x256 +10 to +25 % and dense_bwd_data +13 % (AVX-512) and +27 %
+ * (AVX2); shapes that fit L2 did not change. Into L1 instead was no better. */
+SBV_INLINE void micro_step(const int R, const int nv, const int bfull, const sbv_m cm[NV],
+                           size_t k, const float *a, size_t ars, size_t aks, const float *b,
+                           size_t ldb, sbv_f acc[MR][NV])
 {
-    /* unrolled: 3 interleaved rounds of the dense benchmarks, 1 thread, gave +3 to +35 %
-     * (4096x256x256 bwd_weights 47 -> 63 GFLOP/s); 8 was no better than 4 */
-#pragma GCC unroll 4
-    for (size_t k = 0; k < K; k++) {
-        const float *bk = b + k * ldb;
-        sbv_f bv[NV];
+    const float *bk = b + k * ldb;
+    sbv_f bv[NV];
+    TILE_UNROLL
+    for (int v = 0; v < nv; v++) bv[v] = load_cols(bfull, bk, v, cm);
+    const float *ak = a + k * aks;
+    TILE_UNROLL
+    for (int r = 0; r < R; r++) {
+        const sbv_f ar = sbv_bcast(ak + (size_t)r * ars);
         TILE_UNROLL
-        for (int v = 0; v < nv; v++) bv[v] = load_cols(bfull, bk, v, cm);
-        const float *ak = a + k * aks;
-        TILE_UNROLL
-        for (int r = 0; r < R; r++) {
-            const sbv_f ar = sbv_bcast(ak + (size_t)r * ars);
-            TILE_UNROLL
-            for (int v = 0; v < nv; v++) acc[r][v] = sbv_fma(ar, bv[v], acc[r][v]);
-        }
+        for (int v = 0; v < nv; v++) acc[r][v] = sbv_fma(ar, bv[v], acc[r][v]);
     }
 }
 
-SBV_INLINE void micro_loop(const int R, const int bfull, const sbv_m cm[NV], size_t K,
-                           const float *a, size_t ars, size_t aks, const float *b, size_t ldb,
-                           sbv_f acc[MR][NV])
+SBV_INLINE void micro_loop_nv(const int R, const int nv, const int bfull, const sbv_m cm[NV],
+                              size_t K, const float *a, size_t ars, size_t aks, const float *b,
+                              size_t ldb, sbv_f acc[MR][NV], const float *pf, size_t ldpf)
 {
-    micro_loop_nv(R, NV, bfull, cm, K, a, ars, aks, b, ldb, acc);
+    size_t k = 0;
+    if (pf)
+        for (; k + 16 <= K; k += 16) {
+            TILE_UNROLL
+            for (int s = 0; s < 16; s++) {
+                micro_step(R, nv, bfull, cm, k + (size_t)s, a, ars, aks, b, ldb, acc);
+                if (s < MR) __builtin_prefetch(pf + (size_t)s * ldpf + k, 0, 2);
+            }
+        }
+    /* unrolled: 3 interleaved rounds of the dense benchmarks, 1 thread, gave +3 to +35 %
+     * (4096x256x256 bwd_weights 47 -> 63 GFLOP/s); 8 was no better than 4 */
+#pragma GCC unroll 4
+    for (; k < K; k++) micro_step(R, nv, bfull, cm, k, a, ars, aks, b, ldb, acc);
+}
+
+/* The next micro-tile's MR x NR outputs, fetched for writing while this tile runs (see pf in
+ * micro_loop_nv). */
+SBV_INLINE void prefetch_tile_out(const float *p, size_t ld)
+{
+    TILE_UNROLL
+    for (int r = 0; r < MR; r++) TILE_UNROLL
+    for (int c = 0; c < NR; c += 64 / (int)sizeof(float))
+        __builtin_prefetch(p + (size_t)r * ld + c, 1, 2);
 }
 
 /* Packs a B panel: dst[k][c] = src[k * lds + c] for c < cols (<= NR), +0 for c >= cols, so
@@ -212,14 +235,16 @@ __attribute__((noinline)) static void sigmoid_tile(size_t R, size_t cols, float 
 #endif
 
 /* One micro-tile: rows x[0 .. R-1], columns j0 .. j0 + NR - 1 of which the first `jrem`
- * exist (all when full). wt, b and y point at column j0; mask at the first row's words. */
+ * exist (all when full). wt, b and y point at column j0; mask at the first row's words.
+ * pfx, pfy (or NULL): the next tile's x rows and outputs, to prefetch. */
 SBV_INLINE void fwd_tile(const int R, const int nv, const int full, const int packed,
                          const enum fwd_epi epi, size_t in, size_t jrem, const float *x, size_t ldx, const float *wt,
                          size_t ldwt, const float *b, float *y, size_t ldy, uint64_t *mask,
-                         size_t ldm, size_t j0)
+                         size_t ldm, size_t j0, const float *pfx, float *pfy)
 {
     sbv_m cm[NV];
     col_masks(full, jrem, cm);
+    if (pfy) prefetch_tile_out(pfy, ldy);
     sbv_f acc[MR][NV];
     TILE_UNROLL
     for (int v = 0; v < nv; v++) {
@@ -227,7 +252,7 @@ SBV_INLINE void fwd_tile(const int R, const int nv, const int full, const int pa
         TILE_UNROLL
         for (int r = 0; r < R; r++) acc[r][v] = bv;
     }
-    micro_loop_nv(R, nv, full || packed, cm, in, x, ldx, 1, wt, ldwt, acc);
+    micro_loop_nv(R, nv, full || packed, cm, in, x, ldx, 1, wt, ldwt, acc, pfx, ldx);
     TILE_UNROLL
     for (int r = 0; r < R; r++) {
         uint32_t bits = 0;
@@ -267,11 +292,16 @@ SBV_INLINE void fwd_panel(const int nv, const int full, const int packed, const 
                           size_t ldm, size_t j0)
 {
     size_t n = 0;
-#define FWD_TILE(R)                                                                                \
+#define FWD_TILE(R, PFX, PFY)                                                                      \
     fwd_tile(R, nv, full, packed, epi, in, jrem, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy,     \
-             ldy, mask ? mask + n * ldm : NULL, ldm, j0)
-    for (; n + MR <= nb; n += MR) FWD_TILE(MR);
-    TAIL_ROWS(nb - n, FWD_TILE)
+             ldy, mask ? mask + n * ldm : NULL, ldm, j0, PFX, PFY)
+    /* every full tile but the last two fetches the next one's rows (micro_loop_nv's pf) */
+    for (; n + 2 * MR <= nb; n += MR)
+        FWD_TILE(MR, x + (n + MR) * ldx, y + (n + MR) * ldy);
+    for (; n + MR <= nb; n += MR) FWD_TILE(MR, NULL, NULL);
+#define FWD_TAIL(R) FWD_TILE(R, NULL, NULL)
+    TAIL_ROWS(nb - n, FWD_TAIL)
+#undef FWD_TAIL
 #undef FWD_TILE
 }
 
@@ -378,14 +408,13 @@ SBV_INLINE void pack_grad_rows(size_t R, size_t J, const float *dy, size_t lddy,
                        grad_vec(dy + r * lddy, mask ? mask + r * ldm : NULL, jc + j, J - j));
 }
 
-/* With TILE_XMASK_IN_REGISTERS 1 (AVX-512: 32 vector and 8 mask registers, room to spare
- * beside the 24 accumulators) the tile zeroes the masked lanes of its accumulators before the
- * store, the same select on the same values, so the same bits; else apply_xmask does it after:
- * dx[r][k0 + c] = +0 where the input mask bit is clear, for the tile's R rows and NR columns
- * (krem of them exist; k0 is a multiple of NR = 16, so a row's bits lie in one word). Done in
- * memory after the tile's store and not inlined: inside the tile its mask constants stay live
- * across the reduction loop and push accumulators out of the 16 ymm registers (measured: the
- * trainer's data gradient 60 % slower). */
+/* With TILE_XMASK_IN_REGISTERS 1 (AVX-512 and AVX2) the tile zeroes the masked lanes of its
+ * accumulators before the store, the same select on the same values, so the same bits; else
+ * (NEON) apply_xmask does it after: dx[r][k0 + c] = +0 where the input mask bit is clear, for
+ * the tile's R rows and NR columns (krem of them exist; k0 is a multiple of NR, so a row's
+ * bits lie in one word). Done in memory after the tile's store and not inlined, so that its
+ * mask constants cannot stay live across the reduction loop beside the accumulators (on AVX2
+ * that once made the trainer's data gradient 60 % slower; kernels/avx2/dense.c). */
 #ifndef TILE_XMASK_IN_REGISTERS
 #define TILE_XMASK_IN_REGISTERS 0
 #endif
@@ -411,16 +440,17 @@ __attribute__((noinline)) static void apply_xmask(size_t R, size_t krem, const u
 SBV_INLINE void bwd_data_tile(const int R, const int full, const int bfull, int first, int last,
                               size_t J, size_t krem, const float *a, size_t ars, const float *w,
                               size_t ldw, const uint64_t *xmask, size_t ldxm, size_t k0, float *dx,
-                              size_t lddx)
+                              size_t lddx, const float *pfa, float *pfdx)
 {
     sbv_m cm[NV];
     col_masks(full, krem, cm);
+    if (pfdx) prefetch_tile_out(pfdx, lddx);
     sbv_f acc[MR][NV];
     TILE_UNROLL
     for (int r = 0; r < R; r++) TILE_UNROLL
     for (int v = 0; v < NV; v++)
         acc[r][v] = first ? sbv_zero() : load_cols(full, dx + (size_t)r * lddx, v, cm);
-    micro_loop(R, bfull, cm, J, a, ars, 1, w, ldw, acc);
+    micro_loop_nv(R, NV, bfull, cm, J, a, ars, 1, w, ldw, acc, pfa, ars);
 #if TILE_XMASK_IN_REGISTERS
     if (last && xmask) {
         TILE_UNROLL
@@ -448,10 +478,10 @@ SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, int last, size_
     size_t k0 = 0;
     for (; k0 + NR <= in; k0 += NR)
         bwd_data_tile(R, 1, 1, first, last, J, NR, a, ars, w + k0, ldw, xmask, ldxm, k0, dx + k0,
-                      lddx);
+                      lddx, NULL, NULL);
     if (k0 < in)
         bwd_data_tile(R, 0, 0, first, last, J, in - k0, a, ars, w + k0, ldw, xmask, ldxm, k0,
-                      dx + k0, lddx);
+                      dx + k0, lddx, NULL, NULL);
 }
 
 /* Every row micro-tile against one W panel (bp[j][c] at stride ldb: packed and zero-padded, or
@@ -463,11 +493,16 @@ SBV_INLINE void bwd_data_panel(const int full, size_t rows, int first, int last,
                                size_t lddx)
 {
     size_t n0 = 0;
-#define BWD_DATA_TILE(R)                                                                           \
+#define BWD_DATA_TILE(R, PFA, PFDX)                                                                \
     bwd_data_tile(R, full, 1, first, last, J, krem, dy + n0 * lddy, lddy, bp, ldb,                 \
-                  xmask ? xmask + n0 * ldxm : NULL, ldxm, k0, dx + n0 * lddx, lddx)
-    for (; n0 + MR <= rows; n0 += MR) BWD_DATA_TILE(MR);
-    TAIL_ROWS(rows - n0, BWD_DATA_TILE)
+                  xmask ? xmask + n0 * ldxm : NULL, ldxm, k0, dx + n0 * lddx, lddx, PFA, PFDX)
+    /* every full tile but the last two brings the next one's rows closer (as fwd_panel) */
+    for (; n0 + 2 * MR <= rows; n0 += MR)
+        BWD_DATA_TILE(MR, dy + (n0 + MR) * lddy, dx + (n0 + MR) * lddx);
+    for (; n0 + MR <= rows; n0 += MR) BWD_DATA_TILE(MR, NULL, NULL);
+#define BWD_DATA_TAIL(R) BWD_DATA_TILE(R, NULL, NULL)
+    TAIL_ROWS(rows - n0, BWD_DATA_TAIL)
+#undef BWD_DATA_TAIL
 #undef BWD_DATA_TILE
 }
 
@@ -545,10 +580,15 @@ SBV_INLINE void dense_bwd_data_simd(size_t rows, size_t in, size_t out, const fl
 /* ---- dw[j][k] += sum_n g(n, j) x[n][k], in chunks of SB_WGRAD_ROWS rows -------------------- */
 
 /* Units per packing pass: the masked gradient of a chunk for this many units is packed once
- * (SB_WGRAD_ROWS x about 70 floats, 66-74 KiB on the stack), then each x panel, packed (rows x NR
- * floats, 16 KiB), stays in L1 while every unit block of the pass streams its gradient panel
- * past it. */
-#define WG_UNITS  64
+ * (SB_WGRAD_ROWS x about 260 floats, 265-271 KiB on the stack), then each x panel, packed
+ * where needed (rows x NR floats, 32 KiB), stays in L1 while every unit block of the pass
+ * streams its gradient panel past it from L2. A pass covers every layer of the suites (up to
+ * 256 units), so each x panel is packed, and each gradient row read, once per chunk: 64 units
+ * a pass packed a 256-unit layer's x panels 4 times and read its gradient rows in 4 strided
+ * passes. 3 interleaved runs of 41 calls, 256 against 64: dense_bwd_weights +9 to +15 % at
+ * 4096x256x256, +2 to +4 % at 2048x128x128, +6 to +12 % at 2048x14x128, AVX-512 and AVX2. The
+ * stack this takes is far below a thread's (8 MiB, or OMP_STACKSIZE). */
+#define WG_UNITS  256
 #define WG_BLOCKS ((WG_UNITS + MR - 1) / MR)
 
 /* Vectors per packed gradient row of a unit block: one where MR <= SBV_W (AVX2, AVX-512). */
@@ -604,7 +644,7 @@ SBV_INLINE void bwd_weights_tile(const int R, const int nv, const int full, size
     TILE_UNROLL
     for (int r = 0; r < R; r++) TILE_UNROLL
     for (int v = 0; v < nv; v++) acc[r][v] = sbv_zero();
-    micro_loop_nv(R, nv, 1, cm, T, a, 1, aks, xp, ldxp, acc);
+    micro_loop_nv(R, nv, 1, cm, T, a, 1, aks, xp, ldxp, acc, NULL, 0);
     TILE_UNROLL
     for (int r = 0; r < R; r++) TILE_UNROLL
     for (int v = 0; v < nv; v++) {
