@@ -199,6 +199,16 @@ static void pack_b_panel(size_t K, size_t cols, const float *src, size_t lds, fl
         if ((R) < MR) TILE((R) < MR ? (R) : 1);                                                    \
     } while (0)
 
+/* The micro-tiles of rows n .. nb - 1 of a panel: TILE(MR, PF) for each full one, PF = 1 where
+ * the next tile is full too (the tile prefetches its rows and outputs: micro_loop_nv's pf),
+ * then TAIL(R) for the last R < MR rows. */
+#define ROW_TILES(n, nb, TILE, TAIL)                                                               \
+    do {                                                                                           \
+        for (; (n) + 2 * MR <= (nb); (n) += MR) TILE(MR, 1);                                       \
+        for (; (n) + MR <= (nb); (n) += MR) TILE(MR, 0);                                           \
+        TAIL_ROWS((nb) - (n), TAIL)                                                                \
+    } while (0)
+
 /* Rows of the forward pass's A block kept in L2: their inputs take half of it. */
 static size_t fwd_rows_per_block(size_t in)
 {
@@ -292,15 +302,12 @@ SBV_INLINE void fwd_panel(const int nv, const int full, const int packed, const 
                           size_t ldm, size_t j0)
 {
     size_t n = 0;
-#define FWD_TILE(R, PFX, PFY)                                                                      \
+#define FWD_TILE(R, PF)                                                                            \
     fwd_tile(R, nv, full, packed, epi, in, jrem, x + n * ldx, ldx, wt, ldwt, b, y + n * ldy,     \
-             ldy, mask ? mask + n * ldm : NULL, ldm, j0, PFX, PFY)
-    /* every full tile but the last two fetches the next one's rows (micro_loop_nv's pf) */
-    for (; n + 2 * MR <= nb; n += MR)
-        FWD_TILE(MR, x + (n + MR) * ldx, y + (n + MR) * ldy);
-    for (; n + MR <= nb; n += MR) FWD_TILE(MR, NULL, NULL);
-#define FWD_TAIL(R) FWD_TILE(R, NULL, NULL)
-    TAIL_ROWS(nb - n, FWD_TAIL)
+             ldy, mask ? mask + n * ldm : NULL, ldm, j0, (PF) ? x + (n + MR) * ldx : NULL,      \
+             (PF) ? y + (n + MR) * ldy : NULL)
+#define FWD_TAIL(R) FWD_TILE(R, 0)
+    ROW_TILES(n, nb, FWD_TILE, FWD_TAIL);
 #undef FWD_TAIL
 #undef FWD_TILE
 }
@@ -493,15 +500,12 @@ SBV_INLINE void bwd_data_panel(const int full, size_t rows, int first, int last,
                                size_t lddx)
 {
     size_t n0 = 0;
-#define BWD_DATA_TILE(R, PFA, PFDX)                                                                \
+#define BWD_DATA_TILE(R, PF)                                                                       \
     bwd_data_tile(R, full, 1, first, last, J, krem, dy + n0 * lddy, lddy, bp, ldb,                 \
-                  xmask ? xmask + n0 * ldxm : NULL, ldxm, k0, dx + n0 * lddx, lddx, PFA, PFDX)
-    /* every full tile but the last two brings the next one's rows closer (as fwd_panel) */
-    for (; n0 + 2 * MR <= rows; n0 += MR)
-        BWD_DATA_TILE(MR, dy + (n0 + MR) * lddy, dx + (n0 + MR) * lddx);
-    for (; n0 + MR <= rows; n0 += MR) BWD_DATA_TILE(MR, NULL, NULL);
-#define BWD_DATA_TAIL(R) BWD_DATA_TILE(R, NULL, NULL)
-    TAIL_ROWS(rows - n0, BWD_DATA_TAIL)
+                  xmask ? xmask + n0 * ldxm : NULL, ldxm, k0, dx + n0 * lddx, lddx,                \
+                  (PF) ? dy + (n0 + MR) * lddy : NULL, (PF) ? dx + (n0 + MR) * lddx : NULL)
+#define BWD_DATA_TAIL(R) BWD_DATA_TILE(R, 0)
+    ROW_TILES(n0, rows, BWD_DATA_TILE, BWD_DATA_TAIL);
 #undef BWD_DATA_TAIL
 #undef BWD_DATA_TILE
 }
