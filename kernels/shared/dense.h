@@ -71,7 +71,7 @@ SBV_INLINE void store_cols(const int full, float *p, int v, const sbv_m cm[NV], 
  * (an output layer of 1 or 3 units) skips the FMAs of vectors that would hold none.
  * pf (or NULL): the next micro-tile's A, MR rows of K floats ldpf apart (aks = 1), brought
  * into L2 a line per row every 16 steps, spread through the loop. On a batch larger than L2
- * those rows come from L3, and 12 rows a line or more apart are not a stream the hardware
+ * those rows come from L3, and a tile's rows, a line or more apart, are no stream the hardware
  * prefetchers follow: with this and prefetch_tile_out, 3 interleaved runs of 21 calls gave
  * dense_relu_fwd 4096x256x256 +10 to +25 % and dense_bwd_data +13 % (AVX-512) and +27 %
  * (AVX2); shapes that fit L2 did not change. Into L1 instead was no better. */
@@ -584,8 +584,8 @@ SBV_INLINE void dense_bwd_data_simd(size_t rows, size_t in, size_t out, const fl
 /* ---- dw[j][k] += sum_n g(n, j) x[n][k], in chunks of SB_WGRAD_ROWS rows -------------------- */
 
 /* Units per packing pass: the masked gradient of a chunk for this many units is packed once
- * (SB_WGRAD_ROWS x about 260 floats, 265-271 KiB on the stack), then each x panel, packed
- * where needed (rows x NR floats, 32 KiB), stays in L1 while every unit block of the pass
+ * (SB_WGRAD_ROWS x about 260 floats, 259-265 KiB on the stack), then each x panel, packed
+ * where needed (rows x NR floats, 16-32 KiB), stays in L1 while every unit block of the pass
  * streams its gradient panel past it from L2. A pass covers every layer of the suites (up to
  * 256 units), so each x panel is packed, and each gradient row read, once per chunk: 64 units
  * a pass packed a 256-unit layer's x panels 4 times and read its gradient rows in 4 strided
