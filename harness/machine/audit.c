@@ -107,14 +107,19 @@ static double own_cpu_seconds(long *nivcsw)
 
 #define CHAIN 200
 
-/* reps x CHAIN dependent adds: CHAIN cycles a rep on any core that adds in one cycle. */
-static uint64_t add_chain(uint64_t x, long reps)
+/* reps x CHAIN dependent adds: CHAIN cycles a rep on any core that adds in one cycle. The
+ * addend is a register, not an immediate: Intel cores since Golden Cove fold chains of
+ * add-immediate at rename, several a cycle (a 2.6 GHz Xeon with AMX ran `addq $1` chains at
+ * 24 GHz and `addq %reg` chains at 4.0 GHz, as fast as 3-cycle imul chains showed). */
+static uint64_t add_chain(uint64_t x, uint64_t one, long reps)
 {
     for (long i = 0; i < reps; i++) {
 #if defined(__x86_64__)
-        __asm__ volatile(".rept 200\n\taddq $1, %0\n\t.endr" : "+r"(x));
+        __asm__ volatile(".rept 200\n\taddq %1, %0\n\t.endr" : "+r"(x) : "r"(one));
 #elif defined(__aarch64__)
-        __asm__ volatile(".rept 200\n\tadd %0, %0, #1\n\t.endr" : "+r"(x));
+        __asm__ volatile(".rept 200\n\tadd %0, %0, %1\n\t.endr" : "+r"(x) : "r"(one));
+#else
+        (void)one;
 #endif
     }
     return x;
@@ -126,20 +131,21 @@ int sb_audit_clock(int threads, double *mhz)
     (void)threads, (void)mhz;
     return -1;
 #else
-    volatile uint64_t keep = 0;
+    volatile uint64_t keep = 0, opaque_one = 1;
 #pragma omp parallel num_threads(threads)
     {
         uint64_t x = (uint64_t)omp_get_thread_num();
+        const uint64_t one = opaque_one;
         /* Warm up 5 ms (clock ramp), sizing a trial at about 1 ms. */
         long reps = 0;
         const double w0 = sb_now();
-        while (sb_now() - w0 < 0.005) x = add_chain(x, 100), reps += 100;
+        while (sb_now() - w0 < 0.005) x = add_chain(x, one, 100), reps += 100;
         reps /= 5;
         if (reps < 1) reps = 1;
         double best = 0.0;
         for (int trial = 0; trial < 5; trial++) {
             const double t0 = sb_now();
-            x = add_chain(x, reps);
+            x = add_chain(x, one, reps);
             const double dt = sb_now() - t0;
             const double m = (double)reps * CHAIN / dt / 1e6;
             if (m > best) best = m;
@@ -151,6 +157,11 @@ int sb_audit_clock(int threads, double *mhz)
     (void)keep;
     return 0;
 #endif
+}
+
+int sb_audit_clock_plausible(double mhz)
+{
+    return mhz > 100.0 && mhz < 10000.0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -195,14 +206,26 @@ static json_t *clock_json(int threads)
                             : json_null());
     double mhz[SB_AUDIT_MAX_CPUS];
     if (threads > SB_AUDIT_MAX_CPUS) threads = SB_AUDIT_MAX_CPUS;
-    if (sb_audit_clock(threads, mhz) == 0) {
-        qsort(mhz, (size_t)threads, sizeof *mhz, cmp_double);
+    const int probed = sb_audit_clock(threads, mhz) == 0;
+    if (probed) qsort(mhz, (size_t)threads, sizeof *mhz, cmp_double);
+    if (probed && !sb_audit_clock_plausible(mhz[threads / 2])) {
+        /* A core that runs the chain faster than one add a cycle would otherwise put a
+         * false clock into every comparison of runs. */
+        char why[160];
+        snprintf(why, sizeof why,
+                 "the add chain ran at %.0f MHz, which no clock runs at: this core executes "
+                 "dependent adds faster than one a cycle",
+                 mhz[threads / 2]);
+        json_object_set_new(c, "measured_mhz", json_null());
+        json_object_set_new(c, "reason", json_string(why));
+    } else if (probed) {
         json_object_set_new(c, "measured_mhz", json_real(mhz[threads / 2]));
         json_object_set_new(c, "measured_mhz_min", json_real(mhz[0]));
         json_object_set_new(c, "measured_mhz_max", json_real(mhz[threads - 1]));
         json_object_set_new(c, "measured_threads", json_integer(threads));
         json_object_set_new(c, "measured_method",
-                            json_string("a chain of dependent integer adds (1 cycle each), best "
+                            json_string("a chain of dependent register-to-register integer adds "
+                                        "(1 cycle each), best "
                                         "of 5 x ~1 ms per thread, all threads at once; the "
                                         "median thread"));
     } else {

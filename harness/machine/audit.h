@@ -38,10 +38,14 @@ json_t *sb_audit_start(struct sb_audit *a, const json_t *cpus, int threads);
  * interrupted run has it too. */
 void sb_audit_update(json_t *audit, const struct sb_audit *a);
 
-/* The measured clock alone: dependent integer adds (one cycle each on every current core),
+/* The measured clock alone: dependent register-to-register integer adds (one cycle each on
+ * every current core; add-immediate chains are folded at rename on newer Intel cores),
  * best of 5 short trials per thread on `threads` threads at once; MHz per thread into mhz[].
  * Returns 0, or -1 when this architecture has no such probe here. */
 int sb_audit_clock(int threads, double *mhz);
+/* Whether a probed clock could be a clock (100 MHz to 10 GHz); the audit records an
+ * implausible one as unknown, with the figure in its reason. */
+int sb_audit_clock_plausible(double mhz);
 
 /* Whether other work loaded the machine at the start: the 1-minute load average above the
  * logical CPUs, and (when known, >= 0) other processes' tasks runnable at that moment. The
