@@ -483,10 +483,41 @@ struct registry {
     char **names; /* non-NULL: only collect the benchmarks' names here, register nothing */
 };
 
-/* Registers every kernel x shape of ISA i with Google Benchmark. */
+/* Another revision's kernels, built in with the CMake option SPECBIAS_BASE_KERNELS
+ * (scripts/kernel-ab): benchmarked again as <kernel>__<isa>_base/<shape>, in the same process
+ * and on the same buffers' recipe, so that both revisions are timed interleaved. */
+#if defined(SB_BASE_AVX2)
+extern const struct sb_kernels sb_kernels__avx2_base;
+#endif
+#if defined(SB_BASE_AVX512)
+extern const struct sb_kernels sb_kernels__avx512_base;
+#endif
+static const struct sb_kernels *base_kernels_for(int isa)
+{
+#if defined(SB_BASE_AVX2)
+    if (isa == SB_ISA_AVX2) return &sb_kernels__avx2_base;
+#endif
+#if defined(SB_BASE_AVX512)
+    if (isa == SB_ISA_AVX512) return &sb_kernels__avx512_base;
+#endif
+    (void)isa;
+    return NULL;
+}
+
+static void register_table(struct registry *g, int i, const struct sb_kernels *k,
+                           const char *suffix);
+
+/* Registers every kernel x shape of ISA i with Google Benchmark, and of the base revision's
+ * ISA i where it is built in. */
 static void register_isa(struct registry *g, int i)
 {
-    const struct sb_kernels *k = sb_kernels_for((enum sb_isa)i);
+    register_table(g, i, sb_kernels_for((enum sb_isa)i), "");
+    if (base_kernels_for(i)) register_table(g, i, base_kernels_for(i), "_base");
+}
+
+static void register_table(struct registry *g, int i, const struct sb_kernels *k,
+                           const char *suffix)
+{
     for (int id = 0; id < SB_KERNEL_COUNT; id++) {
         sb_any_fn *fn = NULL;
         const struct adapter *ad = resolve((enum sb_kernel_id)id, k, &fn);
@@ -497,8 +528,8 @@ static void register_isa(struct registry *g, int i)
              * iteration of the largest dense shape (17 GFLOP) would take up to a minute. */
             if (i == SB_ISA_SCALAR && c.flops * (double)ks->calls > 1e10) continue;
             char name[160];
-            snprintf(name, sizeof name, "%s__%s/%s", sb_kernel_name((enum sb_kernel_id)id),
-                     k->isa_name, ks->label);
+            snprintf(name, sizeof name, "%s__%s%s/%s", sb_kernel_name((enum sb_kernel_id)id),
+                     k->isa_name, suffix, ks->label);
             if (g->names) {
                 /* as Google Benchmark names it (and filters it): UseRealTime adds /real_time */
                 const size_t len = strlen(name) + sizeof "/real_time";
@@ -543,7 +574,7 @@ static size_t bench_count(const int selected[SB_ISA_COUNT])
             sb_any_fn *fn = NULL;
             const struct adapter *ad =
                 resolve((enum sb_kernel_id)id, sb_kernels_for(SB_ISA_SCALAR), &fn);
-            cap += ad ? ad->nshapes : 0;
+            cap += ad ? ad->nshapes * (base_kernels_for(i) ? 2 : 1) : 0;
         }
     }
     return cap;
