@@ -621,14 +621,15 @@ else
   printf '#!/bin/sh\nSPECBIAS_ISA=scalar exec "%s" "$@"\n' "$bin" >"$tmp/scalar-bin"
   chmod +x "$tmp/scalar-bin"
   gate 1 "$tmp/as" "$bin" "$tmp/scalar-bin"
-  # g/pe (30 steps of a 2 x 32 network) is 2-3 x slower on scalar and every NEW run is slower
-  # than every BASE run. g/raw's 20 steps of 0.5 ms are slower too, but one disturbed run of
-  # either side can overlap the other (under ASan, p 0.03-0.05 was seen), which the gate
-  # rightly calls not significant: only its direction is asserted.
+  # g/pe (30 steps of a 2 x 32 network) is 1.5-3 x slower on scalar and every NEW run is
+  # slower than every BASE run. g/raw's layers are 16 wide, one vector, so its 20 steps of
+  # 0.5 ms need not be faster on the wide ISA at all: on a Xeon with AMX under ASan its scalar
+  # runs were 10.8 % faster, p = 0.004. The gate's verdict on it is whatever it measured; only
+  # that it has one is asserted.
   out '^verdict: REGRESSION: (1 regression|2 regressions), 0 inconclusive' "$widest against scalar"
   out "$G +step_time .* regression +[0-9.]+% slower \(threshold 5%\), p = 0\.00397 <= alpha 0\.01" \
     "$widest against scalar"
-  out "g/raw +step_time .* (regression|not_significant) +[0-9.]+% slower" "$widest against scalar: g/raw"
+  out "g/raw +step_time .* (regression|not_significant|ok|improvement) " "$widest against scalar: g/raw"
   out "^  - BASE ran $widest on 1 thread, NEW scalar on 1 thread: the timings compare the ISAs as well" \
     "$widest against scalar: warned"
   out "$G +trajectory_hash .* ok +identical" "one trajectory on every ISA"
