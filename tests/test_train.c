@@ -466,6 +466,58 @@ static void test_seeds_never_reached(void **state)
     json_decref(je);
 }
 
+/* sb_model_forward_fixed encodes its input at the first call and not again while the input
+ * is the same and no other pass came between; the outputs are sb_model_forward's bits. The
+ * proof that it skips: a scribbled encoding survives the second call. */
+static void test_forward_fixed_encodes_once(void **state)
+{
+    (void)state;
+    const size_t N = 300; /* two row blocks */
+    struct sb_model_spec spec = {1, 2, 16, 1, SB_OUT_LINEAR};
+    struct sb_encoding enc = {SB_ENC_POSENC, 0, 3, 0, NULL};
+    struct sb_model m;
+    assert_int_equal(sb_model_init(&m, &spec, &enc, 7), 0);
+    float *x = malloc(N * sizeof *x), *x2 = malloc(N * sizeof *x2), *y = malloc(N * sizeof *y);
+    for (size_t i = 0; i < N; i++) x[i] = (float)i / (float)N, x2[i] = 1.0f - x[i];
+    struct sb_activations a;
+    assert_int_equal(sb_activations_alloc(&a, &m, N), 0);
+    const struct sb_kernels *k = sb_kernels_for(SB_ISA_SCALAR);
+    const size_t F = m.features;
+    float *encoded = malloc(N * F * sizeof *encoded);
+    sb_model_forward(k, &m, N, x, &a);
+    memcpy(y, a.y, N * sizeof *y);
+    memcpy(encoded, a.enc, N * F * sizeof *encoded);
+    assert_null(a.enc_of);
+
+    sb_model_forward_fixed(k, &m, N, x, &a); /* encodes: the plain pass left no claim */
+    assert_memory_equal(a.y, y, N * sizeof *y);
+    assert_ptr_equal(a.enc_of, x);
+    memset(a.enc, 0, N * F * sizeof *a.enc);
+    sb_model_forward_fixed(k, &m, N, x, &a); /* skips: the zeros stay */
+    for (size_t i = 0; i < N * F; i++) assert_true(a.enc[i] == 0.0f);
+    sb_model_forward_fixed(k, &m, N - 1, x, &a); /* other rows: encodes */
+    assert_memory_equal(a.enc, encoded, (N - 1) * F * sizeof *a.enc);
+    assert_memory_equal(a.y, y, (N - 1) * sizeof *y);
+    sb_model_forward_fixed(k, &m, N, x, &a);
+    sb_model_forward(k, &m, N, x2, &a); /* another input's pass overwrites enc */
+    assert_null(a.enc_of);
+    sb_model_forward_fixed(k, &m, N, x, &a); /* and the next fixed pass encodes again */
+    assert_memory_equal(a.enc, encoded, N * F * sizeof *a.enc);
+    assert_memory_equal(a.y, y, N * sizeof *y);
+
+    /* A step's declared cost counts the encoding only where the step encodes. */
+    const struct sb_cost with = sb_model_step_cost(&m, N, 1), without = sb_model_step_cost(&m, N, 0);
+    const struct sb_cost posenc = sb_kernel_cost(SB_K_posenc_fwd, (struct sb_shape){256, 1, 4});
+    const struct sb_cost posenc_tail = sb_kernel_cost(SB_K_posenc_fwd, (struct sb_shape){N - 256, 1, 4});
+    assert_true(with.flops - without.flops == posenc.flops + posenc_tail.flops);
+    free(encoded);
+    free(x);
+    free(x2);
+    free(y);
+    sb_activations_free(&a);
+    sb_model_free(&m);
+}
+
 /* A network whose patterns are known: one hidden layer, weights w_j = 1 and biases -c_j
  * with distinct c_j in (0, 1), on inputs x in [0, 1): unit j is on iff x > c_j, so the units
  * split [0, 1) into width + 1 regions, and two inputs differ in the units between them. */
@@ -665,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_seeds_failing),
         cmocka_unit_test(test_seeds_never_reached),
         cmocka_unit_test(test_trajectory_same_everywhere),
+        cmocka_unit_test(test_forward_fixed_encodes_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,7 +119,8 @@ static double step_flops(const struct sb_experiment *e, uint64_t seed)
             m.layers[l].in = l == 0 ? m.features : e->width;
             m.layers[l].out = l == e->depth ? d.out : e->width;
         }
-        flops = sb_model_step_cost(&m, e->batch ? e->batch : d.n_train).flops;
+        flops = sb_model_step_cost(&m, e->batch ? e->batch : d.n_train,
+                                   e->batch && e->batch < d.n_train).flops;
     }
     free(m.layers);
     free(enc.B);

@@ -254,9 +254,10 @@ static const float *layer_input(const struct sb_model *m, const struct sb_activa
     return a->act[l - 1] + r0 * a->ld_act;
 }
 
-/* Encoding and every layer of the rows of block t (blocks of rb rows). */
+/* Encoding (unless `encoded`: enc holds it already) and every layer of the rows of block t
+ * (blocks of rb rows). */
 static void forward_block(const struct sb_kernels *k, const struct sb_model *m, const float *x,
-                          struct sb_activations *a, size_t rb, size_t t)
+                          struct sb_activations *a, size_t rb, size_t t, int encoded)
 {
     const struct sb_model_spec *s = &m->spec;
     const size_t F = m->features, mw = a->mask_words, rows = a->rows;
@@ -264,7 +265,8 @@ static void forward_block(const struct sb_kernels *k, const struct sb_model *m, 
     const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
     const float *xt = x + r0 * s->d;
     float *enc = a->enc + r0 * F;
-    switch (m->enc.kind) {
+    switch (encoded ? -1 : (int)m->enc.kind) {
+    case -1: break;
     case SB_ENC_NONE: memcpy(enc, xt, T * s->d * sizeof *enc); break;
     case SB_ENC_POSENC: k->posenc_fwd(T, s->d, m->enc.l0, m->enc.l1, xt, s->d, enc, F); break;
     case SB_ENC_FOURIER: k->fourier_fwd(T, s->d, m->enc.m, xt, s->d, m->enc.B, enc, F); break;
@@ -287,8 +289,8 @@ static void forward_block(const struct sb_kernels *k, const struct sb_model *m, 
     sb_work_end(w0);
 }
 
-void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
-                      const float *x, struct sb_activations *a)
+static void forward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                    const float *x, struct sb_activations *a, int encoded)
 {
     a->rows = rows;
     const size_t rb = row_block(rows), nb = n_blocks(rows, rb);
@@ -300,8 +302,24 @@ void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size
     {
         const size_t me = (size_t)omp_get_thread_num(), nth = (size_t)omp_get_num_threads();
         for (size_t i = me < nb ? (nb - 1 - me) / nth + 1 : 0; i-- > 0;)
-            forward_block(k, m, x, a, rb, me + i * nth);
+            forward_block(k, m, x, a, rb, me + i * nth, encoded);
     }
+}
+
+void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                      const float *x, struct sb_activations *a)
+{
+    a->enc_of = NULL;
+    forward(k, m, rows, x, a, 0);
+}
+
+void sb_model_forward_fixed(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                            const float *x, struct sb_activations *a)
+{
+    const int encoded = a->enc_of == x && a->enc_rows == rows;
+    forward(k, m, rows, x, a, encoded);
+    a->enc_of = x;
+    a->enc_rows = rows;
 }
 
 float sb_model_loss(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
@@ -554,7 +572,7 @@ struct sb_split sb_model_split(const struct sb_model_spec *s, size_t features, s
     return sp;
 }
 
-struct sb_cost sb_model_step_cost(const struct sb_model *m, size_t rows)
+struct sb_cost sb_model_step_cost(const struct sb_model *m, size_t rows, int encodes)
 {
     const struct sb_model_spec *s = &m->spec;
     struct sb_cost total = {0, 0};
@@ -566,7 +584,9 @@ struct sb_cost sb_model_step_cost(const struct sb_model *m, size_t rows)
     } while (0)
     for (size_t t = 0; t < n_tiles(rows); t++) {
         const size_t T = tile_rows(rows, t);
-        if (m->enc.kind == SB_ENC_POSENC)
+        if (!encodes)
+            ; /* encoded once, before the steps */
+        else if (m->enc.kind == SB_ENC_POSENC)
             ADD(SB_K_posenc_fwd, T, s->d, (size_t)(m->enc.l1 - m->enc.l0 + 1) * s->d);
         else if (m->enc.kind == SB_ENC_FOURIER)
             ADD(SB_K_fourier_fwd, T, s->d, m->enc.m);

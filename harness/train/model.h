@@ -90,6 +90,10 @@ struct sb_activations {
     /* per-tile weight gradients of the tile-parallel backward pass (sb_model_backward) */
     float *partials;     /* [n_partials][partial_len], -0 between backward passes */
     size_t n_partials, partial_len;
+    /* The input whose encoding enc holds, for sb_model_forward_fixed; NULL after any other
+     * forward pass. */
+    const float *enc_of;
+    size_t enc_rows;
 };
 
 int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, size_t rows);
@@ -102,6 +106,13 @@ void sb_activations_free(struct sb_activations *a);
 /* Forward pass over x[rows][d] (rows <= a->cap), through the kernel table. */
 void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
                       const float *x, struct sb_activations *a);
+/* The same pass over an input that does not change between calls (a full batch of the
+ * training set): its encoding is computed at the first call and kept in a->enc until a pass
+ * over another input overwrites it, as the papers' code encodes its inputs once before
+ * training and the peers train on encoded inputs (enc.f32). The same bits as
+ * sb_model_forward; x must not be modified while a->enc_of is x. */
+void sb_model_forward_fixed(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                            const float *x, struct sb_activations *a);
 
 /* MSE of a->y against t[rows][out] as a mean over rows * out, in float, summed over tiles
  * in order. With grad, a->dy receives dL/dy for the mean over `total` = rows * out. */
@@ -130,8 +141,9 @@ void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, siz
                        struct sb_activations *a, sb_layer_visit_fn *visit, void *ctx);
 
 /* FLOPs and bytes of one training step (forward, loss, backward, update) over `rows` rows,
- * summed from the kernels' declared costs for the calls the step makes. */
-struct sb_cost sb_model_step_cost(const struct sb_model *m, size_t rows);
+ * summed from the kernels' declared costs for the calls the step makes; the encoding's only
+ * where the step `encodes` (a minibatch: a full batch is encoded once, sb_model_forward_fixed). */
+struct sb_cost sb_model_step_cost(const struct sb_model *m, size_t rows, int encodes);
 
 /* How a step over `rows` rows is shared among `threads` threads (results.json's
  * "parallel_split"): the fixed tiles, the path the backward pass takes, and how many threads

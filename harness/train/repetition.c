@@ -262,7 +262,7 @@ static int checkpoint(const struct sb_run_options *o, struct sb_prepared *p, str
     pt->spectral_magnitude = pt->spectral_error + p->nspec;
 
     /* Training loss over the whole training set, then the evaluation inputs. */
-    sb_model_forward(k, &r->model, d->n_train, d->x_train, &r->act);
+    sb_model_forward_fixed(k, &r->model, d->n_train, d->x_train, &r->act);
     const float loss = sb_model_loss(k, &r->model, d->n_train, d->t_train, &r->act, 0);
     r->eval_loss = loss;
     pt->loss = loss;
@@ -390,7 +390,10 @@ static int train_step(const struct sb_run_options *o, struct sb_prepared *p, str
         x = r->xb;
         t = r->tb;
     }
-    sb_model_forward(k, &r->model, p->batch, x, &r->act);
+    if (r->minibatch)
+        sb_model_forward(k, &r->model, p->batch, x, &r->act);
+    else /* the training set, the same every step: encoded once */
+        sb_model_forward_fixed(k, &r->model, p->batch, x, &r->act);
     const float loss = sb_model_loss(k, &r->model, p->batch, t, &r->act, 1);
     if (!isfinite(loss)) {
         out->train_seconds += sb_now() - t0;
@@ -478,7 +481,7 @@ static int finish(const struct sb_run_options *o, struct sb_prepared *p, struct 
         out->has_confusion = 1;
         out->eval_seconds += sb_now() - t0;
     }
-    const struct sb_cost cost = sb_model_step_cost(&r->model, p->batch);
+    const struct sb_cost cost = sb_model_step_cost(&r->model, p->batch, r->minibatch);
     out->flops_per_step = cost.flops;
     out->bytes_per_step = cost.bytes;
     out->final_loss = r->eval_loss;
