@@ -19,6 +19,8 @@ out=$("$ab" --build "$build" no-such-revision 2>&1); rc=$?
 grep -q "BASE_REV 'no-such-revision' is not a commit" <<<"$out" || fail "no message naming the revision: $out"
 out=$("$ab" --build "$build" --isa neon HEAD 2>&1); rc=$?
 [ $rc -eq 2 ] && grep -q -- "--isa 'neon'" <<<"$out" || fail "--isa neon: exit $rc, $out"
+out=$("$ab" --build "$build" --filter 'a/b/c' HEAD 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q -- "--filter 'a/b/c': want KERNELS/SHAPES" <<<"$out" || fail "--filter a/b/c: exit $rc, $out"
 out=$("$ab" --build "$build" --reps 1 HEAD 2>&1); rc=$?
 [ $rc -eq 2 ] && grep -q -- "--reps must be at least 3" <<<"$out" || fail "--reps 1: exit $rc, $out"
 
