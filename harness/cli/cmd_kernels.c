@@ -504,17 +504,7 @@ static const struct sb_kernels *base_kernels_for(int isa)
     return NULL;
 }
 
-static void register_table(struct registry *g, int i, const struct sb_kernels *k,
-                           const char *suffix);
-
-/* Registers every kernel x shape of ISA i with Google Benchmark, and of the base revision's
- * ISA i where it is built in. */
-static void register_isa(struct registry *g, int i)
-{
-    register_table(g, i, sb_kernels_for((enum sb_isa)i), "");
-    if (base_kernels_for(i)) register_table(g, i, base_kernels_for(i), "_base");
-}
-
+/* Registers every kernel x shape of table k (of ISA i), named <kernel>__<isa><suffix>/<shape>. */
 static void register_table(struct registry *g, int i, const struct sb_kernels *k,
                            const char *suffix)
 {
@@ -562,6 +552,14 @@ static void register_table(struct registry *g, int i, const struct sb_kernels *k
             sb_bench_register(&spec);
         }
     }
+}
+
+/* Registers every kernel x shape of ISA i with Google Benchmark, and of the base revision's
+ * ISA i where it is built in. */
+static void register_isa(struct registry *g, int i)
+{
+    register_table(g, i, sb_kernels_for((enum sb_isa)i), "");
+    if (base_kernels_for(i)) register_table(g, i, base_kernels_for(i), "_base");
 }
 
 /* Benchmarks of the selected ISAs, at most. */

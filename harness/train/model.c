@@ -265,8 +265,7 @@ static void forward_block(const struct sb_kernels *k, const struct sb_model *m, 
     const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
     const float *xt = x + r0 * s->d;
     float *enc = a->enc + r0 * F;
-    switch (encoded ? -1 : (int)m->enc.kind) {
-    case -1: break;
+    if (!encoded) switch (m->enc.kind) {
     case SB_ENC_NONE: memcpy(enc, xt, T * s->d * sizeof *enc); break;
     case SB_ENC_POSENC: k->posenc_fwd(T, s->d, m->enc.l0, m->enc.l1, xt, s->d, enc, F); break;
     case SB_ENC_FOURIER: k->fourier_fwd(T, s->d, m->enc.m, xt, s->d, m->enc.B, enc, F); break;

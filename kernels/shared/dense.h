@@ -686,6 +686,9 @@ SBV_INLINE void bwd_weights_panel(const int nv, const int full, size_t units, si
 {
     const size_t blocks = (units + MR - 1) / MR;
     size_t j0 = 0;
+    /* Two loops rather than a test inside one: with the test inside, AVX2 2048x14x128, which
+     * prefetches nothing, measured 1.6 % slower than without the prefetch (kernel-ab, 31
+     * repetitions); apart, 1.6-2.6 % faster (code layout, most likely). */
     if (nx->x)
         for (; j0 + MR <= units; j0 += MR) {
             prefetch_panel_slice(nx, j0 / MR, blocks);
