@@ -108,7 +108,7 @@ static void check_case(const struct netcase *nc, enum sb_isa isa)
     sb_model_forward(k, &mdl, ROWS, x, &a);
     const float loss = sb_model_loss(k, &mdl, ROWS, t, &a, 1);
     float *grad = malloc(mdl.n_params * sizeof *grad);
-    sb_model_backward(k, &mdl, ROWS, &a, grad);
+    assert_int_equal(sb_model_backward(k, &mdl, ROWS, &a, grad, NULL), 0);
 
     double *p = malloc(mdl.n_params * sizeof *p);
     for (size_t i = 0; i < mdl.n_params; i++) p[i] = mdl.params[i];

@@ -97,9 +97,9 @@ int sb_model_init(struct sb_model *m, const struct sb_model_spec *spec, struct s
  * waiting). Within a block, k outside: each Wt row gets 64 contiguous bytes at a time. */
 #define PACK_ROWS 16
 
-void sb_model_pack(struct sb_model *m)
+/* Every layer, its blocks shared among the threads of the enclosing parallel region. */
+static void pack_layers(const struct sb_model *m)
 {
-#pragma omp parallel
     for (size_t l = 0; l < m->n_layers; l++) {
         const struct sb_layer *L = &m->layers[l];
         const float *w = m->params + L->w_off;
@@ -114,6 +114,12 @@ void sb_model_pack(struct sb_model *m)
             sb_work_end(w0);
         }
     }
+}
+
+void sb_model_pack(struct sb_model *m)
+{
+#pragma omp parallel
+    pack_layers(m);
 }
 
 void sb_model_free(struct sb_model *m)
@@ -184,6 +190,7 @@ void sb_activations_free(struct sb_activations *a)
     free(a->dz);
     free(a->dact[0]);
     free(a->dact[1]);
+    free(a->dg);
     free(a->partials);
     memset(a, 0, sizeof *a);
 }
@@ -367,27 +374,26 @@ static void weight_grad_blocks(size_t in, size_t out, size_t threads, size_t *nj
     *bk_out = bk;
 }
 
-static void layer_weight_grad(const struct sb_kernels *k, size_t rows, size_t in, size_t out,
-                              const float *g, size_t ldg, const float *x, size_t ldx, float *dw,
-                              float *db)
+/* Work item `item` of layer L's weight gradient (nk blocks of bk inputs a block of outputs):
+ * its block of dW and, at inputs from 0, its biases. */
+static void weight_grad_item(const struct sb_kernels *k, const struct sb_layer *L, size_t rows,
+                             const float *g, size_t ldg, const float *x, size_t ldx, float *grad,
+                             size_t nk, size_t bk, size_t item)
 {
-    size_t nj, nk, bk;
-    weight_grad_blocks(in, out, (size_t)omp_get_max_threads(), &nj, &nk, &bk);
-#pragma omp parallel for schedule(dynamic)
-    for (size_t item = 0; item < nj * nk; item++) {
-        const double w0 = sb_work_begin();
-        const size_t j0 = item / nk * SB_BLOCK_J, k0 = item % nk * bk;
-        const size_t jn = out - j0 < SB_BLOCK_J ? out - j0 : SB_BLOCK_J;
-        const size_t kn = in - k0 < bk ? in - k0 : bk;
-        for (size_t j = j0; j < j0 + jn; j++) memset(dw + j * in + k0, 0, kn * sizeof *dw);
-        if (k0 == 0) memset(db + j0, 0, jn * sizeof *db);
-        for (size_t t = 0; t < n_tiles(rows); t++) {
-            const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
-            k->dense_bwd_weights(T, kn, jn, g + r0 * ldg + j0, ldg, NULL, 0, x + r0 * ldx + k0,
-                                 ldx, dw + j0 * in + k0, in, k0 == 0 ? db + j0 : NULL);
-        }
-        sb_work_end(w0);
+    const double w0 = sb_work_begin();
+    const size_t in = L->in, out = L->out;
+    const size_t j0 = item / nk * SB_BLOCK_J, k0 = item % nk * bk;
+    const size_t jn = out - j0 < SB_BLOCK_J ? out - j0 : SB_BLOCK_J;
+    const size_t kn = in - k0 < bk ? in - k0 : bk;
+    float *dw = grad + L->w_off, *db = grad + L->b_off;
+    for (size_t j = j0; j < j0 + jn; j++) memset(dw + j * in + k0, 0, kn * sizeof *dw);
+    if (k0 == 0) memset(db + j0, 0, jn * sizeof *db);
+    for (size_t t = 0; t < n_tiles(rows); t++) {
+        const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
+        k->dense_bwd_weights(T, kn, jn, g + r0 * ldg + j0, ldg, NULL, 0, x + r0 * ldx + k0, ldx,
+                             dw + j0 * in + k0, in, k0 == 0 ? db + j0 : NULL);
     }
+    sb_work_end(w0);
 }
 
 /* dx = (g W) masked by xmask: the gradient at the ReLU outputs of the layer below, already
@@ -442,22 +448,6 @@ void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, siz
     }
 }
 
-struct weight_grad_ctx {
-    const struct sb_kernels *k;
-    const struct sb_model *m;
-    size_t rows;
-    float *grad;
-};
-
-static void visit_weight_grad(void *ctx, size_t l, const float *g, size_t ldg, const float *x,
-                              size_t ldx)
-{
-    const struct weight_grad_ctx *c = ctx;
-    const struct sb_layer *L = &c->m->layers[l];
-    layer_weight_grad(c->k, c->rows, L->in, L->out, g, ldg, x, ldx, c->grad + L->w_off,
-                      c->grad + L->b_off);
-}
-
 /* One tile's backward pass through every layer, its weight and bias gradients added into
  * p (a partial buffer holding -0: -0 + acc is acc exactly, sign of zero included, so p ends
  * up with the tile's partial sums bit for bit). g and the data gradients stay in the tile's
@@ -490,55 +480,133 @@ static void tile_backward(const struct sb_kernels *k, const struct sb_model *m,
     }
 }
 
+/* The calling thread's equal share of the parameters through the update. */
+static void update_share(const struct sb_model *m, const struct sb_update *u)
+{
+    const double w0 = sb_work_begin();
+    const size_t P = m->n_params, me = (size_t)omp_get_thread_num();
+    const size_t nth = (size_t)omp_get_num_threads();
+    const size_t share = ((P + nth - 1) / nth + 15) / 16 * 16;
+    const size_t c0 = me * share < P ? me * share : P;
+    const size_t c1 = P - c0 < share ? P : c0 + share;
+    if (c1 > c0) u->apply(u->ctx, c0, c1 - c0);
+    sb_work_end(w0);
+}
+
 static void backward_by_tiles(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
-                              struct sb_activations *a, float *grad, size_t G)
+                              struct sb_activations *a, float *grad, size_t G,
+                              const struct sb_update *u)
 {
     const size_t nt = n_tiles(rows), P = m->n_params;
     memset(grad, 0, P * sizeof *grad);
 #pragma omp parallel
-    for (size_t t0 = 0; t0 < nt; t0 += G) {
-        const size_t group = nt - t0 < G ? nt - t0 : G;
-        const size_t me = (size_t)omp_get_thread_num();
-        if (me < group) {
-            const double w0 = sb_work_begin();
-            tile_backward(k, m, a, (t0 + me) * SB_TILE_ROWS, tile_rows(rows, t0 + me),
-                          a->partials + me * a->partial_len);
-            sb_work_end(w0);
-        }
-#pragma omp barrier
-        {
-            /* Each thread adds an equal share of the elements, in tile order, and puts each
-             * partial back to -0 as it reads it: the next group's tiles find them ready
-             * without another pass over every partial. */
-            const double w0 = sb_work_begin();
-            const size_t nth = (size_t)omp_get_num_threads();
-            const size_t share = ((P + nth - 1) / nth + 15) / 16 * 16;
-            const size_t c0 = me * share < P ? me * share : P;
-            const size_t c1 = P - c0 < share ? P : c0 + share;
-            for (size_t q = 0; q < group; q++) {
-                float *p = a->partials + q * a->partial_len;
-                for (size_t i = c0; i < c1; i++) {
-                    grad[i] = grad[i] + p[i];
-                    p[i] = -0.0f;
-                }
+    {
+        for (size_t t0 = 0; t0 < nt; t0 += G) {
+            const size_t group = nt - t0 < G ? nt - t0 : G;
+            const size_t me = (size_t)omp_get_thread_num();
+            if (me < group) {
+                const double w0 = sb_work_begin();
+                tile_backward(k, m, a, (t0 + me) * SB_TILE_ROWS, tile_rows(rows, t0 + me),
+                              a->partials + me * a->partial_len);
+                sb_work_end(w0);
             }
-            sb_work_end(w0);
-        }
 #pragma omp barrier
+            {
+                /* Each thread adds an equal share of the elements, in tile order, and puts
+                 * each partial back to -0 as it reads it: the next group's tiles find them
+                 * ready without another pass over every partial. */
+                const double w0 = sb_work_begin();
+                const size_t nth = (size_t)omp_get_num_threads();
+                const size_t share = ((P + nth - 1) / nth + 15) / 16 * 16;
+                const size_t c0 = me * share < P ? me * share : P;
+                const size_t c1 = P - c0 < share ? P : c0 + share;
+                for (size_t q = 0; q < group; q++) {
+                    float *p = a->partials + q * a->partial_len;
+                    for (size_t i = c0; i < c1; i++) {
+                        grad[i] = grad[i] + p[i];
+                        p[i] = -0.0f;
+                    }
+                }
+                sb_work_end(w0);
+            }
+#pragma omp barrier
+        }
+        if (u) {
+            update_share(m, u);
+#pragma omp barrier
+            pack_layers(m);
+        }
     }
 }
 
-void sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
-                       struct sb_activations *a, float *grad)
+/* Fewer tiles than threads (a small batch): one parallel region in two phases. First each
+ * thread takes its row blocks down through every layer's data gradient, which has no
+ * reduction across rows and so needs no barrier between layers, keeping every hidden layer's
+ * gradient in a->dg. Then the weight-gradient items of all layers, from the top, go to
+ * whichever thread is free (each item walks the tiles in order, so the bits do not depend on
+ * who takes it): a thread that finishes a layer early starts on the next instead of waiting
+ * at a barrier. Then the update and the weight copies, as on the tile path. */
+static void backward_by_layers(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                               struct sb_activations *a, float *grad, const struct sb_update *u)
+{
+    const struct sb_model_spec *s = &m->spec;
+    const size_t out = s->out, W = a->ld_act, mw = a->mask_words, nl = m->n_layers;
+    const size_t rb = row_block(rows), nb = n_blocks(rows, rb);
+    const size_t threads = (size_t)omp_get_max_threads(), layer_stride = a->cap * W;
+    const float *top = s->output == SB_OUT_SIGMOID ? a->dz : a->dy;
+#pragma omp parallel
+    {
+#pragma omp for schedule(static)
+        for (size_t b = 0; b < nb; b++) {
+            const double w0 = sb_work_begin();
+            const size_t r0 = b * rb, T = rows - r0 < rb ? rows - r0 : rb;
+            if (s->output == SB_OUT_SIGMOID)
+                k->sigmoid_bwd(T * out, a->y + r0 * out, a->dy + r0 * out, a->dz + r0 * out);
+            const float *g = top + r0 * out;
+            size_t ldg = out;
+            for (size_t l = nl - 1; l > 0; l--) {
+                const struct sb_layer *L = &m->layers[l];
+                float *dx = a->dg + (l - 1) * layer_stride + r0 * W;
+                k->dense_bwd_data(T, L->in, L->out, g, ldg, NULL, 0, L->w, L->ldw,
+                                  a->mask[l - 1] + r0 * mw, mw, dx, W);
+                g = dx;
+                ldg = W;
+            }
+            sb_work_end(w0);
+        }
+        /* the implicit barrier above: every layer's gradient is complete */
+        for (size_t l = nl; l-- > 0;) {
+            const struct sb_layer *L = &m->layers[l];
+            const float *g = l + 1 == nl ? top : a->dg + l * layer_stride;
+            const size_t ldg = l + 1 == nl ? out : W;
+            size_t ldx, nj, nk, bk;
+            const float *x = layer_input(m, a, l, 0, &ldx);
+            weight_grad_blocks(L->in, L->out, threads, &nj, &nk, &bk);
+#pragma omp for schedule(dynamic) nowait
+            for (size_t item = 0; item < nj * nk; item++)
+                weight_grad_item(k, L, rows, g, ldg, x, ldx, grad, nk, bk, item);
+        }
+        if (u) {
+#pragma omp barrier
+            update_share(m, u);
+#pragma omp barrier
+            pack_layers(m);
+        }
+    }
+}
+
+int sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                      struct sb_activations *a, float *grad, const struct sb_update *u)
 {
     const size_t threads = (size_t)omp_get_max_threads();
     if (n_tiles(rows) >= threads && threads <= a->n_partials) {
-        backward_by_tiles(k, m, rows, a, grad, threads);
-        return;
+        backward_by_tiles(k, m, rows, a, grad, threads, u);
+        return 0;
     }
-    /* every dW block and db is zeroed by the work item that owns it (layer_weight_grad) */
-    struct weight_grad_ctx c = {k, m, rows, grad};
-    sb_model_backprop(k, m, rows, a, visit_weight_grad, &c);
+    if (!a->dg && !(a->dg = alloc_floats(m->spec.depth * a->cap * a->ld_act))) return -1;
+    /* every dW block and db is zeroed by the work item that owns it (weight_grad_item) */
+    backward_by_layers(k, m, rows, a, grad, u);
+    return 0;
 }
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }

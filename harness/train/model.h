@@ -7,7 +7,7 @@
  * buffer. The forward kernels read W transposed; `wt` holds that copy, and `w` a copy of W
  * for the data gradient, both at a leading dimension padded off multiples of 256 bytes (a
  * 128-float row is 512 bytes: a kernel walking a column panel would hit only 8 of the 64 L1
- * sets), refreshed by sb_model_pack() after every update.
+ * sets), refreshed after every update (sb_model_pack, or sb_model_backward with its update).
  */
 #ifndef SPECBIAS_HARNESS_MODEL_H
 #define SPECBIAS_HARNESS_MODEL_H
@@ -87,6 +87,10 @@ struct sb_activations {
     float *dy;           /* [rows][out]: dL/d(output) */
     float *dz;           /* [rows][out]: dL/d(pre-sigmoid), sigmoid output only */
     float *dact[2];      /* [rows][ld_act or features] */
+    /* The layer path's gradient at every hidden layer's pre-activations, [depth][cap][ld_act],
+     * kept until the weight gradients have read them (sb_model_backward); allocated at the
+     * first backward pass that takes that path. */
+    float *dg;
     /* per-tile weight gradients of the tile-parallel backward pass (sb_model_backward) */
     float *partials;     /* [n_partials][partial_len], -0 between backward passes */
     size_t n_partials, partial_len;
@@ -119,22 +123,33 @@ void sb_model_forward_fixed(const struct sb_kernels *k, const struct sb_model *m
 float sb_model_loss(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
                     const float *t, struct sb_activations *a, int grad);
 
+/* The optimiser's step for the parameters params[off, off + n), called once grad[off, off + n)
+ * is final: an update element by element, so that any split of the parameters gives the same
+ * bits. Called from several threads at once, on disjoint ranges. */
+struct sb_update {
+    void (*apply)(void *ctx, size_t off, size_t n);
+    void *ctx;
+};
+
 /* Backward pass after sb_model_forward and sb_model_loss(grad = 1): overwrites grad[n_params]
- * with dL/dparams. With at least as many tiles as threads, each thread takes one tile of a
- * group of `threads` tiles through every layer (its gradients and activations stay in its
- * L2), writing that tile's weight gradient into its own partial buffer; the partials are then
- * added into grad in tile order. Otherwise (small batches) it goes layer by layer with the
- * threads splitting each layer's units. Both give every element the same sum in the same
- * order, so the bits do not depend on the thread count or the path. */
-void sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
-                       struct sb_activations *a, float *grad);
+ * with dL/dparams and, with an update u, applies it and refreshes the packed copies of W
+ * (as sb_model_pack) in the same parallel region, each range while its gradient is still in
+ * cache. With at least as many tiles as threads, each thread takes one tile of a group of
+ * `threads` tiles through every layer (its gradients and activations stay in its L2),
+ * writing that tile's weight gradient into its own partial buffer; the partials are then
+ * added into grad in tile order. Otherwise (small batches) the threads first take the data
+ * gradients of every layer down their own rows, then share out the weight-gradient blocks of
+ * every layer (units, then inputs). Both give every element the same sum in the same order,
+ * so the bits do not depend on the thread count or the path. Returns 0, or -1 when the
+ * layer path's buffer (a->dg) cannot be allocated, before anything is computed. */
+int sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                      struct sb_activations *a, float *grad, const struct sb_update *u);
 
 /* Walks the layers from the output down after sb_model_forward with a->dy holding dL/dy,
  * calling visit(ctx, l, ...) for each layer l with the gradient at its pre-activations
  * g[rows][ldg] (already through its ReLU: dense_bwd_data masks its output with the layer
  * below's activations) and its input x[rows][ldx]; the layer's weight gradient is the sum
- * over rows of g x. sb_model_backward is this walk with the weight-gradient kernel as the
- * visitor; the gradient-confusion analysis uses it too. */
+ * over rows of g x. The gradient-confusion analysis walks the layers with it. */
 typedef void sb_layer_visit_fn(void *ctx, size_t l, const float *g, size_t ldg, const float *x,
                                size_t ldx);
 void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, size_t rows,

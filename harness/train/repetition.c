@@ -336,40 +336,36 @@ static int at_checkpoint(const struct sb_run_options *o, struct sb_prepared *p, 
     return 0;
 }
 
-/* The optimiser's update of every parameter from r->grad. A gradient can overflow while the
- * loss is still finite (a sigmoid output bounds the loss, not the weights): it is checked on
- * each chunk just before the optimiser reads it, while it is in cache, and bit 31 of the
- * result says whether some gradient was not finite. The update itself is left as it was, so
- * no trajectory moves. */
-static uint32_t optimiser_update(const struct sb_kernels *k, const struct sb_experiment *e,
-                                 struct rep *r, uint64_t step)
+/* The optimiser's update of parameters [off, off + n) from r->grad, applied by
+ * sb_model_backward as each range of the gradient is final (struct sb_update). A gradient can
+ * overflow while the loss is still finite (a sigmoid output bounds the loss, not the
+ * weights): each range is checked just before the optimiser reads it, while it is in cache,
+ * and bit 31 of `nonfinite` says whether some gradient was not finite. The update itself is
+ * left as it was, so no trajectory moves. */
+struct optimiser {
+    const struct sb_kernels *k;
+    const struct sb_experiment *e;
+    struct rep *r;
+    struct sb_adam_step st;
+    uint32_t nonfinite; /* OR of every range's bits, from any thread */
+};
+
+static void optimiser_apply(void *ctx, size_t off, size_t n)
 {
-    const size_t P = r->model.n_params;
-    uint32_t nonfinite = 0;
-    if (e->optimizer == SB_OPT_ADAM) {
-        const struct sb_adam_step st =
-            sb_adam_step_make(e->lr, e->beta1, e->beta2, e->eps, step + 1);
-        /* one equal share per thread (an update per element: any split gives the same bits),
-         * in whole cache lines and not below 4096 so that small models stay on one thread */
-        const size_t threads = (size_t)omp_get_max_threads();
-        size_t chunk = ((P + threads - 1) / threads + 15) / 16 * 16;
-        if (chunk < 4096) chunk = 4096;
-#pragma omp parallel for schedule(static) reduction(| : nonfinite)
-        for (size_t c0 = 0; c0 < P; c0 += chunk) {
-            const double w0 = sb_work_begin();
-            const size_t len = P - c0 < chunk ? P - c0 : chunk;
-            nonfinite |= nonfinite_bits(r->grad + c0, len);
-            k->adam_update(len, r->model.params + c0, r->grad + c0, r->m + c0, r->v + c0, &st);
-            sb_work_end(w0);
-        }
+    struct optimiser *o = ctx;
+    struct rep *r = o->r;
+    const uint32_t bits = nonfinite_bits(r->grad + off, n);
+    if (bits & 0x80000000u) __atomic_fetch_or(&o->nonfinite, bits, __ATOMIC_RELAXED);
+    if (o->e->optimizer == SB_OPT_ADAM) {
+        o->k->adam_update(n, r->model.params + off, r->grad + off, r->m + off, r->v + off,
+                          &o->st);
     } else {
-        nonfinite = nonfinite_bits(r->grad, P);
         /* SGD: one rounding each for the product and the sum, as torch.optim.SGD. */
-        const float neg_lr = (float)-e->lr;
-        for (size_t i = 0; i < P; i++)
-            r->model.params[i] = r->model.params[i] + neg_lr * r->grad[i];
+        const float neg_lr = (float)-o->e->lr;
+        float *p = r->model.params + off;
+        const float *g = r->grad + off;
+        for (size_t i = 0; i < n; i++) p[i] = p[i] + neg_lr * g[i];
     }
-    return nonfinite;
 }
 
 /* One training step: a (mini)batch forward, the loss, backward and the update. Returns 0 and
@@ -401,8 +397,17 @@ static int train_step(const struct sb_run_options *o, struct sb_prepared *p, str
                  isnan(loss) ? "NaN" : "infinite", (unsigned long long)step);
         return 3;
     }
-    sb_model_backward(k, &r->model, p->batch, &r->act, r->grad);
-    if (optimiser_update(k, e, r, step) & 0x80000000u) {
+    struct optimiser opt = {.k = k, .e = e, .r = r};
+    if (e->optimizer == SB_OPT_ADAM)
+        opt.st = sb_adam_step_make(e->lr, e->beta1, e->beta2, e->eps, step + 1);
+    const struct sb_update update = {optimiser_apply, &opt};
+    if (sb_model_backward(k, &r->model, p->batch, &r->act, r->grad, &update)) {
+        out->train_seconds += sb_now() - t0;
+        snprintf(err, errlen, "%s: out of memory for the backward pass's gradients at step %llu",
+                 e->name, (unsigned long long)step);
+        return 3;
+    }
+    if (opt.nonfinite & 0x80000000u) {
         out->train_seconds += sb_now() - t0;
         size_t i = 0;
         while (i < P && isfinite(r->grad[i])) i++;
@@ -411,7 +416,6 @@ static int train_step(const struct sb_run_options *o, struct sb_prepared *p, str
                  i < P && isnan(r->grad[i]) ? "NaN" : "infinite", i, P, (unsigned long long)step);
         return 3;
     }
-    sb_model_pack(&r->model);
     const double dt = sb_now() - t0;
     out->train_seconds += dt;
     out->work_seconds += sb_work_seconds();
