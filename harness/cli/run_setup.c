@@ -147,7 +147,7 @@ static int check_experiment(struct run *r, const struct sb_experiment *e)
         return rc == 2 ? SB_EXIT_USAGE : SB_EXIT_FAILED;
     }
     /* Refuse what cannot fit before allocating it, with the size it needed. */
-    const double need = sb_experiment_bytes(e, &d, &enc);
+    const double need = sb_experiment_bytes(e, &d, &enc, r->threads > 0 ? (size_t)r->threads : 0);
     char why[160], size[32];
     const double have = memory_left(r->threads, why, sizeof why);
     /* --rerun: an image must still hold the pixels the run being repeated trained on. */

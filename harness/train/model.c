@@ -355,7 +355,8 @@ float sb_model_loss(const struct sb_kernels *k, const struct sb_model *m, size_t
  * per-tile partials in the same order whatever the number of threads or the block sizes.
  * Blocks span all inputs (each call streams its tile's gradient once, so wider calls
  * amortise it) and 64 outputs; inputs are split further only when there are fewer blocks
- * than threads. g arrives masked (sb_model_backprop), so the kernel gets no mask. */
+ * than threads. g arrives masked (through dense_bwd_data's fused mask), so the kernel gets
+ * no mask. */
 #define SB_BLOCK_J 64
 
 /* The work items of one layer's weight gradient: nj blocks of outputs by nk blocks of bk
@@ -493,7 +494,7 @@ static void update_share(const struct sb_model *m, const struct sb_update *u)
     sb_work_end(w0);
 }
 
-static void backward_by_tiles(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, size_t rows,
                               struct sb_activations *a, float *grad, size_t G,
                               const struct sb_update *u)
 {
@@ -546,13 +547,13 @@ static void backward_by_tiles(const struct sb_kernels *k, const struct sb_model 
  * whichever thread is free (each item walks the tiles in order, so the bits do not depend on
  * who takes it): a thread that finishes a layer early starts on the next instead of waiting
  * at a barrier. Then the update and the weight copies, as on the tile path. */
-static void backward_by_layers(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+static void backward_by_layers(const struct sb_kernels *k, struct sb_model *m, size_t rows,
                                struct sb_activations *a, float *grad, const struct sb_update *u)
 {
     const struct sb_model_spec *s = &m->spec;
     const size_t out = s->out, W = a->ld_act, mw = a->mask_words, nl = m->n_layers;
     const size_t rb = row_block(rows), nb = n_blocks(rows, rb);
-    const size_t threads = (size_t)omp_get_max_threads(), layer_stride = a->cap * W;
+    const size_t threads = (size_t)omp_get_max_threads(), layer_stride = a->dg_rows * W;
     const float *top = s->output == SB_OUT_SIGMOID ? a->dz : a->dy;
 #pragma omp parallel
     {
@@ -595,7 +596,7 @@ static void backward_by_layers(const struct sb_kernels *k, const struct sb_model
     }
 }
 
-int sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+int sb_model_backward(const struct sb_kernels *k, struct sb_model *m, size_t rows,
                       struct sb_activations *a, float *grad, const struct sb_update *u)
 {
     const size_t threads = (size_t)omp_get_max_threads();
@@ -603,7 +604,12 @@ int sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, size
         backward_by_tiles(k, m, rows, a, grad, threads, u);
         return 0;
     }
-    if (!a->dg && !(a->dg = alloc_floats(m->spec.depth * a->cap * a->ld_act))) return -1;
+    if (a->dg_rows < rows) {
+        free(a->dg);
+        a->dg_rows = 0;
+        if (!(a->dg = alloc_floats(m->spec.depth * rows * a->ld_act))) return -1;
+        a->dg_rows = rows;
+    }
     /* every dW block and db is zeroed by the work item that owns it (weight_grad_item) */
     backward_by_layers(k, m, rows, a, grad, u);
     return 0;

@@ -87,10 +87,12 @@ struct sb_activations {
     float *dy;           /* [rows][out]: dL/d(output) */
     float *dz;           /* [rows][out]: dL/d(pre-sigmoid), sigmoid output only */
     float *dact[2];      /* [rows][ld_act or features] */
-    /* The layer path's gradient at every hidden layer's pre-activations, [depth][cap][ld_act],
-     * kept until the weight gradients have read them (sb_model_backward); allocated at the
-     * first backward pass that takes that path. */
+    /* The small-batch path's gradient at every hidden layer's pre-activations,
+     * [depth][dg_rows][ld_act], kept until the weight gradients have read them
+     * (sb_model_backward); allocated at the first backward pass that takes that path, for its
+     * rows (the batch, not the evaluation's cap). */
     float *dg;
+    size_t dg_rows;
     /* per-tile weight gradients of the tile-parallel backward pass (sb_model_backward) */
     float *partials;     /* [n_partials][partial_len], -0 between backward passes */
     size_t n_partials, partial_len;
@@ -132,17 +134,18 @@ struct sb_update {
 };
 
 /* Backward pass after sb_model_forward and sb_model_loss(grad = 1): overwrites grad[n_params]
- * with dL/dparams and, with an update u, applies it and refreshes the packed copies of W
- * (as sb_model_pack) in the same parallel region, each range while its gradient is still in
- * cache. With at least as many tiles as threads, each thread takes one tile of a group of
- * `threads` tiles through every layer (its gradients and activations stay in its L2),
- * writing that tile's weight gradient into its own partial buffer; the partials are then
- * added into grad in tile order. Otherwise (small batches) the threads first take the data
- * gradients of every layer down their own rows, then share out the weight-gradient blocks of
- * every layer (units, then inputs). Both give every element the same sum in the same order,
- * so the bits do not depend on the thread count or the path. Returns 0, or -1 when the
- * layer path's buffer (a->dg) cannot be allocated, before anything is computed. */
-int sb_model_backward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+ * with dL/dparams and, with an update u, applies it to m->params (each thread an equal
+ * share, after the last barrier) and refreshes the packed copies of W (as sb_model_pack), in
+ * the same parallel region. With at least as many tiles as threads, each thread takes one
+ * tile of a group of `threads` tiles through every layer (its gradients and activations stay
+ * in its L2), writing that tile's weight gradient into its own partial buffer; the partials
+ * are then added into grad in tile order. Otherwise (small batches) the threads first take
+ * the data gradients of every layer down their own rows, then share out the weight-gradient
+ * blocks of every layer (units, then inputs). Both give every element the same sum in the
+ * same order, so the bits do not depend on the thread count or the path. Returns 0, or -1
+ * when the small-batch path's buffer (a->dg) cannot be allocated, before anything is
+ * computed. */
+int sb_model_backward(const struct sb_kernels *k, struct sb_model *m, size_t rows,
                       struct sb_activations *a, float *grad, const struct sb_update *u);
 
 /* Walks the layers from the output down after sb_model_forward with a->dy holding dL/dy,

@@ -337,11 +337,11 @@ static int at_checkpoint(const struct sb_run_options *o, struct sb_prepared *p, 
 }
 
 /* The optimiser's update of parameters [off, off + n) from r->grad, applied by
- * sb_model_backward as each range of the gradient is final (struct sb_update). A gradient can
- * overflow while the loss is still finite (a sigmoid output bounds the loss, not the
- * weights): each range is checked just before the optimiser reads it, while it is in cache,
- * and bit 31 of `nonfinite` says whether some gradient was not finite. The update itself is
- * left as it was, so no trajectory moves. */
+ * sb_model_backward once the gradient is final, each thread on its share (struct sb_update).
+ * A gradient can overflow while the loss is still finite (a sigmoid output bounds the loss,
+ * not the weights): each range is checked just before the optimiser reads it, and bit 31 of
+ * `nonfinite` says whether some gradient was not finite. The update itself is left as it
+ * was, so no trajectory moves. */
 struct optimiser {
     const struct sb_kernels *k;
     const struct sb_experiment *e;
@@ -369,7 +369,8 @@ static void optimiser_apply(void *ctx, size_t off, size_t n)
 }
 
 /* One training step: a (mini)batch forward, the loss, backward and the update. Returns 0 and
- * the loss before the update, or 3 with err set when the loss or a gradient is not finite. */
+ * the loss before the update, 3 with err set when the loss or a gradient is not finite, or -1
+ * when out of memory (the backward pass's buffer for small batches). */
 static int train_step(const struct sb_run_options *o, struct sb_prepared *p, struct rep *r,
                       uint64_t step, float *loss_out, char *err, size_t errlen)
 {
@@ -403,9 +404,7 @@ static int train_step(const struct sb_run_options *o, struct sb_prepared *p, str
     const struct sb_update update = {optimiser_apply, &opt};
     if (sb_model_backward(k, &r->model, p->batch, &r->act, r->grad, &update)) {
         out->train_seconds += sb_now() - t0;
-        snprintf(err, errlen, "%s: out of memory for the backward pass's gradients at step %llu",
-                 e->name, (unsigned long long)step);
-        return 3;
+        return -1;
     }
     if (opt.nonfinite & 0x80000000u) {
         out->train_seconds += sb_now() - t0;
@@ -448,7 +447,8 @@ static int train_loop(const struct sb_run_options *o, struct sb_prepared *p, str
                      (unsigned long long)p->steps);
             return SB_STATUS_INTERRUPTED;
         }
-        if (train_step(o, p, r, step, &loss, err, errlen)) return 3;
+        const int rc_step = train_step(o, p, r, step, &loss, err, errlen);
+        if (rc_step) return rc_step;
         const double now = sb_now();
         if (now - last_draw > 0.1) {
             progress(o, p, index, count, rep, step + 1, loss, now - t_start);

@@ -21,7 +21,7 @@
 volatile sig_atomic_t sb_interrupted = 0;
 
 double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *d,
-                           const struct sb_encoding *enc)
+                           const struct sb_encoding *enc, size_t threads)
 {
     const double rows = (double)(d->n_train > d->n_eval ? d->n_train : d->n_eval);
     const double F = (double)sb_encoding_features(enc, d->d), W = (double)e->width;
@@ -29,10 +29,15 @@ double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *
     const double wmax = W > F ? W : F;
     const struct sb_model_spec spec = {d->d, e->depth, e->width, d->out, e->output};
     const double params = (double)sb_model_param_count(&spec, sb_encoding_features(enc, d->d));
-    /* activations: encoded input, hidden outputs, masks, y/dy/dz, two gradient buffers;
+    /* activations: encoded input, hidden outputs, masks, y/dy/dz, two gradient buffers, and
+     * on the small-batch backward path every hidden layer's gradient for the batch's rows;
      * parameters: weights, padded copies Wt and W, gradient, Adam m and v; plus the data */
+    const size_t batch = e->batch ? e->batch : d->n_train;
+    if (threads == 0) threads = (size_t)omp_get_max_threads();
+    const double small = (batch + SB_TILE_ROWS - 1) / SB_TILE_ROWS < threads ? 1.0 : 0.0;
     const double act = rows * (F + depth * (W + 16) + 3 * out + 2 * (wmax + 16)) * 4 +
-                       rows * depth * (double)sb_mask_words(e->width) * 8;
+                       rows * depth * (double)sb_mask_words(e->width) * 8 +
+                       small * (double)batch * depth * (W + 16) * 4;
     const double data = (double)(d->n_train + d->n_eval) * (double)(d->d + d->out) * 4;
     return act + params * 6 * 4 + data;
 }

@@ -46,10 +46,11 @@ int sb_train_experiment(const struct sb_experiment *e, const struct sb_run_optio
  * were written to out (at most max). */
 size_t sb_checkpoint_steps(uint64_t steps, size_t count, uint64_t *out, size_t max);
 
-/* Bytes of buffers an experiment's training needs (activations, gradients, optimiser state),
- * estimated from its data and model before anything is allocated. */
+/* Bytes of buffers an experiment's training needs on `threads` threads (0: OpenMP's count)
+ * (activations, gradients, optimiser state), estimated from its data and model before
+ * anything is allocated. */
 double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *d,
-                           const struct sb_encoding *enc);
+                           const struct sb_encoding *enc, size_t threads);
 
 /* FNV-1a 64 of an image target's pixels (train, then test), as hex: config.target.data_hash,
  * by which compare matches runs and --rerun checks the image is still the same. */
