@@ -481,15 +481,21 @@ static void tile_backward(const struct sb_kernels *k, const struct sb_model *m,
     }
 }
 
+/* [*c0, *c1): the calling thread's equal share of n elements, in whole 64-byte lines. */
+static void thread_share(size_t n, size_t *c0, size_t *c1)
+{
+    const size_t me = (size_t)omp_get_thread_num(), nth = (size_t)omp_get_num_threads();
+    const size_t share = ((n + nth - 1) / nth + 15) / 16 * 16;
+    *c0 = me * share < n ? me * share : n;
+    *c1 = n - *c0 < share ? n : *c0 + share;
+}
+
 /* The calling thread's equal share of the parameters through the update. */
 static void update_share(const struct sb_model *m, const struct sb_update *u)
 {
     const double w0 = sb_work_begin();
-    const size_t P = m->n_params, me = (size_t)omp_get_thread_num();
-    const size_t nth = (size_t)omp_get_num_threads();
-    const size_t share = ((P + nth - 1) / nth + 15) / 16 * 16;
-    const size_t c0 = me * share < P ? me * share : P;
-    const size_t c1 = P - c0 < share ? P : c0 + share;
+    size_t c0, c1;
+    thread_share(m->n_params, &c0, &c1);
     if (c1 > c0) u->apply(u->ctx, c0, c1 - c0);
     sb_work_end(w0);
 }
@@ -517,10 +523,8 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
                  * each partial back to -0 as it reads it: the next group's tiles find them
                  * ready without another pass over every partial. */
                 const double w0 = sb_work_begin();
-                const size_t nth = (size_t)omp_get_num_threads();
-                const size_t share = ((P + nth - 1) / nth + 15) / 16 * 16;
-                const size_t c0 = me * share < P ? me * share : P;
-                const size_t c1 = P - c0 < share ? P : c0 + share;
+                size_t c0, c1;
+                thread_share(P, &c0, &c1);
                 for (size_t q = 0; q < group; q++) {
                     float *p = a->partials + q * a->partial_len;
                     for (size_t i = c0; i < c1; i++) {
