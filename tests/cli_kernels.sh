@@ -17,8 +17,8 @@ nisa=$("$bin" info --json | $py -c 'import json,sys; print(len(json.load(sys.std
   || fail "specbias info --json"
 per_isa=$($py - "$src/kernels/include/specbias/kernel_list.inc" <<'PY'
 import re, sys
-shapes = {"sb_dense_relu_fwd_fn": 4, "sb_dense_fwd_fn": 4, "sb_dense_bwd_data_fn": 4,
-          "sb_dense_bwd_weights_fn": 4, "sb_sigmoid_bwd_fn": 1, "sb_sincospi_fn": 1,
+shapes = {"sb_dense_relu_fwd_fn": 7, "sb_dense_fwd_fn": 7, "sb_dense_bwd_data_fn": 7,
+          "sb_dense_bwd_weights_fn": 7, "sb_sigmoid_bwd_fn": 1, "sb_sincospi_fn": 1,
           "sb_mse_loss_grad_fn": 1, "sb_posenc_fwd_fn": 1, "sb_fourier_fwd_fn": 1,
           "sb_adam_update_fn": 2, "sb_pattern_hamming_fn": 1, "sb_pattern_hash_fn": 1}
 kernels = re.findall(r"^SB_KERNEL\((\w+), *(\w+)\)", open(sys.argv[1]).read(), re.M)
@@ -37,6 +37,16 @@ grep -q '^dense_relu_fwd__scalar/4096x256x256' <<<"$list" || fail "no dense_relu
 # --isa narrows to one ISA
 got=$("$bin" kernels --isa scalar --benchmark_list_tests | grep -c .)
 [ "$got" -eq $((per_isa - dense)) ] || fail "--isa scalar listed $got, want $((per_isa - dense))"
+
+# The trainer's calls, with its padded rows: every dense kernel at lazzari1d's tile shape runs
+# (under ASan in CI, this checks the buffers against the strides the calls use).
+grep -q '^dense_bwd_weights__scalar/256x128x128-ld144/' <<<"$list" \
+  || fail "no dense_bwd_weights__scalar/256x128x128-ld144"
+"$bin" kernels --isa scalar --benchmark_filter='^dense_.*__scalar/256x128x128-ld144' \
+  --benchmark_min_time=0.001 --benchmark_format=json >"$tmp/ld.json" 2>"$tmp/ld.err" \
+  || fail "the trainer-stride shapes exited $?: $(cat "$tmp/ld.err")"
+got=$($py -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["benchmarks"]))' "$tmp/ld.json")
+[ "$got" -eq "$dense" ] || fail "the trainer-stride shape ran $got dense benchmarks, want $dense"
 
 # JSON through Google Benchmark's own flags; rates from the declared cost: FLOP/s = FLOPs of one
 # call (2 rows in out for a dense layer, computed here) / real time of one iteration.

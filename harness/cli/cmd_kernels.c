@@ -13,6 +13,7 @@
 #include "harness/machine/context.h"
 #include "harness/machine/counters.h"
 #include "harness/machine/peak.h"
+#include "harness/train/model.h"
 #include "specbias/kernels.h"
 
 #include <stdint.h>
@@ -29,6 +30,7 @@ struct kbench {
     struct sb_shape shape;
     int l0, l1;   /* posenc octaves */
     size_t calls; /* kernel calls per iteration (pattern kernels: one per pattern) */
+    size_t ldin, ldout; /* dense: the row strides of inputs and of outputs, in floats */
     float *f[6];
     uint64_t *u[2];
     struct sb_adam_step step;
@@ -40,6 +42,7 @@ struct kshape {
     int l0, l1;
     size_t calls;
     const char *label;
+    int trainer_ld; /* dense: rows padded as the trainer's (sb_padded_ld), else packed */
 };
 
 struct adapter {
@@ -111,23 +114,34 @@ fail:
 /* ---- adapters, one per function type --------------------------------------------------- */
 
 /* Dense shapes from the suites: input layer of a 14-feature encoding, hidden layers of 128 and
- * 256 units, and a large batch through a wide layer. */
+ * 256 units, and a large batch through a wide layer, with packed rows; then the calls the
+ * trainer makes in its hidden layers, with its padded rows (the -ld suffix): a 256-row tile of
+ * lazzari1d (128 units) and of tancik2d (256), and one thread's row block of rahaman1d's
+ * 200-row batch on 2 threads (104 rows). The gap between the two kinds is what the batch size
+ * and the trainer's layout cost the kernels; the gap between the trainer's shapes and a whole
+ * step is the step's own. */
 static const struct kshape dense_shapes[] = {
-    {{2048, 14, 128}, 0, 0, 1, "2048x14x128"},
-    {{2048, 128, 128}, 0, 0, 1, "2048x128x128"},
-    {{4096, 256, 256}, 0, 0, 1, "4096x256x256"},
-    {{65536, 512, 256}, 0, 0, 1, "65536x512x256"},
+    {{2048, 14, 128}, 0, 0, 1, "2048x14x128", 0},
+    {{2048, 128, 128}, 0, 0, 1, "2048x128x128", 0},
+    {{4096, 256, 256}, 0, 0, 1, "4096x256x256", 0},
+    {{65536, 512, 256}, 0, 0, 1, "65536x512x256", 0},
+    {{256, 128, 128}, 0, 0, 1, "256x128x128-ld144", 1},
+    {{256, 256, 256}, 0, 0, 1, "256x256x256-ld272", 1},
+    {{104, 256, 256}, 0, 0, 1, "104x256x256-ld272", 1},
 };
 
-/* f0 x[rows][in], f1 wt[in][out] (or w[out][in]), f2 b[out], f3 y[rows][out]; u0 mask */
+/* f0 x[rows][ldin], f1 wt[in][ldout] (or w[out][ldin]), f2 b[out], f3 y[rows][ldout]; u0
+ * mask */
 static int setup_dense(struct kbench *b)
 {
     const size_t r = b->shape.rows, in = b->shape.in, out = b->shape.out;
+    const size_t ldin = b->ldin, ldout = b->ldout;
+    const size_t nw = in * ldout > out * ldin ? in * ldout : out * ldin;
     const float ws = 1.0f / (float)in;
-    b->f[0] = fbuf(r * in, -1.0f, 1.0f, 1);
-    b->f[1] = fbuf(in * out, -ws, ws, 2);
+    b->f[0] = fbuf(r * ldin, -1.0f, 1.0f, 1);
+    b->f[1] = fbuf(nw, -ws, ws, 2);
     b->f[2] = fbuf(out, -0.1f, 0.1f, 3);
-    b->f[3] = fbuf(r * out, -1.0f, 1.0f, 4);
+    b->f[3] = fbuf(r * ldout, -1.0f, 1.0f, 4);
     b->u[0] = ubuf(r * sb_mask_words(out), 5);
     b->u[1] = ubuf(r * sb_mask_words(in), 6);
     return kb_check(b, 4, 2);
@@ -136,14 +150,16 @@ static int setup_dense(struct kbench *b)
 static void call_dense_relu_fwd(const struct kbench *b)
 {
     const size_t r = b->shape.rows, in = b->shape.in, out = b->shape.out;
-    ((sb_dense_relu_fwd_fn *)b->fn)(r, in, out, b->f[0], in, b->f[1], out, b->f[2], b->f[3], out,
+    const size_t ldi = b->ldin, ldo = b->ldout;
+    ((sb_dense_relu_fwd_fn *)b->fn)(r, in, out, b->f[0], ldi, b->f[1], ldo, b->f[2], b->f[3], ldo,
                                     b->u[0], sb_mask_words(out));
 }
 
 static void call_dense_fwd(const struct kbench *b)
 {
     const size_t r = b->shape.rows, in = b->shape.in, out = b->shape.out;
-    ((sb_dense_fwd_fn *)b->fn)(r, in, out, b->f[0], in, b->f[1], out, b->f[2], b->f[3], out);
+    const size_t ldi = b->ldin, ldo = b->ldout;
+    ((sb_dense_fwd_fn *)b->fn)(r, in, out, b->f[0], ldi, b->f[1], ldo, b->f[2], b->f[3], ldo);
 }
 
 /* The backward kernels are timed as the trainer calls them: the gradient arrives masked
@@ -153,20 +169,21 @@ static void call_dense_fwd(const struct kbench *b)
 static void call_dense_bwd_data(const struct kbench *b)
 {
     const size_t r = b->shape.rows, in = b->shape.in, out = b->shape.out;
-    ((sb_dense_bwd_data_fn *)b->fn)(r, in, out, b->f[3], out, NULL, 0, b->f[1], in, b->u[1],
-                                    sb_mask_words(in), b->f[0], in);
+    const size_t ldi = b->ldin, ldo = b->ldout;
+    ((sb_dense_bwd_data_fn *)b->fn)(r, in, out, b->f[3], ldo, NULL, 0, b->f[1], ldi, b->u[1],
+                                    sb_mask_words(in), b->f[0], ldi);
 }
 
-/* dy = f3, x = f0, dw = f1 [out][in], db = f2 */
+/* dy = f3, x = f0, dw = f1 [out][in] (the trainer's gradient is unpadded), db = f2 */
 static void call_dense_bwd_weights(const struct kbench *b)
 {
     const size_t r = b->shape.rows, in = b->shape.in, out = b->shape.out;
-    ((sb_dense_bwd_weights_fn *)b->fn)(r, in, out, b->f[3], out, NULL, 0, b->f[0], in, b->f[1],
-                                       in, b->f[2]);
+    ((sb_dense_bwd_weights_fn *)b->fn)(r, in, out, b->f[3], b->ldout, NULL, 0, b->f[0], b->ldin,
+                                       b->f[1], in, b->f[2]);
 }
 
 /* Element-wise kernels over the outputs of a 65536-pixel RGB batch. */
-static const struct kshape elem_shapes[] = {{{65536 * 3, 0, 0}, 0, 0, 1, "196608"}};
+static const struct kshape elem_shapes[] = {{{65536 * 3, 0, 0}, 0, 0, 1, "196608", 0}};
 
 static int setup_elem(struct kbench *b)
 {
@@ -195,7 +212,7 @@ static void call_mse(const struct kbench *b)
 }
 
 /* NeRF positional encoding of a 1-D signal, octaves 0..6 (F = 7 sin features). */
-static const struct kshape posenc_shapes[] = {{{2048, 1, 7}, 0, 6, 1, "2048x1xoct0-6"}};
+static const struct kshape posenc_shapes[] = {{{2048, 1, 7}, 0, 6, 1, "2048x1xoct0-6", 0}};
 
 static int setup_posenc(struct kbench *b)
 {
@@ -211,7 +228,7 @@ static void call_posenc(const struct kbench *b)
 }
 
 /* Gaussian Fourier features of a 256x256 image's coordinates, m = 256. */
-static const struct kshape fourier_shapes[] = {{{65536, 2, 256}, 0, 0, 1, "65536x2xm256"}};
+static const struct kshape fourier_shapes[] = {{{65536, 2, 256}, 0, 0, 1, "65536x2xm256", 0}};
 
 static int setup_fourier(struct kbench *b)
 {
@@ -230,8 +247,8 @@ static void call_fourier(const struct kbench *b)
 
 /* Adam over the parameter counts of the suites' models. */
 static const struct kshape adam_shapes[] = {
-    {{51585, 0, 0}, 0, 0, 1, "51585"},
-    {{263937, 0, 0}, 0, 0, 1, "263937"},
+    {{51585, 0, 0}, 0, 0, 1, "51585", 0},
+    {{263937, 0, 0}, 0, 0, 1, "263937", 0},
 };
 
 static int setup_adam(struct kbench *b)
@@ -251,7 +268,7 @@ static void call_adam(const struct kbench *b)
 }
 
 /* Activation patterns of 4 layers x 128 units (8 words), for 2048 points per iteration. */
-static const struct kshape pattern_shapes[] = {{{8, 0, 0}, 0, 0, 2048, "8wx2048"}};
+static const struct kshape pattern_shapes[] = {{{8, 0, 0}, 0, 0, 2048, "8wx2048", 0}};
 
 static int setup_pattern(struct kbench *b)
 {
@@ -533,7 +550,11 @@ static void register_table(struct registry *g, int i, const struct sb_kernels *k
                                  .shape = ks->shape,
                                  .l0 = ks->l0,
                                  .l1 = ks->l1,
-                                 .calls = ks->calls};
+                                 .calls = ks->calls,
+                                 .ldin = ks->trainer_ld ? sb_padded_ld(ks->shape.in)
+                                                        : ks->shape.in,
+                                 .ldout = ks->trainer_ld ? sb_padded_ld(ks->shape.out)
+                                                         : ks->shape.out};
             const struct sb_bench_spec spec = {name,
                                                kb_setup,
                                                kb_body,

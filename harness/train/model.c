@@ -27,10 +27,7 @@ static void *alloc_floats(size_t n)
     return p;
 }
 
-/* A leading dimension for a copy of a weight matrix: rows of 16 floats or more get a whole
- * 64-byte line of padding when their length is a multiple of 4 lines, so that a column panel
- * spreads over the L1 sets (see model.h). */
-static size_t padded_ld(size_t n)
+size_t sb_padded_ld(size_t n)
 {
     if (n < 16) return n;
     const size_t ld = (n + 15) / 16 * 16;
@@ -68,8 +65,8 @@ int sb_model_init(struct sb_model *m, const struct sb_model_spec *spec, struct s
         off += L->in * L->out;
         L->b_off = off;
         off += L->out;
-        L->ldwt = padded_ld(L->out);
-        L->ldw = padded_ld(L->in);
+        L->ldwt = sb_padded_ld(L->out);
+        L->ldw = sb_padded_ld(L->in);
         L->wt = alloc_floats(L->in * L->ldwt);
         L->w = alloc_floats(L->out * L->ldw);
         if (!L->wt || !L->w) return -1;
@@ -146,7 +143,7 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     a->y = alloc_floats(rows * s->out);
     a->dy = alloc_floats(rows * s->out);
     a->dz = alloc_floats(rows * s->out);
-    a->ld_act = padded_ld(s->width);
+    a->ld_act = sb_padded_ld(s->width);
     a->dact[0] = alloc_floats(rows * (a->ld_act > wmax ? a->ld_act : wmax));
     a->dact[1] = alloc_floats(rows * (a->ld_act > wmax ? a->ld_act : wmax));
     a->act = calloc(s->depth ? s->depth : 1, sizeof *a->act);

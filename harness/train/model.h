@@ -105,6 +105,11 @@ struct sb_activations {
 int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, size_t rows);
 void sb_activations_free(struct sb_activations *a);
 
+/* The leading dimension of the trainer's copies of W and Wt and of its activations, for rows
+ * of n floats: rows of 16 floats or more get a whole 64-byte line of padding when their length
+ * is a multiple of 4 lines, so that a column panel spreads over the L1 sets. */
+size_t sb_padded_ld(size_t n);
+
 /* Rows are processed in fixed tiles of SB_TILE_ROWS: the weight-gradient sums are tiled the
  * same way whatever the number of threads, so results never depend on it. */
 #define SB_TILE_ROWS 256
