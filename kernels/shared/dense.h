@@ -64,6 +64,17 @@ SBV_INLINE void store_cols(const int full, float *p, int v, const sbv_m cm[NV], 
         sbv_storeu_m(p + v * SBV_W, cm[v], x);
 }
 
+/* Where the tile leaves no register to spare (NEON: 29 of 32), GCC's scheduling of the 16
+ * unrolled steps below hoists later steps' loads above earlier steps' FMAs, and the values
+ * it holds early push accumulators to the stack. TILE_STEP_FENCE 1 puts a compiler barrier
+ * between steps: it orders no instruction in the CPU and changes no arithmetic, it only stops
+ * the compiler moving loads across it. */
+#if defined(TILE_STEP_FENCE_ON) && TILE_STEP_FENCE_ON
+#define TILE_STEP_FENCE() __asm__ volatile("" ::: "memory")
+#else
+#define TILE_STEP_FENCE() ((void)0)
+#endif
+
 /* The register tile's inner loop: for k = 0 .. K-1, for each r < R and vector v < nv,
  *   acc[r][v] = fma(a(r, k), b[k][v], acc[r][v]),   a(r, k) = a[r * ars + k * aks].
  * bfull: all NR columns of B may be loaded (a full tile, or a zero-padded packed panel).
@@ -103,6 +114,7 @@ SBV_INLINE void micro_loop_nv(const int R, const int nv, const int bfull, const 
             for (int s = 0; s < 16; s++) {
                 micro_step(R, nv, bfull, cm, k + (size_t)s, a, ars, aks, b, ldb, acc);
                 if (s < MR) __builtin_prefetch(pf + (size_t)s * ldpf + k, 0, 2);
+                TILE_STEP_FENCE();
             }
         }
     /* unrolled: 3 interleaved rounds of the dense benchmarks, 1 thread, gave +3 to +35 %
