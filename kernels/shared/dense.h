@@ -212,14 +212,29 @@ static void pack_b_panel(size_t K, size_t cols, const float *src, size_t lds, fl
     } while (0)
 
 /* The micro-tiles of rows n .. nb - 1 of a panel: TILE(MR, PF) for each full one, PF = 1 where
- * the next tile is full too (the tile prefetches its rows and outputs: micro_loop_nv's pf),
- * then TAIL(R) for the last R < MR rows. */
-#define ROW_TILES(n, nb, TILE, TAIL)                                                               \
+ * `pf` and the next tile is full too (the tile prefetches its rows and outputs: micro_loop_nv's
+ * pf), then TAIL(R) for the last R < MR rows. */
+#define ROW_TILES(n, nb, pf, TILE, TAIL)                                                           \
     do {                                                                                           \
-        for (; (n) + 2 * MR <= (nb); (n) += MR) TILE(MR, 1);                                       \
+        if (pf)                                                                                    \
+            for (; (n) + 2 * MR <= (nb); (n) += MR) TILE(MR, 1);                                   \
         for (; (n) + MR <= (nb); (n) += MR) TILE(MR, 0);                                           \
         TAIL_ROWS((nb) - (n), TAIL)                                                                \
     } while (0)
+
+/* Whether the tiles prefetch the next tile's rows of A (rows of ld floats): only where A is
+ * larger than L2, so cannot already be there. The prefetching loop (16 steps unrolled, with a
+ * row address per prefetch) costs registers that the 4-step loop does not, GP ones reloaded
+ * from the stack and a few accumulators spilled. On the Zen 5 VM (1 MiB L2), `scripts/kernel-ab`
+ * with 15 interleaved repetitions a side, against prefetching wherever a next full tile
+ * follows: the forward pass and the data gradient at 2048x128x128 and at the trainer's 256- and
+ * 104-row calls 3-8 % faster on AVX-512 and 1-3 % on AVX2; 4096x256x256, which still
+ * prefetches, within 1.5 %. There the prefetch is what made a Xeon's 4096x256x256 10-25 %
+ * faster. */
+static int prefetch_rows(size_t rows, size_t ld)
+{
+    return rows * ld * sizeof(float) > l2_bytes();
+}
 
 /* Rows of the forward pass's A block kept in L2: their inputs take half of it. */
 static size_t fwd_rows_per_block(size_t in)
@@ -311,7 +326,7 @@ SBV_INLINE void fwd_panel(const int nv, const int full, const int packed, const 
                           size_t nb,
                           size_t in, size_t jrem, const float *x, size_t ldx, const float *wt,
                           size_t ldwt, const float *b, float *y, size_t ldy, uint64_t *mask,
-                          size_t ldm, size_t j0)
+                          size_t ldm, size_t j0, int pf)
 {
     size_t n = 0;
 #define FWD_TILE(R, PF)                                                                            \
@@ -319,7 +334,7 @@ SBV_INLINE void fwd_panel(const int nv, const int full, const int packed, const 
              ldy, mask ? mask + n * ldm : NULL, ldm, j0, (PF) ? x + (n + MR) * ldx : NULL,      \
              (PF) ? y + (n + MR) * ldy : NULL)
 #define FWD_TAIL(R) FWD_TILE(R, 0)
-    ROW_TILES(n, nb, FWD_TILE, FWD_TAIL);
+    ROW_TILES(n, nb, pf, FWD_TILE, FWD_TAIL);
 #undef FWD_TAIL
 #undef FWD_TILE
 }
@@ -332,6 +347,7 @@ SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t
 {
     const size_t mc = fwd_rows_per_block(in);
     const int thrash = panel_thrashes(ldwt, in); /* the same for every panel */
+    const int pf = prefetch_rows(rows, ldx);
     _Alignas(64) float bp[KC_MAX * NR];
     for (size_t n0 = 0; n0 < rows; n0 += mc) {
         const size_t nb = rows - n0 < mc ? rows - n0 : mc;
@@ -345,22 +361,22 @@ SBV_INLINE void dense_fwd(const enum fwd_epi epi, size_t rows, size_t in, size_t
                 pack_b_panel(in, jrem, wt + j0, ldwt, bp);
                 if (full)
                     fwd_panel(NV, 1, 1, epi, nb, in, NR, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb,
-                              ldm, j0);
+                              ldm, j0, pf);
                 else if (NV > 1 && jrem <= SBV_W) /* an output layer of a few units */
                     fwd_panel(1, 0, 1, epi, nb, in, jrem, xb, ldx, bp, NR, b + j0, yb + j0, ldy, mb,
-                              ldm, j0);
+                              ldm, j0, pf);
                 else
                     fwd_panel(NV, 0, 1, epi, nb, in, jrem, xb, ldx, bp, NR, b + j0, yb + j0, ldy,
-                              mb, ldm, j0);
+                              mb, ldm, j0, pf);
             } else if (full) {
                 fwd_panel(NV, 1, 0, epi, nb, in, NR, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy,
-                          mb, ldm, j0);
+                          mb, ldm, j0, pf);
             } else if (NV > 1 && jrem <= SBV_W) {
                 fwd_panel(1, 0, 0, epi, nb, in, jrem, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy,
-                          mb, ldm, j0);
+                          mb, ldm, j0, pf);
             } else {
                 fwd_panel(NV, 0, 0, epi, nb, in, jrem, xb, ldx, wt + j0, ldwt, b + j0, yb + j0, ldy,
-                          mb, ldm, j0);
+                          mb, ldm, j0, pf);
             }
         }
     }
@@ -509,7 +525,7 @@ SBV_INLINE void bwd_data_rows(const int R, size_t in, int first, int last, size_
 SBV_INLINE void bwd_data_panel(const int full, size_t rows, int first, int last, size_t J,
                                size_t krem, const float *dy, size_t lddy, const float *bp,
                                size_t ldb, const uint64_t *xmask, size_t ldxm, size_t k0, float *dx,
-                               size_t lddx)
+                               size_t lddx, int pf)
 {
     size_t n0 = 0;
 #define BWD_DATA_TILE(R, PF)                                                                       \
@@ -517,7 +533,7 @@ SBV_INLINE void bwd_data_panel(const int full, size_t rows, int first, int last,
                   xmask ? xmask + n0 * ldxm : NULL, ldxm, k0, dx + n0 * lddx, lddx,                \
                   (PF) ? dy + (n0 + MR) * lddy : NULL, (PF) ? dx + (n0 + MR) * lddx : NULL)
 #define BWD_DATA_TAIL(R) BWD_DATA_TILE(R, 0)
-    ROW_TILES(n0, rows, BWD_DATA_TILE, BWD_DATA_TAIL);
+    ROW_TILES(n0, rows, pf, BWD_DATA_TILE, BWD_DATA_TAIL);
 #undef BWD_DATA_TAIL
 #undef BWD_DATA_TILE
 }
@@ -542,6 +558,7 @@ SBV_INLINE void dense_bwd_data_simd(size_t rows, size_t in, size_t out, const fl
          * against every row micro-tile. */
         _Alignas(64) float bp[KC_MAX * NR];
         const size_t mc = fwd_rows_per_block(out); /* rows of dy kept in L2 */
+        const int pf = prefetch_rows(rows, lddy);
         for (size_t n0 = 0; n0 < rows; n0 += mc) {
             const size_t nb = rows - n0 < mc ? rows - n0 : mc;
             const float *dyb = dy + n0 * lddy;
@@ -557,14 +574,14 @@ SBV_INLINE void dense_bwd_data_simd(size_t rows, size_t in, size_t out, const fl
                     if (krem < NR) {
                         pack_b_panel(J, krem, wp, ldw, bp);
                         bwd_data_panel(0, nb, first, last, J, krem, dyb + jc, lddy, bp, NR, xmb,
-                                       ldxm, k0, dxb + k0, lddx);
+                                       ldxm, k0, dxb + k0, lddx, pf);
                     } else if (thrash) {
                         pack_b_panel(J, NR, wp, ldw, bp);
                         bwd_data_panel(1, nb, first, last, J, NR, dyb + jc, lddy, bp, NR, xmb, ldxm,
-                                       k0, dxb + k0, lddx);
+                                       k0, dxb + k0, lddx, pf);
                     } else {
                         bwd_data_panel(1, nb, first, last, J, NR, dyb + jc, lddy, wp, ldw, xmb,
-                                       ldxm, k0, dxb + k0, lddx);
+                                       ldxm, k0, dxb + k0, lddx, pf);
                     }
                 }
             }
