@@ -38,15 +38,17 @@ grep -q '^dense_relu_fwd__scalar/4096x256x256' <<<"$list" || fail "no dense_relu
 got=$("$bin" kernels --isa scalar --benchmark_list_tests | grep -c .)
 [ "$got" -eq $((per_isa - dense)) ] || fail "--isa scalar listed $got, want $((per_isa - dense))"
 
-# The trainer's calls, with its padded rows: every dense kernel at lazzari1d's tile shape runs
-# (under ASan in CI, this checks the buffers against the strides the calls use).
+# The trainer's calls, with its padded rows (the stride in the name is the trainer's, 144 for
+# 128 units): every dense kernel of every ISA at lazzari1d's tile shape runs (under ASan in CI,
+# this checks the buffers against the strides the calls use).
 grep -q '^dense_bwd_weights__scalar/256x128x128-ld144/' <<<"$list" \
   || fail "no dense_bwd_weights__scalar/256x128x128-ld144"
-"$bin" kernels --isa scalar --benchmark_filter='^dense_.*__scalar/256x128x128-ld144' \
+"$bin" kernels --benchmark_filter='^dense_.*/256x128x128-ld144' \
   --benchmark_min_time=0.001 --benchmark_format=json >"$tmp/ld.json" 2>"$tmp/ld.err" \
   || fail "the trainer-stride shapes exited $?: $(cat "$tmp/ld.err")"
 got=$($py -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["benchmarks"]))' "$tmp/ld.json")
-[ "$got" -eq "$dense" ] || fail "the trainer-stride shape ran $got dense benchmarks, want $dense"
+[ "$got" -eq $((dense * nisa)) ] \
+  || fail "the trainer-stride shape ran $got dense benchmarks, want $dense x $nisa ISAs"
 
 # JSON through Google Benchmark's own flags; rates from the declared cost: FLOP/s = FLOPs of one
 # call (2 rows in out for a dense layer, computed here) / real time of one iteration.

@@ -114,20 +114,21 @@ fail:
 /* ---- adapters, one per function type --------------------------------------------------- */
 
 /* Dense shapes from the suites: input layer of a 14-feature encoding, hidden layers of 128 and
- * 256 units, and a large batch through a wide layer, with packed rows; then the calls the
- * trainer makes in its hidden layers, with its padded rows (the -ld suffix): a 256-row tile of
- * lazzari1d (128 units) and of tancik2d (256), and one thread's row block of rahaman1d's
- * 200-row batch on 2 threads (104 rows). The gap between the two kinds is what the batch size
- * and the trainer's layout cost the kernels; the gap between the trainer's shapes and a whole
- * step is the step's own. */
+ * 256 units, and a large batch through a wide layer, with packed rows; then calls the trainer
+ * makes in its hidden layers, with its padded rows (named with an -ld<stride> suffix, the
+ * stride from sb_padded_ld when registered): a 256-row tile of lazzari1d (128 units) and of
+ * tancik2d (256), and one thread's row block of rahaman1d's 200-row batch on 2 threads (104
+ * rows; its forward pass and data gradient are called so, its weight gradient as 200-row items
+ * of 64 units). The gap between the two kinds is what the batch size and the trainer's layout
+ * cost the kernels; the gap between the trainer's shapes and a whole step is the step's own. */
 static const struct kshape dense_shapes[] = {
     {{2048, 14, 128}, 0, 0, 1, "2048x14x128", 0},
     {{2048, 128, 128}, 0, 0, 1, "2048x128x128", 0},
     {{4096, 256, 256}, 0, 0, 1, "4096x256x256", 0},
     {{65536, 512, 256}, 0, 0, 1, "65536x512x256", 0},
-    {{256, 128, 128}, 0, 0, 1, "256x128x128-ld144", 1},
-    {{256, 256, 256}, 0, 0, 1, "256x256x256-ld272", 1},
-    {{104, 256, 256}, 0, 0, 1, "104x256x256-ld272", 1},
+    {{256, 128, 128}, 0, 0, 1, "256x128x128", 1},
+    {{256, 256, 256}, 0, 0, 1, "256x256x256", 1},
+    {{104, 256, 256}, 0, 0, 1, "104x256x256", 1},
 };
 
 /* f0 x[rows][ldin], f1 wt[in][ldout] (or w[out][ldin]), f2 b[out], f3 y[rows][ldout]; u0
@@ -534,9 +535,16 @@ static void register_table(struct registry *g, int i, const struct sb_kernels *k
             /* The scalar reference is the truth, not a contender: at 0.3-0.6 GFLOP/s one
              * iteration of the largest dense shape (17 GFLOP) would take up to a minute. */
             if (i == SB_ISA_SCALAR && c.flops * (double)ks->calls > 1e10) continue;
-            char name[160];
-            snprintf(name, sizeof name, "%s__%s%s/%s", sb_kernel_name((enum sb_kernel_id)id),
-                     k->isa_name, suffix, ks->label);
+            char name[160], ld[48] = "";
+            if (ks->trainer_ld) {
+                const size_t ldi = sb_padded_ld(ks->shape.in), ldo = sb_padded_ld(ks->shape.out);
+                if (ldi == ldo)
+                    snprintf(ld, sizeof ld, "-ld%zu", ldi);
+                else
+                    snprintf(ld, sizeof ld, "-ld%zux%zu", ldi, ldo);
+            }
+            snprintf(name, sizeof name, "%s__%s%s/%s%s", sb_kernel_name((enum sb_kernel_id)id),
+                     k->isa_name, suffix, ks->label, ld);
             if (g->names) {
                 /* as Google Benchmark names it (and filters it): UseRealTime adds /real_time */
                 const size_t len = strlen(name) + sizeof "/real_time";

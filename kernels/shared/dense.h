@@ -64,9 +64,9 @@ SBV_INLINE void store_cols(const int full, float *p, int v, const sbv_m cm[NV], 
         sbv_storeu_m(p + v * SBV_W, cm[v], x);
 }
 
-/* Where the tile leaves no register to spare (NEON: 29 of 32), GCC's scheduling of the 16
+/* Where the tile leaves few registers to spare (NEON: 29 of 32 taken), GCC's scheduling of the 16
  * unrolled steps below hoists later steps' loads above earlier steps' FMAs, and the values
- * it holds early push accumulators to the stack. TILE_STEP_FENCE 1 puts a compiler barrier
+ * it holds early push accumulators to the stack. TILE_STEP_FENCE_ON 1 puts a compiler barrier
  * between steps: it orders no instruction in the CPU and changes no arithmetic, it only stops
  * the compiler moving loads across it. */
 #if defined(TILE_STEP_FENCE_ON) && TILE_STEP_FENCE_ON
@@ -85,7 +85,9 @@ SBV_INLINE void store_cols(const int full, float *p, int v, const sbv_m cm[NV], 
  * those rows come from L3, and a tile's rows, a line or more apart, are no stream the hardware
  * prefetchers follow: with this and prefetch_tile_out, 3 interleaved runs of 21 calls gave
  * dense_relu_fwd 4096x256x256 +10 to +25 % and dense_bwd_data +13 % (AVX-512) and +27 %
- * (AVX2); shapes that fit L2 did not change. Into L1 instead was no better. */
+ * (AVX2) on a Xeon; shapes that fit L2 did not change there, and on a Zen 5 they ran faster
+ * without it, so the tiles now prefetch only rows larger than L2 (prefetch_rows). Into L1
+ * instead was no better. */
 SBV_INLINE void micro_step(const int R, const int nv, const int bfull, const sbv_m cm[NV],
                            size_t k, const float *a, size_t ars, size_t aks, const float *b,
                            size_t ldb, sbv_f acc[MR][NV])
