@@ -86,7 +86,12 @@ for k in ("bytes/s", "intensity", "peak_fraction"):
 # than Google Benchmark's; never above 1 for the peak
 assert 0 < b["peak_fraction"] <= 1, b
 assert of_a_reported_peak("scalar", lambda p: b["peak_fraction"] * p * 1e9, b["FLOP/s"]), (b, remeasured)
-# the roofline: FLOP/s over min(peak, intensity x the measured 1-thread bandwidth)
+# the roofline: the rate over min(peak, intensity x the measured 1-thread bandwidth). Both
+# fractions come from specbias's one timing of the loop, so roofline / peak fraction is
+# peak / that bound exactly, however busy the machine was; Google Benchmark's rate is another
+# timing, which on a loaded machine (CI's sanitizer stage beside other work) has come out at
+# twice specbias's for a 1.5 ms run, so it is not compared here. A fraction held at 1 (a kernel
+# still above a re-measured peak) has no exact ratio and is skipped.
 bw = float(d["context"]["bandwidth_gbs_1thread"])
 assert bw > 0, d["context"]
 for b in d["benchmarks"]:
@@ -94,9 +99,15 @@ for b in d["benchmarks"]:
     if b["FLOP/s"] == 0:   # the pattern kernels do no arithmetic
         assert b.get("roofline_fraction", 0) == 0, b
         continue
-    bound = lambda peak: min(peak, b["intensity"] * bw) * 1e9
-    assert of_a_reported_peak(isa, lambda p: b["roofline_fraction"] * bound(p), b["FLOP/s"]), \
-        (b, bw, remeasured)
+    assert b["roofline_fraction"] > 0, b
+    if b["peak_fraction"] >= 1:
+        continue
+    peaks = [float(d["context"]["peak_gflops_1thread_" + isa])]
+    if isa in remeasured:
+        peaks.append(float(remeasured[isa]))
+    ratio = b["roofline_fraction"] / b["peak_fraction"]
+    assert any(abs(ratio / (p / min(p, b["intensity"] * bw)) - 1) < 1e-3 + 0.05 / p
+               for p in peaks), (b, bw, remeasured)
 PY
 
 compare=$(dpkg -L libbenchmark-tools 2>/dev/null | grep '/compare.py$' | head -1)
