@@ -192,6 +192,10 @@ void sb_activations_free(struct sb_activations *a)
     memset(a, 0, sizeof *a);
 }
 
+/* A tile's weight gradient is one chunk of the kernel (kernels.h): one sum per element, which
+ * backward_by_tiles relies on to add a group's first tile straight into the gradient. */
+_Static_assert(SB_TILE_ROWS <= SB_WGRAD_ROWS, "a tile must be one weight-gradient chunk");
+
 static size_t n_tiles(size_t rows) { return (rows + SB_TILE_ROWS - 1) / SB_TILE_ROWS; }
 
 static size_t tile_rows(size_t rows, size_t t)
@@ -447,8 +451,8 @@ void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, siz
 }
 
 /* One tile's backward pass through every layer, its weight and bias gradients added into
- * p (a partial buffer holding -0: -0 + acc is acc exactly, sign of zero included, so p ends
- * up with the tile's partial sums bit for bit). g and the data gradients stay in the tile's
+ * p: a partial buffer holding -0 (-0 + acc is acc exactly, sign of zero included, so p ends
+ * up with the tile's partial sums bit for bit), or the gradient itself for a group of one. g and the data gradients stay in the tile's
  * rows of a->dact. */
 static void tile_backward(const struct sb_kernels *k, const struct sb_model *m,
                           struct sb_activations *a, size_t r0, size_t T, float *p)
@@ -508,14 +512,22 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
         for (size_t t0 = 0; t0 < nt; t0 += G) {
             const size_t group = nt - t0 < G ? nt - t0 : G;
             const size_t me = (size_t)omp_get_thread_num();
+            /* A group of one tile, every group on one thread, adds straight into grad, which
+             * already holds every tile before it: the kernel adds its one chunk's sum,
+             * dw = dw + acc, the very addition the reduction would make from a partial
+             * holding -0 + acc = acc (a tile is one chunk: SB_TILE_ROWS <= SB_WGRAD_ROWS).
+             * A larger group's first tile could do the same, but then its thread writes all
+             * of grad, half of it last written by the other thread's share of the reduction:
+             * on 2 threads of the Zen 5 VM, tancik2d/gauss went 2 % slower that way. */
+            const int direct = group == 1;
             if (me < group) {
                 const double w0 = sb_work_begin();
                 tile_backward(k, m, a, (t0 + me) * SB_TILE_ROWS, tile_rows(rows, t0 + me),
-                              a->partials + me * a->partial_len);
+                              direct ? grad : a->partials + me * a->partial_len);
                 sb_work_end(w0);
             }
 #pragma omp barrier
-            {
+            if (!direct) { /* the same on every thread, so every thread meets the barrier */
                 /* Each thread adds an equal share of the elements, in tile order, and puts
                  * each partial back to -0 as it reads it: the next group's tiles find them
                  * ready without another pass over every partial. */
@@ -530,8 +542,8 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
                     }
                 }
                 sb_work_end(w0);
-            }
 #pragma omp barrier
+            }
         }
         if (u) {
             update_share(m, u);
