@@ -11,6 +11,7 @@
 #include "harness/train/model.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,8 +170,68 @@ static void test_gradients(void **state)
         for (int isa = 0; isa < SB_ISA_COUNT; isa++) check_case(&cases[c], (enum sb_isa)isa);
 }
 
+/* The tile path hands each tile to whichever thread is free and adds the tiles' partial
+ * gradients into grad chunk by chunk in tile order (backward_by_tiles): the gradient must be
+ * the same bits on any number of threads, however the threads' tiles finish. 9 tiles (the
+ * last one short) and about 13 600 parameters (4 of the reduction's chunks), on 1 to 4
+ * threads, several times each: 4 threads on a 2-core machine are preempted in the middle of
+ * tiles and of reductions, so later tiles finish first. A tile added out of turn, or added
+ * while the tile before is still being added to the same chunk, changes the bits. */
+static void test_tile_order(void **state)
+{
+    (void)state;
+    const size_t ROWS = 2100, D = 1;
+    struct sb_encoding enc = {SB_ENC_POSENC, 0, 2, 0, NULL};
+    struct sb_model_spec spec = {D, 3, 80, 1, SB_OUT_LINEAR};
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(4); /* the partial buffers are allocated for this many */
+    for (int isa = 0; isa < SB_ISA_COUNT; isa++) {
+        const struct sb_kernels *k = sb_kernels_for((enum sb_isa)isa);
+        if (!k || !sb_isa_supported((enum sb_isa)isa, NULL)) continue;
+        struct sb_model mdl;
+        assert_int_equal(sb_model_init(&mdl, &spec, &enc, 11), 0);
+        struct sb_rng rng;
+        sb_rng_seed(&rng, 5, 6);
+        float *x = malloc(ROWS * D * sizeof *x), *t = malloc(ROWS * sizeof *t);
+        for (size_t i = 0; i < ROWS * D; i++) x[i] = (float)sb_rng_uniform(&rng);
+        for (size_t i = 0; i < ROWS; i++) t[i] = (float)sb_rng_normal(&rng);
+        struct sb_activations a;
+        assert_int_equal(sb_activations_alloc(&a, &mdl, ROWS), 0);
+        const size_t P = mdl.n_params;
+        assert_true(P > 3 * 4096);
+        float *ref = malloc(P * sizeof *ref), *grad = malloc(P * sizeof *grad);
+        for (int threads = 1; threads <= 4; threads++) {
+            omp_set_num_threads(threads);
+            struct sb_split sp = sb_model_split(&spec, mdl.features, ROWS, (size_t)threads);
+            assert_true(sp.backward_by_tiles);
+            for (int rep = 0; rep < (threads == 1 ? 1 : 4); rep++) {
+                sb_model_forward(k, &mdl, ROWS, x, &a);
+                sb_model_loss(k, &mdl, ROWS, t, &a, 1);
+                assert_int_equal(sb_model_backward(k, &mdl, ROWS, &a, threads == 1 ? ref : grad,
+                                                   NULL), 0);
+                if (threads == 1) continue;
+                for (size_t i = 0; i < P; i++)
+                    if (memcmp(&grad[i], &ref[i], sizeof *grad))
+                        fail_msg("%s: dL/dp[%zu] = %a on %d threads (try %d), %a on one",
+                                 k->isa_name, i, (double)grad[i], threads, rep + 1,
+                                 (double)ref[i]);
+            }
+        }
+        printf("  tile order: %-6s %zu params, 9 tiles, the same bits on 1-4 threads\n",
+               k->isa_name, P);
+        free(ref);
+        free(grad);
+        free(x);
+        free(t);
+        sb_activations_free(&a);
+        sb_model_free(&mdl);
+    }
+    omp_set_num_threads(saved);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_gradients)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_gradients),
+                                       cmocka_unit_test(test_tile_order)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

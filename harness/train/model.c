@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,6 +133,15 @@ void sb_model_free(struct sb_model *m)
     memset(m, 0, sizeof *m);
 }
 
+/* The tile path's reduction (backward_by_tiles) hands grad on from one tile to the next in
+ * chunks of this many floats (16 KiB): small enough that a tile's adds follow the tile before
+ * closely, large enough that the hand-overs (an atomic load and store a chunk) cost nothing
+ * beside the adds. Each turn counter has a 64-byte line of its own. */
+#define REDUCE_CHUNK 4096
+#define TURN_STRIDE (64 / sizeof(size_t))
+
+static size_t reduce_chunks(size_t params) { return (params + REDUCE_CHUNK - 1) / REDUCE_CHUNK; }
+
 int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, size_t rows)
 {
     memset(a, 0, sizeof *a);
@@ -154,6 +164,8 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     a->partial_len = m->n_params;
     a->partials = alloc_floats(a->n_partials * a->partial_len);
     if (!a->partials) return -1;
+    a->turns = aligned_alloc(64, (reduce_chunks(m->n_params) + 1) * 64);
+    if (!a->turns) return -1;
     /* -0, which backward_by_tiles restores after each use; each by the thread that will
      * write it, so that its pages sit on that thread's NUMA node. */
 #pragma omp parallel
@@ -189,11 +201,12 @@ void sb_activations_free(struct sb_activations *a)
     free(a->dact[1]);
     free(a->dg);
     free(a->partials);
+    free(a->turns);
     memset(a, 0, sizeof *a);
 }
 
 /* A tile's weight gradient is one chunk of the kernel (kernels.h): one sum per element, which
- * backward_by_tiles relies on to add a group's first tile straight into the gradient. */
+ * backward_by_tiles relies on to add tiles straight into the gradient on one thread. */
 _Static_assert(SB_TILE_ROWS <= SB_WGRAD_ROWS, "a tile must be one weight-gradient chunk");
 
 static size_t n_tiles(size_t rows) { return (rows + SB_TILE_ROWS - 1) / SB_TILE_ROWS; }
@@ -301,16 +314,12 @@ static void forward(const struct sb_kernels *k, const struct sb_model *m, size_t
 {
     a->rows = rows;
     const size_t rb = row_block(rows), nb = n_blocks(rows, rb);
-    /* Block t goes to thread t mod threads, the thread that takes tile t in the backward pass
-     * (backward_by_tiles), which then finds its activations in its own L2 rather than in
-     * another core's; each thread walks its blocks from the last, so that the first tile it
-     * takes backward is the one it touched last. Any order gives the same bits. */
-#pragma omp parallel
-    {
-        const size_t me = (size_t)omp_get_thread_num(), nth = (size_t)omp_get_num_threads();
-        for (size_t i = me < nb ? (nb - 1 - me) / nth + 1 : 0; i-- > 0;)
-            forward_block(k, m, x, a, rb, me + i * nth, encoded);
-    }
+    /* Blocks go to whichever thread is free, from the last, so that the faster core of a
+     * pair takes more of them (the barrier at the end waits only for the last block) and the
+     * first tiles that backward_by_tiles hands out, from the first, are those the threads
+     * touched last. Any split gives the same bits. */
+#pragma omp parallel for schedule(dynamic)
+    for (size_t i = 0; i < nb; i++) forward_block(k, m, x, a, rb, nb - 1 - i, encoded);
 }
 
 void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
@@ -501,51 +510,70 @@ static void update_share(const struct sb_model *m, const struct sb_update *u)
     sb_work_end(w0);
 }
 
-static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, size_t rows,
-                              struct sb_activations *a, float *grad, size_t G,
-                              const struct sb_update *u)
+/* Waits until *turn holds `want`, then returns the seconds it waited (0 without a wait). A
+ * thread waits only on tiles before its own, which threads already hold and finish without
+ * waiting on any later one, so the wait ends; it yields the core after a short spin, in case
+ * the thread it waits on shares the core (more threads than cores). */
+static double wait_turn(const size_t *turn, size_t want)
 {
-    const size_t nt = n_tiles(rows), P = m->n_params;
+    if (__atomic_load_n(turn, __ATOMIC_ACQUIRE) == want) return 0.0;
+    const double t0 = sb_now();
+    for (unsigned spins = 0; __atomic_load_n(turn, __ATOMIC_ACQUIRE) != want; spins++) {
+        if (spins < 4096) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#elif defined(__aarch64__)
+            __asm__ __volatile__("yield");
+#endif
+        } else {
+            sched_yield();
+        }
+    }
+    return sb_now() - t0;
+}
+
+/* The tile path. Each thread takes the next tile in order that no thread has taken, through
+ * every layer, its weight gradient into the thread's own partial buffer (holding -0), then adds
+ * that partial into grad chunk by chunk, each chunk once the tile before has been added to it,
+ * puts the partial back to -0 as it reads it, and takes the next tile. So grad gets every
+ * tile's sum in tile order, element by element, as on one thread, and a faster core simply
+ * takes more tiles: no barrier between tiles, and the step waits only for the last tile (a
+ * barrier after each group of `threads` tiles had the faster vCPU of the Zen 5 VM idle for
+ * the slower's 13 %). A thread waits only where the tile before its own is still being
+ * computed or added, at most by the difference between two threads' times for one tile.
+ * On one thread each tile adds straight into grad: the kernel adds its one chunk's sum,
+ * dw = dw + acc, the very addition a reduction would make from a partial holding
+ * -0 + acc = acc (a tile is one kernel chunk: SB_TILE_ROWS <= SB_WGRAD_ROWS). */
+static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, size_t rows,
+                              struct sb_activations *a, float *grad, const struct sb_update *u)
+{
+    const size_t nt = n_tiles(rows), P = m->n_params, nc = reduce_chunks(P);
+    size_t *const next = a->turns, *const added = a->turns + TURN_STRIDE;
     memset(grad, 0, P * sizeof *grad);
+    *next = 0;
+    for (size_t c = 0; c < nc; c++) added[c * TURN_STRIDE] = 0;
 #pragma omp parallel
     {
-        for (size_t t0 = 0; t0 < nt; t0 += G) {
-            const size_t group = nt - t0 < G ? nt - t0 : G;
-            const size_t me = (size_t)omp_get_thread_num();
-            /* A group of one tile, every group on one thread, adds straight into grad, which
-             * already holds every tile before it: the kernel adds its one chunk's sum,
-             * dw = dw + acc, the very addition the reduction would make from a partial
-             * holding -0 + acc = acc (a tile is one chunk: SB_TILE_ROWS <= SB_WGRAD_ROWS).
-             * A larger group's first tile could do the same, but then its thread writes all
-             * of grad, half of it last written by the other thread's share of the reduction:
-             * on 2 threads of the Zen 5 VM, tancik2d/gauss went 2 % slower that way. */
-            const int direct = group == 1;
-            if (me < group) {
-                const double w0 = sb_work_begin();
-                tile_backward(k, m, a, (t0 + me) * SB_TILE_ROWS, tile_rows(rows, t0 + me),
-                              direct ? grad : a->partials + me * a->partial_len);
-                sb_work_end(w0);
-            }
-#pragma omp barrier
-            if (!direct) { /* the same on every thread, so every thread meets the barrier */
-                /* Each thread adds an equal share of the elements, in tile order, and puts
-                 * each partial back to -0 as it reads it: the next group's tiles find them
-                 * ready without another pass over every partial. */
-                const double w0 = sb_work_begin();
-                size_t c0, c1;
-                thread_share(P, &c0, &c1);
-                for (size_t q = 0; q < group; q++) {
-                    float *p = a->partials + q * a->partial_len;
-                    for (size_t i = c0; i < c1; i++) {
-                        grad[i] = grad[i] + p[i];
-                        p[i] = -0.0f;
-                    }
+        const size_t me = (size_t)omp_get_thread_num();
+        const int alone = omp_get_num_threads() == 1;
+        float *p = alone ? grad : a->partials + me * a->partial_len;
+        for (size_t t; (t = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED)) < nt;) {
+            const double w0 = sb_work_begin();
+            tile_backward(k, m, a, t * SB_TILE_ROWS, tile_rows(rows, t), p);
+            double waited = 0.0;
+            for (size_t c = 0; !alone && c < nc; c++) {
+                waited += wait_turn(&added[c * TURN_STRIDE], t);
+                const size_t i1 = (c + 1) * REDUCE_CHUNK < P ? (c + 1) * REDUCE_CHUNK : P;
+                for (size_t i = c * REDUCE_CHUNK; i < i1; i++) {
+                    grad[i] = grad[i] + p[i];
+                    p[i] = -0.0f;
                 }
-                sb_work_end(w0);
-#pragma omp barrier
+                __atomic_store_n(&added[c * TURN_STRIDE], t + 1, __ATOMIC_RELEASE);
             }
+            sb_work_end(w0 + waited);
         }
         if (u) {
+#pragma omp barrier
             update_share(m, u);
 #pragma omp barrier
             pack_layers(m);
@@ -614,7 +642,7 @@ int sb_model_backward(const struct sb_kernels *k, struct sb_model *m, size_t row
 {
     const size_t threads = (size_t)omp_get_max_threads();
     if (n_tiles(rows) >= threads && threads <= a->n_partials) {
-        backward_by_tiles(k, m, rows, a, grad, threads, u);
+        backward_by_tiles(k, m, rows, a, grad, u);
         return 0;
     }
     if (a->dg_rows < rows) {

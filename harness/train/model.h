@@ -96,6 +96,9 @@ struct sb_activations {
     /* per-tile weight gradients of the tile-parallel backward pass (sb_model_backward) */
     float *partials;     /* [n_partials][partial_len], -0 between backward passes */
     size_t n_partials, partial_len;
+    /* the tile path's next tile, then per chunk of grad the tiles added to it so far, each in
+     * a 64-byte line of its own (backward_by_tiles) */
+    size_t *turns;
     /* The input whose encoding enc holds, for sb_model_forward_fixed; NULL after any other
      * forward pass. */
     const float *enc_of;
@@ -141,10 +144,10 @@ struct sb_update {
 /* Backward pass after sb_model_forward and sb_model_loss(grad = 1): overwrites grad[n_params]
  * with dL/dparams and, with an update u, applies it to m->params (each thread an equal
  * share, after the last barrier) and refreshes the packed copies of W (as sb_model_pack), in
- * the same parallel region. With at least as many tiles as threads, each thread takes one
- * tile of a group of `threads` tiles through every layer (its gradients and activations stay
- * in its L2), writing that tile's weight gradient into its own partial buffer; the partials
- * are then added into grad in tile order. Otherwise (small batches) the threads first take
+ * the same parallel region. With at least as many tiles as threads, each free thread takes
+ * the next tile through every layer (its gradients and activations stay in its L2), writing
+ * that tile's weight gradient into its own partial buffer, which it then adds into grad behind
+ * the tile before, so that grad gets the tiles in tile order. Otherwise (small batches) the threads first take
  * the data gradients of every layer down their own rows, then share out the weight-gradient
  * blocks of every layer (units, then inputs). Both give every element the same sum in the
  * same order, so the bits do not depend on the thread count or the path. Returns 0, or -1
@@ -174,8 +177,9 @@ struct sb_cost sb_model_step_cost(const struct sb_model *m, size_t rows, int enc
  * cannot use them all, whatever the machine. */
 struct sb_split {
     size_t threads, tiles;
-    int backward_by_tiles;     /* 1: tile groups (sb_model_backward); 0: layer by layer */
-    size_t tiles_per_thread;   /* most tiles one thread takes in the backward pass (tile path) */
+    int backward_by_tiles;     /* 1: tiles to whichever thread is free (sb_model_backward);
+                                  0: layer by layer */
+    size_t tiles_per_thread;   /* tile path: an even share, ceil(tiles / threads) */
     size_t row_blocks;         /* blocks of the forward pass and the data gradient */
     size_t weight_grad_items;  /* layer path: work items of the widest layer's weight gradient */
     size_t threads_with_work;  /* threads the phase with the fewest work items keeps busy */
