@@ -224,7 +224,7 @@ static void test_results_fields(void **state)
 }
 
 /* How a step is shared among threads, for the paper's lazzari1d network (2048 rows, 14
- * features, 4 x 128 units, 1 output): 8 tiles; tile groups while there are as many tiles as
+ * features, 4 x 128 units, 1 output): 8 tiles; the tile path while there are as many tiles as
  * threads, then layer by layer, where the widest layer's weight gradient has 16 items (2
  * blocks of 64 outputs x 8 blocks of 16 inputs) and caps the threads with work. */
 static void test_split(void **state)

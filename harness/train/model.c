@@ -461,8 +461,8 @@ void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, siz
 
 /* One tile's backward pass through every layer, its weight and bias gradients added into
  * p: a partial buffer holding -0 (-0 + acc is acc exactly, sign of zero included, so p ends
- * up with the tile's partial sums bit for bit), or the gradient itself for a group of one. g and the data gradients stay in the tile's
- * rows of a->dact. */
+ * up with the tile's partial sums bit for bit), or on one thread the gradient itself. g and
+ * the data gradients stay in the tile's rows of a->dact. */
 static void tile_backward(const struct sb_kernels *k, const struct sb_model *m,
                           struct sb_activations *a, size_t r0, size_t T, float *p)
 {

@@ -145,14 +145,14 @@ struct sb_update {
  * with dL/dparams and, with an update u, applies it to m->params (each thread an equal
  * share, after the last barrier) and refreshes the packed copies of W (as sb_model_pack), in
  * the same parallel region. With at least as many tiles as threads, each free thread takes
- * the next tile through every layer (its gradients and activations stay in its L2), writing
- * that tile's weight gradient into its own partial buffer, which it then adds into grad behind
- * the tile before, so that grad gets the tiles in tile order. Otherwise (small batches) the threads first take
- * the data gradients of every layer down their own rows, then share out the weight-gradient
- * blocks of every layer (units, then inputs). Both give every element the same sum in the
- * same order, so the bits do not depend on the thread count or the path. Returns 0, or -1
- * when the small-batch path's buffer (a->dg) cannot be allocated, before anything is
- * computed. */
+ * the next tile through every layer (its data gradients stay in its L2), writing that tile's
+ * weight gradient into its own partial buffer, which it then adds into grad behind the tile
+ * before, so that grad gets the tiles in tile order. Otherwise (small batches) the threads
+ * first take the data gradients of every layer down their own rows, then share out the
+ * weight-gradient blocks of every layer (units, then inputs). Both give every element the
+ * same sum in the same order, so the bits do not depend on the thread count or the path.
+ * Returns 0, or -1 when the small-batch path's buffer (a->dg) cannot be allocated, before
+ * anything is computed. */
 int sb_model_backward(const struct sb_kernels *k, struct sb_model *m, size_t rows,
                       struct sb_activations *a, float *grad, const struct sb_update *u);
 
