@@ -160,15 +160,19 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     a->mask = calloc(s->depth ? s->depth : 1, sizeof *a->mask);
     if (!a->enc || !a->y || !a->dy || !a->dz || !a->dact[0] || !a->dact[1] || !a->act || !a->mask)
         return -1;
-    a->n_partials = (size_t)omp_get_max_threads();
+    /* one partial buffer per thread of the pool; none for one thread, whose tiles add
+     * straight into the gradient (backward_by_tiles) */
+    const size_t pool = (size_t)omp_get_max_threads();
+    a->n_partials = pool > 1 ? pool : 0;
     a->partial_len = m->n_params;
-    a->partials = alloc_floats(a->n_partials * a->partial_len);
-    if (!a->partials) return -1;
+    a->partials = a->n_partials ? alloc_floats(a->n_partials * a->partial_len) : NULL;
+    if (a->n_partials && !a->partials) return -1;
     a->turns = aligned_alloc(64, (reduce_chunks(m->n_params) + 1) * 64);
-    if (!a->turns) return -1;
+    a->tile_sum = malloc((rows / SB_TILE_ROWS + 1) * sizeof *a->tile_sum); /* n_tiles(rows) */
+    if (!a->turns || !a->tile_sum) return -1;
     /* -0, which backward_by_tiles restores after each use; each by the thread that will
      * write it, so that its pages sit on that thread's NUMA node. */
-#pragma omp parallel
+#pragma omp parallel if (a->n_partials)
     {
         const size_t me = (size_t)omp_get_thread_num();
         if (me < a->n_partials) {
@@ -202,6 +206,7 @@ void sb_activations_free(struct sb_activations *a)
     free(a->dg);
     free(a->partials);
     free(a->turns);
+    free(a->tile_sum);
     memset(a, 0, sizeof *a);
 }
 
@@ -275,15 +280,12 @@ static const float *layer_input(const struct sb_model *m, const struct sb_activa
     return a->act[l - 1] + r0 * a->ld_act;
 }
 
-/* Encoding (unless `encoded`: enc holds it already) and every layer of the rows of block t
- * (blocks of rb rows). */
-static void forward_block(const struct sb_kernels *k, const struct sb_model *m, const float *x,
-                          struct sb_activations *a, size_t rb, size_t t, int encoded)
+/* Encoding (unless `encoded`: enc holds it already) and every layer of the T rows from r0. */
+static void forward_rows(const struct sb_kernels *k, const struct sb_model *m, const float *x,
+                         struct sb_activations *a, size_t r0, size_t T, int encoded)
 {
     const struct sb_model_spec *s = &m->spec;
-    const size_t F = m->features, mw = a->mask_words, rows = a->rows;
-    const double w0 = sb_work_begin();
-    const size_t r0 = t * rb, T = rows - r0 < rb ? rows - r0 : rb;
+    const size_t F = m->features, mw = a->mask_words;
     const float *xt = x + r0 * s->d;
     float *enc = a->enc + r0 * F;
     if (!encoded) switch (m->enc.kind) {
@@ -306,6 +308,15 @@ static void forward_block(const struct sb_kernels *k, const struct sb_model *m, 
             k->dense_linear_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
                                 a->y + r0 * s->out, s->out);
     }
+}
+
+/* forward_rows over block t of rb-row blocks, its time counted as work. */
+static void forward_block(const struct sb_kernels *k, const struct sb_model *m, const float *x,
+                          struct sb_activations *a, size_t rb, size_t t, int encoded)
+{
+    const double w0 = sb_work_begin();
+    const size_t r0 = t * rb, T = a->rows - r0 < rb ? a->rows - r0 : rb;
+    forward_rows(k, m, x, a, r0, T, encoded);
     sb_work_end(w0);
 }
 
@@ -338,26 +349,46 @@ void sb_model_forward_fixed(const struct sb_kernels *k, const struct sb_model *m
     a->enc_rows = rows;
 }
 
+/* The loss's scale for dL/dy, and its mean from the tiles' sums added in tile order: the
+ * same float operations whether the tiles' sums come from sb_model_loss or from the fused
+ * step (sb_model_train_step). */
+static float loss_scale(size_t rows, size_t out)
+{
+    return (float)(2.0 / ((double)rows * (double)out));
+}
+
+static float loss_mean(const float *tile_sum, size_t nt, size_t rows, size_t out)
+{
+    float sum = 0.0f;
+    for (size_t i = 0; i < nt; i++) sum += tile_sum[i];
+    return (float)((double)sum / ((double)rows * (double)out));
+}
+
+/* Tile t's squared errors, summed, and with grad its dL/dy into a->dy. */
+static float tile_loss(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                       const float *t, struct sb_activations *a, int grad, size_t i)
+{
+    const size_t out = m->spec.out, r0 = i * SB_TILE_ROWS, T = tile_rows(rows, i);
+    return k->mse_loss_grad(T * out, a->y + r0 * out, t + r0 * out, loss_scale(rows, out),
+                            grad ? a->dy + r0 * out : NULL);
+}
+
 float sb_model_loss(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
                     const float *t, struct sb_activations *a, int grad)
 {
-    const size_t out = m->spec.out, nt = n_tiles(rows);
-    const float scale = (float)(2.0 / ((double)rows * (double)out));
+    const size_t nt = n_tiles(rows);
     float partial_stack[64], *partial = nt <= 64 ? partial_stack : malloc(nt * sizeof *partial);
     if (!partial) return NAN;
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < nt; i++) {
         const double w0 = sb_work_begin();
-        const size_t r0 = i * SB_TILE_ROWS, T = tile_rows(rows, i);
-        partial[i] = k->mse_loss_grad(T * out, a->y + r0 * out, t + r0 * out, scale,
-                                      grad ? a->dy + r0 * out : NULL);
+        partial[i] = tile_loss(k, m, rows, t, a, grad, i);
         sb_work_end(w0);
     }
     /* Tiles are added in order, so the sum does not depend on the thread count. */
-    float sum = 0.0f;
-    for (size_t i = 0; i < nt; i++) sum += partial[i];
+    const float loss = loss_mean(partial, nt, rows, m->spec.out);
     if (partial != partial_stack) free(partial);
-    return (float)((double)sum / ((double)rows * (double)out));
+    return loss;
 }
 
 /* dW and db of one layer over all tiles. Each work item owns a block of dW (outputs j0..j1,
@@ -532,6 +563,16 @@ static double wait_turn(const size_t *turn, size_t want)
     return sb_now() - t0;
 }
 
+/* What the fused step (sb_model_train_step) does to each tile before its backward pass:
+ * the tile's forward pass and its loss, so that the tile's activations are still in the
+ * core's caches when its backward pass reads them. */
+struct tile_forward {
+    const float *x, *t;
+    int encoded;     /* a->enc holds x's encoding already */
+    float *tile_sum; /* [tiles]: each tile's squared errors */
+    float loss;      /* out: their mean, as sb_model_loss */
+};
+
 /* The tile path. Each thread takes the next tile in order that no thread has taken, through
  * every layer, its weight gradient into the thread's own partial buffer (holding -0), then adds
  * that partial into grad chunk by chunk, each chunk once the tile before has been added to it,
@@ -543,9 +584,12 @@ static double wait_turn(const size_t *turn, size_t want)
  * computed or added, at most by the difference between two threads' times for one tile.
  * On one thread each tile adds straight into grad: the kernel adds its one chunk's sum,
  * dw = dw + acc, the very addition a reduction would make from a partial holding
- * -0 + acc = acc (a tile is one kernel chunk: SB_TILE_ROWS <= SB_WGRAD_ROWS). */
+ * -0 + acc = acc (a tile is one kernel chunk: SB_TILE_ROWS <= SB_WGRAD_ROWS).
+ * With f, each tile is first taken forward and through the loss by the same thread, and the
+ * update waits for the loss: a step whose loss is not finite updates nothing. */
 static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, size_t rows,
-                              struct sb_activations *a, float *grad, const struct sb_update *u)
+                              struct sb_activations *a, float *grad, const struct sb_update *u,
+                              struct tile_forward *f)
 {
     const size_t nt = n_tiles(rows), P = m->n_params, nc = reduce_chunks(P);
     size_t *const next = a->turns, *const added = a->turns + TURN_STRIDE;
@@ -559,7 +603,12 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
         float *p = alone ? grad : a->partials + me * a->partial_len;
         for (size_t t; (t = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED)) < nt;) {
             const double w0 = sb_work_begin();
-            tile_backward(k, m, a, t * SB_TILE_ROWS, tile_rows(rows, t), p);
+            const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
+            if (f) {
+                forward_rows(k, m, f->x, a, r0, T, f->encoded);
+                f->tile_sum[t] = tile_loss(k, m, rows, f->t, a, 1, t);
+            }
+            tile_backward(k, m, a, r0, T, p);
             double waited = 0.0;
             for (size_t c = 0; !alone && c < nc; c++) {
                 waited += wait_turn(&added[c * TURN_STRIDE], t);
@@ -572,8 +621,17 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
             }
             sb_work_end(w0 + waited);
         }
-        if (u) {
+        int update = u != NULL;
+        if (f) {
 #pragma omp barrier
+#pragma omp single
+            f->loss = loss_mean(f->tile_sum, nt, rows, m->spec.out);
+            /* the single's barrier: every thread reads the same loss */
+            update = update && isfinite(f->loss);
+        } else if (update) {
+#pragma omp barrier
+        }
+        if (update) {
             update_share(m, u);
 #pragma omp barrier
             pack_layers(m);
@@ -641,8 +699,8 @@ int sb_model_backward(const struct sb_kernels *k, struct sb_model *m, size_t row
                       struct sb_activations *a, float *grad, const struct sb_update *u)
 {
     const size_t threads = (size_t)omp_get_max_threads();
-    if (n_tiles(rows) >= threads && threads <= a->n_partials) {
-        backward_by_tiles(k, m, rows, a, grad, u);
+    if (n_tiles(rows) >= threads && (threads == 1 || threads <= a->n_partials)) {
+        backward_by_tiles(k, m, rows, a, grad, u, NULL);
         return 0;
     }
     if (a->dg_rows < rows) {
@@ -654,6 +712,30 @@ int sb_model_backward(const struct sb_kernels *k, struct sb_model *m, size_t row
     /* every dW block and db is zeroed by the work item that owns it (weight_grad_item) */
     backward_by_layers(k, m, rows, a, grad, u);
     return 0;
+}
+
+int sb_model_train_step(const struct sb_kernels *k, struct sb_model *m, size_t rows,
+                        const float *x, int fixed, const float *t, struct sb_activations *a,
+                        float *grad, const struct sb_update *u, float *loss)
+{
+    const size_t threads = (size_t)omp_get_max_threads();
+    if (n_tiles(rows) >= threads && (threads == 1 || threads <= a->n_partials)) {
+        struct tile_forward f = {x, t, fixed && a->enc_of == x && a->enc_rows == rows,
+                                 a->tile_sum, NAN};
+        a->rows = rows;
+        backward_by_tiles(k, m, rows, a, grad, u, &f);
+        a->enc_of = fixed ? x : NULL;
+        a->enc_rows = rows;
+        *loss = f.loss;
+        return 0;
+    }
+    if (fixed)
+        sb_model_forward_fixed(k, m, rows, x, a);
+    else
+        sb_model_forward(k, m, rows, x, a);
+    *loss = sb_model_loss(k, m, rows, t, a, 1);
+    if (!isfinite(*loss)) return 0;
+    return sb_model_backward(k, m, rows, a, grad, u);
 }
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }

@@ -99,6 +99,8 @@ struct sb_activations {
     /* the tile path's next tile, then per chunk of grad the tiles added to it so far, each in
      * a 64-byte line of its own (backward_by_tiles) */
     size_t *turns;
+    /* each tile's squared errors in the fused step (sb_model_train_step), [tiles of cap] */
+    float *tile_sum;
     /* The input whose encoding enc holds, for sb_model_forward_fixed; NULL after any other
      * forward pass. */
     const float *enc_of;
@@ -155,6 +157,18 @@ struct sb_update {
  * anything is computed. */
 int sb_model_backward(const struct sb_kernels *k, struct sb_model *m, size_t rows,
                       struct sb_activations *a, float *grad, const struct sb_update *u);
+
+/* One training step: sb_model_forward (sb_model_forward_fixed with `fixed`) over x, *loss =
+ * sb_model_loss(grad = 1) against t, then, when the loss is finite, sb_model_backward with
+ * the update u; the same bits in every output (a->y, a->dy, grad, params, the packed
+ * copies), and a->act, a->mask and a->enc hold the same forward pass. On the tile path (at
+ * least as many tiles as threads) the three are fused: the thread that takes a tile takes it
+ * forward, through the loss and backward, while its activations are in its caches (a
+ * tancik2d tile's are 2 MB, the batch's 200 MB); the update waits for the loss, and a step
+ * whose loss is not finite updates nothing. Returns as sb_model_backward. */
+int sb_model_train_step(const struct sb_kernels *k, struct sb_model *m, size_t rows,
+                        const float *x, int fixed, const float *t, struct sb_activations *a,
+                        float *grad, const struct sb_update *u, float *loss);
 
 /* Walks the layers from the output down after sb_model_forward with a->dy holding dL/dy,
  * calling visit(ctx, l, ...) for each layer l with the gradient at its pre-activations

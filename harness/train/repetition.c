@@ -387,24 +387,22 @@ static int train_step(const struct sb_run_options *o, struct sb_prepared *p, str
         x = r->xb;
         t = r->tb;
     }
-    if (r->minibatch)
-        sb_model_forward(k, &r->model, p->batch, x, &r->act);
-    else /* the training set, the same every step: encoded once */
-        sb_model_forward_fixed(k, &r->model, p->batch, x, &r->act);
-    const float loss = sb_model_loss(k, &r->model, p->batch, t, &r->act, 1);
-    if (!isfinite(loss)) {
-        out->train_seconds += sb_now() - t0;
-        snprintf(err, errlen, "%s: the loss is %s at step %llu (diverged)", e->name,
-                 isnan(loss) ? "NaN" : "infinite", (unsigned long long)step);
-        return 3;
-    }
     struct optimiser opt = {.k = k, .e = e, .r = r};
     if (e->optimizer == SB_OPT_ADAM)
         opt.st = sb_adam_step_make(e->lr, e->beta1, e->beta2, e->eps, step + 1);
     const struct sb_update update = {optimiser_apply, &opt};
-    if (sb_model_backward(k, &r->model, p->batch, &r->act, r->grad, &update)) {
+    float loss;
+    /* a full batch is the training set, the same every step: encoded once */
+    if (sb_model_train_step(k, &r->model, p->batch, x, !r->minibatch, t, &r->act, r->grad,
+                            &update, &loss)) {
         out->train_seconds += sb_now() - t0;
         return -1;
+    }
+    if (!isfinite(loss)) { /* nothing was updated */
+        out->train_seconds += sb_now() - t0;
+        snprintf(err, errlen, "%s: the loss is %s at step %llu (diverged)", e->name,
+                 isnan(loss) ? "NaN" : "infinite", (unsigned long long)step);
+        return 3;
     }
     if (opt.nonfinite & 0x80000000u) {
         out->train_seconds += sb_now() - t0;
