@@ -251,89 +251,126 @@ static void assert_same_floats(const char *what, const char *isa, int threads, i
                      isa, what, i, (double)got[i], threads, step, (double)want[i]);
 }
 
+static void assert_same_bytes(const char *what, const char *isa, int threads, int step,
+                              const void *got, const void *want, size_t bytes)
+{
+    if (memcmp(got, want, bytes))
+        fail_msg("%s: %s differs between the fused step on %d threads (step %d) and the "
+                 "separate passes",
+                 isa, what, threads, step);
+}
+
 /* sb_model_train_step takes each tile forward, through the loss and backward in one pass on
  * the tile path, and calls the three passes in turn on the small-batch path: either way the
- * loss, the gradient, the outputs and the updated parameters must be the same bits as
- * sb_model_forward(_fixed), sb_model_loss and sb_model_backward with the same update, over
- * three steps (the fixed input encoded at the first), on 1 to 3 threads; and a step whose
- * loss is not finite must leave the parameters as they were. 2100 rows take the tile path on
- * every thread count; 200 rows (one tile) the small-batch path on 2 and 3. */
+ * loss, the gradient, the activations and the updated parameters with their packed copies must
+ * be the same bits as sb_model_forward(_fixed), sb_model_loss and sb_model_backward with the
+ * same update, over three steps (the fixed input encoded at the first), on 1 to 3 threads;
+ * and a step whose loss is not finite must leave the parameters as they were. 2100 rows take
+ * the tile path on every thread count, 200 rows (one tile) the small-batch path on 2 and 3;
+ * activations allocated with a pool of one thread have no partial buffers, so 2 and 3 threads
+ * take the small-batch path there too. The path taken is asserted: a->fused_steps counts the
+ * fused steps, and only the small-batch path allocates a->dg. */
 static void test_fused_step(void **state)
 {
     (void)state;
     const size_t D = 2;
     struct sb_model_spec spec = {D, 2, 40, 3, SB_OUT_SIGMOID};
     const int saved = omp_get_max_threads();
-    omp_set_num_threads(3); /* the partial buffers are allocated for this many */
     for (int isa = 0; isa < SB_ISA_COUNT; isa++) {
         const struct sb_kernels *k = sb_kernels_for((enum sb_isa)isa);
         if (!k || !sb_isa_supported((enum sb_isa)isa, NULL)) continue;
-        for (size_t rows = 200; rows <= 2100; rows += 1900)
-            for (int fixed = 0; fixed <= 1; fixed++)
-                for (int threads = 1; threads <= 3; threads++) {
-                    omp_set_num_threads(3);
-                    struct sb_rng rng;
-                    sb_rng_seed(&rng, 8, 9);
-                    struct sb_model ref, fused;
-                    for (int side = 0; side < 2; side++) {
-                        struct sb_encoding enc = {SB_ENC_FOURIER, 0, 0, 6, NULL};
-                        enc.B = malloc(6 * D * sizeof(float));
-                        for (size_t i = 0; i < 6 * D; i++) enc.B[i] = (float)(i % 5) - 2.0f;
-                        assert_int_equal(sb_model_init(side ? &fused : &ref, &spec, &enc, 3), 0);
+        for (int pool = 1; pool <= 3; pool += 2)
+            for (size_t rows = 200; rows <= 2100; rows += 1900)
+                for (int fixed = 0; fixed <= 1; fixed++)
+                    for (int threads = 1; threads <= 3; threads++) {
+                        struct sb_rng rng;
+                        sb_rng_seed(&rng, 8, 9);
+                        struct sb_model ref, fused;
+                        for (int side = 0; side < 2; side++) {
+                            struct sb_encoding enc = {SB_ENC_FOURIER, 0, 0, 6, NULL};
+                            enc.B = malloc(6 * D * sizeof(float));
+                            for (size_t i = 0; i < 6 * D; i++) enc.B[i] = (float)(i % 5) - 2.0f;
+                            assert_int_equal(sb_model_init(side ? &fused : &ref, &spec, &enc, 3),
+                                             0);
+                        }
+                        const size_t P = ref.n_params;
+                        float *x = malloc(rows * D * sizeof *x), *t = malloc(rows * 3 * sizeof *t);
+                        for (size_t i = 0; i < rows * D; i++) x[i] = (float)sb_rng_uniform(&rng);
+                        for (size_t i = 0; i < rows * 3; i++) t[i] = (float)sb_rng_uniform(&rng);
+                        struct sb_activations ra, fa;
+                        omp_set_num_threads(3);
+                        assert_int_equal(sb_activations_alloc(&ra, &ref, rows), 0);
+                        omp_set_num_threads(pool);
+                        assert_int_equal(sb_activations_alloc(&fa, &fused, rows), 0);
+                        float *rg = malloc(P * sizeof *rg), *fg = malloc(P * sizeof *fg);
+                        struct sgd ro = {ref.params, rg}, fo = {fused.params, fg};
+                        const struct sb_update ru = {sgd_apply, &ro}, fu = {sgd_apply, &fo};
+                        omp_set_num_threads(threads);
+                        const int tile_path =
+                            (rows > 200 || threads == 1) && (threads == 1 || pool >= threads);
+                        const char *isa_name = k->isa_name;
+                        for (int step = 0; step < 3; step++) {
+                            if (fixed)
+                                sb_model_forward_fixed(k, &ref, rows, x, &ra);
+                            else
+                                sb_model_forward(k, &ref, rows, x, &ra);
+                            const float rl = sb_model_loss(k, &ref, rows, t, &ra, 1);
+                            assert_int_equal(sb_model_backward(k, &ref, rows, &ra, rg, &ru), 0);
+                            float fl = NAN;
+                            assert_int_equal(sb_model_train_step(k, &fused, rows, x, fixed, t, &fa,
+                                                                 fg, &fu, &fl),
+                                             0);
+                            if ((fa.dg == NULL) != tile_path ||
+                                fa.fused_steps != (tile_path ? (size_t)step + 1 : 0))
+                                fail_msg("%s: %zu rows on %d threads (pool of %d) took the %s "
+                                         "backward path, %zu fused steps of %d",
+                                         isa_name, rows, threads, pool,
+                                         fa.dg ? "small-batch" : "tile", fa.fused_steps, step + 1);
+                            assert_same_floats("loss", isa_name, threads, step, &fl, &rl, 1);
+                            assert_same_floats("y", isa_name, threads, step, fa.y, ra.y, rows * 3);
+                            assert_same_floats("dy", isa_name, threads, step, fa.dy, ra.dy,
+                                               rows * 3);
+                            assert_same_floats("enc", isa_name, threads, step, fa.enc, ra.enc,
+                                               rows * fused.features);
+                            for (size_t l = 0; l < spec.depth; l++) {
+                                assert_same_floats("act", isa_name, threads, step, fa.act[l],
+                                                   ra.act[l], rows * fa.ld_act);
+                                assert_same_bytes("mask", isa_name, threads, step, fa.mask[l],
+                                                  ra.mask[l], rows * fa.mask_words * 8);
+                            }
+                            assert_same_floats("grad", isa_name, threads, step, fg, rg, P);
+                            assert_same_floats("params", isa_name, threads, step, fused.params,
+                                               ref.params, P);
+                            for (size_t l = 0; l < fused.n_layers; l++) {
+                                const struct sb_layer *F = &fused.layers[l], *R = &ref.layers[l];
+                                assert_same_floats("Wt", isa_name, threads, step, F->wt, R->wt,
+                                                   F->in * F->ldwt);
+                                assert_same_floats("W", isa_name, threads, step, F->w, R->w,
+                                                   F->out * F->ldw);
+                            }
+                            assert_true(fa.enc_of == (fixed ? x : NULL));
+                        }
+                        /* a target that makes the loss NaN: nothing is updated */
+                        memcpy(rg, fused.params, P * sizeof *rg);
+                        t[rows / 2] = NAN;
+                        float fl = 0.0f;
+                        assert_int_equal(
+                            sb_model_train_step(k, &fused, rows, x, fixed, t, &fa, fg, &fu, &fl),
+                            0);
+                        assert_true(isnan(fl));
+                        assert_same_floats("params after a NaN loss", isa_name, threads, 3,
+                                           fused.params, rg, P);
+                        free(rg);
+                        free(fg);
+                        free(x);
+                        free(t);
+                        sb_activations_free(&ra);
+                        sb_activations_free(&fa);
+                        sb_model_free(&ref);
+                        sb_model_free(&fused);
                     }
-                    const size_t P = ref.n_params;
-                    float *x = malloc(rows * D * sizeof *x), *t = malloc(rows * 3 * sizeof *t);
-                    for (size_t i = 0; i < rows * D; i++) x[i] = (float)sb_rng_uniform(&rng);
-                    for (size_t i = 0; i < rows * 3; i++) t[i] = (float)sb_rng_uniform(&rng);
-                    struct sb_activations ra, fa;
-                    assert_int_equal(sb_activations_alloc(&ra, &ref, rows), 0);
-                    assert_int_equal(sb_activations_alloc(&fa, &fused, rows), 0);
-                    float *rg = malloc(P * sizeof *rg), *fg = malloc(P * sizeof *fg);
-                    struct sgd ro = {ref.params, rg}, fo = {fused.params, fg};
-                    const struct sb_update ru = {sgd_apply, &ro}, fu = {sgd_apply, &fo};
-                    omp_set_num_threads(threads);
-                    const struct sb_split sp = sb_model_split(&spec, ref.features, rows,
-                                                              (size_t)threads);
-                    assert_int_equal(sp.backward_by_tiles, rows > 200 || threads == 1);
-                    for (int step = 0; step < 3; step++) {
-                        if (fixed)
-                            sb_model_forward_fixed(k, &ref, rows, x, &ra);
-                        else
-                            sb_model_forward(k, &ref, rows, x, &ra);
-                        const float rl = sb_model_loss(k, &ref, rows, t, &ra, 1);
-                        assert_int_equal(sb_model_backward(k, &ref, rows, &ra, rg, &ru), 0);
-                        float fl = NAN;
-                        assert_int_equal(sb_model_train_step(k, &fused, rows, x, fixed, t, &fa,
-                                                             fg, &fu, &fl),
-                                         0);
-                        assert_same_floats("loss", k->isa_name, threads, step, &fl, &rl, 1);
-                        assert_same_floats("y", k->isa_name, threads, step, fa.y, ra.y, rows * 3);
-                        assert_same_floats("grad", k->isa_name, threads, step, fg, rg, P);
-                        assert_same_floats("params", k->isa_name, threads, step, fused.params,
-                                           ref.params, P);
-                        assert_true(fa.enc_of == (fixed ? x : NULL));
-                    }
-                    /* a target that makes the loss NaN: nothing is updated */
-                    memcpy(rg, fused.params, P * sizeof *rg);
-                    t[rows / 2] = NAN;
-                    float fl = 0.0f;
-                    assert_int_equal(sb_model_train_step(k, &fused, rows, x, fixed, t, &fa, fg,
-                                                         &fu, &fl),
-                                     0);
-                    assert_true(isnan(fl));
-                    assert_same_floats("params after a NaN loss", k->isa_name, threads, 3,
-                                       fused.params, rg, P);
-                    free(rg);
-                    free(fg);
-                    free(x);
-                    free(t);
-                    sb_activations_free(&ra);
-                    sb_activations_free(&fa);
-                    sb_model_free(&ref);
-                    sb_model_free(&fused);
-                }
         printf("  fused step: %-6s the same bits as the separate passes, 200 and 2100 rows, "
-               "1-3 threads\n",
+               "1-3 threads, pools of 1 and 3\n",
                k->isa_name);
     }
     omp_set_num_threads(saved);

@@ -326,9 +326,9 @@ static void forward(const struct sb_kernels *k, const struct sb_model *m, size_t
     a->rows = rows;
     const size_t rb = row_block(rows), nb = n_blocks(rows, rb);
     /* Blocks go to whichever thread is free, from the last, so that the faster core of a
-     * pair takes more of them (the barrier at the end waits only for the last block) and the
-     * first tiles that backward_by_tiles hands out, from the first, are those the threads
-     * touched last. Any split gives the same bits. */
+     * pair takes more of them (the barrier at the end waits only for the last block) and, where
+     * sb_model_backward follows, the first tiles it hands out are those the threads touched
+     * last. Any split gives the same bits. */
 #pragma omp parallel for schedule(dynamic)
     for (size_t i = 0; i < nb; i++) forward_block(k, m, x, a, rb, nb - 1 - i, encoded);
 }
@@ -724,6 +724,7 @@ int sb_model_train_step(const struct sb_kernels *k, struct sb_model *m, size_t r
                                  a->tile_sum, NAN};
         a->rows = rows;
         backward_by_tiles(k, m, rows, a, grad, u, &f);
+        a->fused_steps++;
         a->enc_of = fixed ? x : NULL;
         a->enc_rows = rows;
         *loss = f.loss;
@@ -748,7 +749,8 @@ struct sb_split sb_model_split(const struct sb_model_spec *s, size_t features, s
     sp.threads = threads;
     sp.tiles = n_tiles(rows);
     sp.row_blocks = n_blocks(rows, row_block_for(rows, threads));
-    /* sb_model_backward's choice (its partial buffers are one per thread of the pool) */
+    /* sb_model_backward's and sb_model_train_step's choice, given a partial buffer per thread
+     * (one per thread of the pool when the activations were allocated; none for a pool of one) */
     sp.backward_by_tiles = sp.tiles >= threads;
     /* The heavy phases: the forward pass and the data gradient over row blocks; the weight
      * gradient over tiles, or over the widest layer's items on the layer path. */

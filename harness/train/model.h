@@ -101,6 +101,7 @@ struct sb_activations {
     size_t *turns;
     /* each tile's squared errors in the fused step (sb_model_train_step), [tiles of cap] */
     float *tile_sum;
+    size_t fused_steps; /* steps sb_model_train_step took on the fused tile path (for tests) */
     /* The input whose encoding enc holds, for sb_model_forward_fixed; NULL after any other
      * forward pass. */
     const float *enc_of;
@@ -158,14 +159,16 @@ struct sb_update {
 int sb_model_backward(const struct sb_kernels *k, struct sb_model *m, size_t rows,
                       struct sb_activations *a, float *grad, const struct sb_update *u);
 
-/* One training step: sb_model_forward (sb_model_forward_fixed with `fixed`) over x, *loss =
- * sb_model_loss(grad = 1) against t, then, when the loss is finite, sb_model_backward with
- * the update u; the same bits in every output (a->y, a->dy, grad, params, the packed
- * copies), and a->act, a->mask and a->enc hold the same forward pass. On the tile path (at
- * least as many tiles as threads) the three are fused: the thread that takes a tile takes it
- * forward, through the loss and backward, while its activations are in its caches (a
- * tancik2d tile's are 2 MB, the batch's 200 MB); the update waits for the loss, and a step
- * whose loss is not finite updates nothing. Returns as sb_model_backward. */
+/* One training step over x[rows] (rows <= a->cap): sb_model_forward (sb_model_forward_fixed
+ * with `fixed`), *loss = sb_model_loss(grad = 1) against t, then, when the loss is finite,
+ * sb_model_backward with the update u. When the loss is finite, every output is the same bits
+ * as those three calls' (a->y, a->dy, a->act, a->mask, a->enc, grad, the parameters and their
+ * packed copies); when it is not, nothing is updated and grad is unspecified. On the tile path
+ * (at least as many tiles as threads, and a partial buffer per thread or one thread) the three
+ * are fused: the thread that takes a tile takes it forward, through the loss and backward,
+ * with no barrier between the passes (a tancik2d tile's activations and gradients are about
+ * 2 MB, the batch's about 490 MB); the update waits for the loss. Returns as
+ * sb_model_backward. */
 int sb_model_train_step(const struct sb_kernels *k, struct sb_model *m, size_t rows,
                         const float *x, int fixed, const float *t, struct sb_activations *a,
                         float *grad, const struct sb_update *u, float *loss);
