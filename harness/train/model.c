@@ -333,20 +333,37 @@ static void forward(const struct sb_kernels *k, const struct sb_model *m, size_t
     for (size_t i = 0; i < nb; i++) forward_block(k, m, x, a, rb, nb - 1 - i, encoded);
 }
 
+/* Whether a->enc holds x's encoding already: only an input that does not change between
+ * calls (`fixed`) keeps it (sb_model_forward_fixed). */
+static int encoding_kept(const struct sb_activations *a, const float *x, size_t rows, int fixed)
+{
+    return fixed && a->enc_of == x && a->enc_rows == rows;
+}
+
+/* Records what a->enc holds once x[rows] has been encoded. */
+static void encoding_done(struct sb_activations *a, const float *x, size_t rows, int fixed)
+{
+    a->enc_of = fixed ? x : NULL;
+    a->enc_rows = rows;
+}
+
+static void forward_input(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
+                          const float *x, struct sb_activations *a, int fixed)
+{
+    forward(k, m, rows, x, a, encoding_kept(a, x, rows, fixed));
+    encoding_done(a, x, rows, fixed);
+}
+
 void sb_model_forward(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
                       const float *x, struct sb_activations *a)
 {
-    a->enc_of = NULL;
-    forward(k, m, rows, x, a, 0);
+    forward_input(k, m, rows, x, a, 0);
 }
 
 void sb_model_forward_fixed(const struct sb_kernels *k, const struct sb_model *m, size_t rows,
                             const float *x, struct sb_activations *a)
 {
-    const int encoded = a->enc_of == x && a->enc_rows == rows;
-    forward(k, m, rows, x, a, encoded);
-    a->enc_of = x;
-    a->enc_rows = rows;
+    forward_input(k, m, rows, x, a, 1);
 }
 
 /* The loss's scale for dL/dy, and its mean from the tiles' sums added in tile order: the
@@ -695,11 +712,18 @@ static void backward_by_layers(const struct sb_kernels *k, struct sb_model *m, s
     }
 }
 
+/* The tile path needs a tile for every thread, and a partial buffer for every thread unless
+ * there is only one (sb_activations_alloc gives a pool of one none). */
+static int takes_tile_path(const struct sb_activations *a, size_t rows)
+{
+    const size_t threads = (size_t)omp_get_max_threads();
+    return n_tiles(rows) >= threads && (threads == 1 || threads <= a->n_partials);
+}
+
 int sb_model_backward(const struct sb_kernels *k, struct sb_model *m, size_t rows,
                       struct sb_activations *a, float *grad, const struct sb_update *u)
 {
-    const size_t threads = (size_t)omp_get_max_threads();
-    if (n_tiles(rows) >= threads && (threads == 1 || threads <= a->n_partials)) {
+    if (takes_tile_path(a, rows)) {
         backward_by_tiles(k, m, rows, a, grad, u, NULL);
         return 0;
     }
@@ -718,22 +742,16 @@ int sb_model_train_step(const struct sb_kernels *k, struct sb_model *m, size_t r
                         const float *x, int fixed, const float *t, struct sb_activations *a,
                         float *grad, const struct sb_update *u, float *loss)
 {
-    const size_t threads = (size_t)omp_get_max_threads();
-    if (n_tiles(rows) >= threads && (threads == 1 || threads <= a->n_partials)) {
-        struct tile_forward f = {x, t, fixed && a->enc_of == x && a->enc_rows == rows,
-                                 a->tile_sum, NAN};
+    if (takes_tile_path(a, rows)) {
+        struct tile_forward f = {x, t, encoding_kept(a, x, rows, fixed), a->tile_sum, NAN};
         a->rows = rows;
         backward_by_tiles(k, m, rows, a, grad, u, &f);
         a->fused_steps++;
-        a->enc_of = fixed ? x : NULL;
-        a->enc_rows = rows;
+        encoding_done(a, x, rows, fixed);
         *loss = f.loss;
         return 0;
     }
-    if (fixed)
-        sb_model_forward_fixed(k, m, rows, x, a);
-    else
-        sb_model_forward(k, m, rows, x, a);
+    forward_input(k, m, rows, x, a, fixed);
     *loss = sb_model_loss(k, m, rows, t, a, 1);
     if (!isfinite(*loss)) return 0;
     return sb_model_backward(k, m, rows, a, grad, u);
