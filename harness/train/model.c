@@ -140,6 +140,11 @@ void sb_model_free(struct sb_model *m)
 #define REDUCE_CHUNK 4096
 #define TURN_STRIDE (64 / sizeof(size_t))
 
+/* Partial buffers per thread on the tile path: a thread whose finished tile cannot be added
+ * yet (the tile before it is still being computed by a slower thread) keeps it and takes the
+ * next tile into its second buffer instead of waiting (backward_by_tiles). */
+#define PARTIALS_PER_THREAD 2
+
 static size_t reduce_chunks(size_t params) { return (params + REDUCE_CHUNK - 1) / REDUCE_CHUNK; }
 
 int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, size_t rows)
@@ -160,13 +165,14 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     a->mask = calloc(s->depth ? s->depth : 1, sizeof *a->mask);
     if (!a->enc || !a->y || !a->dy || !a->dz || !a->dact[0] || !a->dact[1] || !a->act || !a->mask)
         return -1;
-    /* one partial buffer per thread of the pool; none for one thread, whose tiles add
-     * straight into the gradient (backward_by_tiles) */
+    /* PARTIALS_PER_THREAD partial buffers per thread of the pool; none for one thread, whose
+     * tiles add straight into the gradient (backward_by_tiles) */
     const size_t pool = (size_t)omp_get_max_threads();
     a->n_partials = pool > 1 ? pool : 0;
     a->partial_len = m->n_params;
-    a->partials = a->n_partials ? alloc_floats(a->n_partials * a->partial_len) : NULL;
-    if (a->n_partials && !a->partials) return -1;
+    const size_t n_bufs = a->n_partials * PARTIALS_PER_THREAD;
+    a->partials = n_bufs ? alloc_floats(n_bufs * a->partial_len) : NULL;
+    if (n_bufs && !a->partials) return -1;
     a->turns = aligned_alloc(64, (reduce_chunks(m->n_params) + 1) * 64);
     a->tile_sum = malloc((rows / SB_TILE_ROWS + 1) * sizeof *a->tile_sum); /* n_tiles(rows) */
     if (!a->turns || !a->tile_sum) return -1;
@@ -176,8 +182,8 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     {
         const size_t me = (size_t)omp_get_thread_num();
         if (me < a->n_partials) {
-            float *p = a->partials + me * a->partial_len;
-            for (size_t i = 0; i < a->partial_len; i++) p[i] = -0.0f;
+            float *p = a->partials + me * PARTIALS_PER_THREAD * a->partial_len;
+            for (size_t i = 0; i < PARTIALS_PER_THREAD * a->partial_len; i++) p[i] = -0.0f;
         }
     }
     a->depth = s->depth; /* before the loop: a partial failure frees what it got */
@@ -580,6 +586,23 @@ static double wait_turn(const size_t *turn, size_t want)
     return sb_now() - t0;
 }
 
+/* Adds tile t's partial p into grad[P] chunk by chunk, each chunk once the tile before t has
+ * been added to it, and puts p back to -0 as it reads it. Returns the seconds it waited. */
+static double add_partial(float *grad, float *p, size_t P, size_t *added, size_t t)
+{
+    double waited = 0.0;
+    for (size_t c = 0; c < reduce_chunks(P); c++) {
+        waited += wait_turn(&added[c * TURN_STRIDE], t);
+        const size_t i1 = (c + 1) * REDUCE_CHUNK < P ? (c + 1) * REDUCE_CHUNK : P;
+        for (size_t i = c * REDUCE_CHUNK; i < i1; i++) {
+            grad[i] = grad[i] + p[i];
+            p[i] = -0.0f;
+        }
+        __atomic_store_n(&added[c * TURN_STRIDE], t + 1, __ATOMIC_RELEASE);
+    }
+    return waited;
+}
+
 /* What the fused step (sb_model_train_step) does to each tile before its backward pass:
  * the tile's forward pass and its loss, so that the tile's activations are still in the
  * core's caches when its backward pass reads them. */
@@ -591,14 +614,17 @@ struct tile_forward {
 };
 
 /* The tile path. Each thread takes the next tile in order that no thread has taken, through
- * every layer, its weight gradient into the thread's own partial buffer (holding -0), then adds
- * that partial into grad chunk by chunk, each chunk once the tile before has been added to it,
- * puts the partial back to -0 as it reads it, and takes the next tile. So grad gets every
- * tile's sum in tile order, element by element, as on one thread, and a faster core simply
- * takes more tiles: no barrier between tiles, and the step waits only for the last tile (a
- * barrier after each group of `threads` tiles had the faster vCPU of the Zen 5 VM idle for
- * the slower's 13 %). A thread waits only where the tile before its own is still being
- * computed or added, at most by the difference between two threads' times for one tile.
+ * every layer, its weight gradient into one of the thread's own partial buffers (holding -0),
+ * then adds that partial into grad chunk by chunk (add_partial), each chunk once the tile
+ * before has been added to it, puts the partial back to -0 as it reads it, and takes the next
+ * tile. So grad gets every tile's sum in tile order, element by element, as on one thread, and
+ * a faster core simply takes more tiles: no barrier between tiles, and the step waits only for
+ * the last tile (a barrier after each group of `threads` tiles had the faster vCPU of the
+ * Zen 5 VM idle for the slower's 13 %). Where the tile before is still being computed by a
+ * slower thread, the thread keeps its finished tile and takes the next into its other buffer
+ * instead of waiting; it waits only with every buffer held, or for its last tiles.
+ * Deadlock-free: a thread waits only on earlier tiles, and the earliest tile not yet added is
+ * held by a thread that adds it, with no wait, at the latest after the tile it is computing.
  * On one thread each tile adds straight into grad: the kernel adds its one chunk's sum,
  * dw = dw + acc, the very addition a reduction would make from a partial holding
  * -0 + acc = acc (a tile is one kernel chunk: SB_TILE_ROWS <= SB_WGRAD_ROWS).
@@ -617,25 +643,47 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
     {
         const size_t me = (size_t)omp_get_thread_num();
         const int alone = omp_get_num_threads() == 1;
-        float *p = alone ? grad : a->partials + me * a->partial_len;
-        for (size_t t; (t = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED)) < nt;) {
+        float *const bufs = alone ? NULL : a->partials + me * PARTIALS_PER_THREAD * a->partial_len;
+        /* the thread's finished tiles not yet added, oldest first, and their buffers */
+        size_t held[PARTIALS_PER_THREAD], held_buf[PARTIALS_PER_THREAD], n_held = 0;
+        for (;;) {
+            /* Add the oldest held tile once the tile before it has reached the first chunk
+             * (the rest follow behind that tile's adder), or when every buffer is held. */
+            while (n_held && (n_held == PARTIALS_PER_THREAD ||
+                              __atomic_load_n(&added[0], __ATOMIC_ACQUIRE) == held[0])) {
+                const double w0 = sb_work_begin();
+                const double waited = add_partial(grad, bufs + held_buf[0] * a->partial_len, P,
+                                                  added, held[0]);
+                sb_work_end(w0 + waited);
+                n_held--;
+                for (size_t i = 0; i < n_held; i++) {
+                    held[i] = held[i + 1];
+                    held_buf[i] = held_buf[i + 1];
+                }
+            }
+            const size_t t = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
+            if (t >= nt) break;
             const double w0 = sb_work_begin();
             const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
             if (f) {
                 forward_rows(k, m, f->x, a, r0, T, f->encoded);
                 f->tile_sum[t] = tile_loss(k, m, rows, f->t, a, 1, t);
             }
-            tile_backward(k, m, a, r0, T, p);
-            double waited = 0.0;
-            for (size_t c = 0; !alone && c < nc; c++) {
-                waited += wait_turn(&added[c * TURN_STRIDE], t);
-                const size_t i1 = (c + 1) * REDUCE_CHUNK < P ? (c + 1) * REDUCE_CHUNK : P;
-                for (size_t i = c * REDUCE_CHUNK; i < i1; i++) {
-                    grad[i] = grad[i] + p[i];
-                    p[i] = -0.0f;
-                }
-                __atomic_store_n(&added[c * TURN_STRIDE], t + 1, __ATOMIC_RELEASE);
+            unsigned in_use = 0;
+            for (size_t i = 0; i < n_held; i++) in_use |= 1u << held_buf[i];
+            const size_t b = (size_t)__builtin_ctz(~in_use); /* a buffer no held tile uses */
+            tile_backward(k, m, a, r0, T, alone ? grad : bufs + b * a->partial_len);
+            sb_work_end(w0);
+            if (!alone) {
+                held[n_held] = t;
+                held_buf[n_held++] = b;
             }
+        }
+        /* the tiles still held, each once the tile before it has been added */
+        for (size_t i = 0; i < n_held; i++) {
+            const double w0 = sb_work_begin();
+            const double waited = add_partial(grad, bufs + held_buf[i] * a->partial_len, P,
+                                              added, held[i]);
             sb_work_end(w0 + waited);
         }
         int update = u != NULL;

@@ -93,8 +93,9 @@ struct sb_activations {
      * rows (the batch, not the evaluation's cap). */
     float *dg;
     size_t dg_rows;
-    /* per-tile weight gradients of the tile-parallel backward pass (sb_model_backward) */
-    float *partials;     /* [n_partials][partial_len], -0 between backward passes */
+    /* per-tile weight gradients of the tile-parallel backward pass (sb_model_backward): two
+     * buffers per thread of the pool */
+    float *partials;     /* [n_partials][2][partial_len], -0 between backward passes */
     size_t n_partials, partial_len;
     /* the tile path's next tile, then per chunk of grad the tiles added to it so far, each in
      * a 64-byte line of its own (backward_by_tiles) */
@@ -149,8 +150,9 @@ struct sb_update {
  * share, after the last barrier) and refreshes the packed copies of W (as sb_model_pack), in
  * the same parallel region. With at least as many tiles as threads, each free thread takes
  * the next tile through every layer (its data gradients stay in its L2), writing that tile's
- * weight gradient into its own partial buffer, which it then adds into grad behind the tile
- * before, so that grad gets the tiles in tile order. Otherwise (small batches) the threads
+ * weight gradient into one of its own two partial buffers, which it then adds into grad behind
+ * the tile before, so that grad gets the tiles in tile order (a tile that cannot be added yet
+ * is kept while the thread takes the next one into its other buffer). Otherwise (small batches) the threads
  * first take the data gradients of every layer down their own rows, then share out the
  * weight-gradient blocks of every layer (units, then inputs). Both give every element the
  * same sum in the same order, so the bits do not depend on the thread count or the path.
