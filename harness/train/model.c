@@ -19,12 +19,28 @@ size_t sb_encoding_features(const struct sb_encoding *enc, size_t d)
     return d;
 }
 
-static void *alloc_floats(size_t n)
+void sb_share(size_t n, size_t part, size_t parts, size_t *c0, size_t *c1)
+{
+    const size_t share = ((n + parts - 1) / parts + 15) / 16 * 16;
+    *c0 = part * share < n ? part * share : n;
+    *c1 = n - *c0 < share ? n : *c0 + share;
+}
+
+float *sb_floats_alloc(size_t n)
 {
     /* 64-byte aligned rows make the kernels' loads cheaper; nothing depends on it. */
-    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-    void *p = aligned_alloc(64, bytes ? bytes : 64);
-    if (p) memset(p, 0, bytes ? bytes : 64);
+    const size_t lines = (n + 15) / 16 ? (n + 15) / 16 : 1, len = lines * 16;
+    float *p = aligned_alloc(64, len * sizeof *p);
+    if (!p) return NULL;
+    /* Each share zeroed by its thread: the first write places a page (Linux's first-touch
+     * policy), so a training whose threads span NUMA nodes has each share on the node of the
+     * thread that owns it, not all on the allocating thread's. */
+#pragma omp parallel if (!omp_in_parallel() && omp_get_max_threads() > 1)
+    {
+        size_t c0, c1;
+        sb_share(len, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &c0, &c1);
+        if (c1 > c0) memset(p + c0, 0, (c1 - c0) * sizeof *p);
+    }
     return p;
 }
 
@@ -68,12 +84,12 @@ int sb_model_init(struct sb_model *m, const struct sb_model_spec *spec, struct s
         off += L->out;
         L->ldwt = sb_padded_ld(L->out);
         L->ldw = sb_padded_ld(L->in);
-        L->wt = alloc_floats(L->in * L->ldwt);
-        L->w = alloc_floats(L->out * L->ldw);
+        L->wt = sb_floats_alloc(L->in * L->ldwt);
+        L->w = sb_floats_alloc(L->out * L->ldw);
         if (!L->wt || !L->w) return -1;
     }
     m->n_params = off;
-    m->params = alloc_floats(off);
+    m->params = sb_floats_alloc(off);
     if (!m->params) return -1;
 
     struct sb_rng rng;
@@ -154,13 +170,13 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     size_t wmax = s->width > m->features ? s->width : m->features;
     a->cap = rows;
     a->mask_words = sb_mask_words(s->width);
-    a->enc = alloc_floats(rows * m->features);
-    a->y = alloc_floats(rows * s->out);
-    a->dy = alloc_floats(rows * s->out);
-    a->dz = alloc_floats(rows * s->out);
+    a->enc = sb_floats_alloc(rows * m->features);
+    a->y = sb_floats_alloc(rows * s->out);
+    a->dy = sb_floats_alloc(rows * s->out);
+    a->dz = sb_floats_alloc(rows * s->out);
     a->ld_act = sb_padded_ld(s->width);
-    a->dact[0] = alloc_floats(rows * (a->ld_act > wmax ? a->ld_act : wmax));
-    a->dact[1] = alloc_floats(rows * (a->ld_act > wmax ? a->ld_act : wmax));
+    a->dact[0] = sb_floats_alloc(rows * (a->ld_act > wmax ? a->ld_act : wmax));
+    a->dact[1] = sb_floats_alloc(rows * (a->ld_act > wmax ? a->ld_act : wmax));
     a->act = calloc(s->depth ? s->depth : 1, sizeof *a->act);
     a->mask = calloc(s->depth ? s->depth : 1, sizeof *a->mask);
     if (!a->enc || !a->y || !a->dy || !a->dz || !a->dact[0] || !a->dact[1] || !a->act || !a->mask)
@@ -171,7 +187,9 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     a->n_partials = pool > 1 ? pool : 0;
     a->partial_len = m->n_params;
     const size_t n_bufs = a->n_partials * PARTIALS_PER_THREAD;
-    a->partials = n_bufs ? alloc_floats(n_bufs * a->partial_len) : NULL;
+    /* not sb_floats_alloc: each thread's buffers are first written below, by that thread */
+    a->partials = n_bufs ? aligned_alloc(64, (n_bufs * a->partial_len * sizeof(float) + 63) / 64 * 64)
+                         : NULL;
     if (n_bufs && !a->partials) return -1;
     a->turns = aligned_alloc(64, (reduce_chunks(m->n_params) + 1) * 64);
     a->tile_sum = malloc((rows / SB_TILE_ROWS + 1) * sizeof *a->tile_sum); /* n_tiles(rows) */
@@ -188,7 +206,7 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     }
     a->depth = s->depth; /* before the loop: a partial failure frees what it got */
     for (size_t l = 0; l < s->depth; l++) {
-        a->act[l] = alloc_floats(rows * a->ld_act);
+        a->act[l] = sb_floats_alloc(rows * a->ld_act);
         a->mask[l] = aligned_alloc(64, (rows * a->mask_words * 8 + 63) / 64 * 64);
         if (!a->act[l] || !a->mask[l]) return -1;
     }
@@ -548,10 +566,7 @@ static void tile_backward(const struct sb_kernels *k, const struct sb_model *m,
 /* [*c0, *c1): the calling thread's equal share of n elements, in whole 64-byte lines. */
 static void thread_share(size_t n, size_t *c0, size_t *c1)
 {
-    const size_t me = (size_t)omp_get_thread_num(), nth = (size_t)omp_get_num_threads();
-    const size_t share = ((n + nth - 1) / nth + 15) / 16 * 16;
-    *c0 = me * share < n ? me * share : n;
-    *c1 = n - *c0 < share ? n : *c0 + share;
+    sb_share(n, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), c0, c1);
 }
 
 /* The calling thread's equal share of the parameters through the update. */
@@ -778,7 +793,7 @@ int sb_model_backward(const struct sb_kernels *k, struct sb_model *m, size_t row
     if (a->dg_rows < rows) {
         free(a->dg);
         a->dg_rows = 0;
-        if (!(a->dg = alloc_floats(m->spec.depth * rows * a->ld_act))) return -1;
+        if (!(a->dg = sb_floats_alloc(m->spec.depth * rows * a->ld_act))) return -1;
         a->dg_rows = rows;
     }
     /* every dW block and db is zeroed by the work item that owns it (weight_grad_item) */

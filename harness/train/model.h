@@ -117,6 +117,18 @@ void sb_activations_free(struct sb_activations *a);
  * is a multiple of 4 lines, so that a column panel spreads over the L1 sets. */
 size_t sb_padded_ld(size_t n);
 
+/* [*c0, *c1): part `part` of `parts` equal shares of n elements, in whole 64-byte lines (the
+ * last share may be shorter or empty). The update gives each thread its share of the
+ * parameters so, and sb_floats_alloc places memory so. */
+void sb_share(size_t n, size_t part, size_t parts, size_t *c0, size_t *c1);
+
+/* n zeroed floats, 64-byte aligned (free with free), each sb_share of the pool's threads first
+ * written by its thread: on a NUMA machine a training whose threads span nodes gets each share
+ * on its thread's node (the parameters, gradient and optimiser state where that thread updates
+ * them, an even spread of the activations' rows), not all on the allocating thread's node.
+ * Called inside a parallel region, the calling thread zeroes it all. NULL when out of memory. */
+float *sb_floats_alloc(size_t n);
+
 /* Rows are processed in fixed tiles of SB_TILE_ROWS: the weight-gradient sums are tiled the
  * same way whatever the number of threads, so results never depend on it. */
 #define SB_TILE_ROWS 256

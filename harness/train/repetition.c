@@ -145,9 +145,9 @@ static int rep_alloc(const struct sb_run_options *o, const struct sb_prepared *p
     const size_t P = r->model.n_params;
     size_t cap = d->n_train > d->n_eval ? d->n_train : d->n_eval;
     if (sb_activations_alloc(&r->act, &r->model, cap)) return -1;
-    r->grad = calloc(P, sizeof(float));
-    r->m = calloc(P, sizeof(float));
-    r->v = calloc(P, sizeof(float));
+    r->grad = sb_floats_alloc(P);
+    r->m = sb_floats_alloc(P);
+    r->v = sb_floats_alloc(P);
     /* Per-step losses are kept only for --dump (tests/torch_agreement.py). */
     r->losses = o->dump_dir && rep == 0 ? calloc(p->steps, sizeof(float)) : NULL;
     if (!r->grad || !r->m || !r->v || (o->dump_dir && rep == 0 && !r->losses)) return -1;
