@@ -66,7 +66,8 @@ static int check_shares(const char *what, const float *p, size_t n)
 
 int main(void)
 {
-    if (hwloc_topology_init(&topo) || hwloc_topology_load(topo)) return skip("hwloc cannot load the topology");
+    if (hwloc_topology_init(&topo) || hwloc_topology_load(topo))
+        return skip("hwloc cannot load the topology");
     if (!hwloc_topology_is_thissystem(topo))
         return skip("hwloc's topology is not this machine's (HWLOC_XMLFILE or HWLOC_SYNTHETIC)");
     const int all = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);

@@ -188,8 +188,8 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     a->partial_len = m->n_params;
     const size_t n_bufs = a->n_partials * PARTIALS_PER_THREAD;
     /* not sb_floats_alloc: each thread's buffers are first written below, by that thread */
-    a->partials = n_bufs ? aligned_alloc(64, (n_bufs * a->partial_len * sizeof(float) + 63) / 64 * 64)
-                         : NULL;
+    const size_t partial_bytes = (n_bufs * a->partial_len * sizeof(float) + 63) / 64 * 64;
+    a->partials = n_bufs ? aligned_alloc(64, partial_bytes) : NULL;
     if (n_bufs && !a->partials) return -1;
     a->turns = aligned_alloc(64, (reduce_chunks(m->n_params) + 1) * 64);
     a->tile_sum = malloc((rows / SB_TILE_ROWS + 1) * sizeof *a->tile_sum); /* n_tiles(rows) */
