@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `specbias run --threads LIST`: a scaling run of child runs in interleaved rounds, its folders,
-# scaling.json's arithmetic against the children's results.json, the bit-identical trajectories
+# scaling.json's arithmetic against the children's results.json (with each point's
+# threads_with_work and work_fraction), the bit-identical trajectories
 # across thread counts, bad lists, a failed experiment, an interrupted scaling run and bad input
 # refused before the first child. Never a speed: only what the numbers are made of.
 set -u
@@ -27,6 +28,8 @@ grep -o "round [0-9]/2, [0-9] thread" "$tmp/stderr" | tr '\n' ';' | grep -q "^ro
 # the parent's stdout holds its table only (the children's tables go to stderr)
 grep -q "^strong scaling: median ms/step over 2 rounds; speedup and efficiency against 1 thread" "$tmp/stdout" \
   || fail "no scaling table on stdout: $(cat "$tmp/stdout")"
+grep -q "^experiment  *threads  *ms/step  *speedup  *efficiency  *with work  *working  *rounds  *trajectory$" "$tmp/stdout" \
+  || fail "the scaling table's header has no with work and working: $(cat "$tmp/stdout")"
 grep -q "final loss" "$tmp/stdout" && fail "a child's summary table is on the parent's stdout"
 python3 - "$tmp/s" "$tmp/stdout" <<'PY' || fail "scaling.json disagrees with the children's results.json"
 import json, os, statistics, sys
@@ -42,7 +45,7 @@ for e in s["experiments"]:
     base = None
     hashes = set()
     for p in e["points"]:
-        n = p["threads"]; rounds = []
+        n = p["threads"]; rounds = []; work = []; busy = set()
         for r in (1, 2):
             res = json.load(open(os.path.join(d, "threads-%d/round-%d/results.json" % (n, r))))
             assert res["context"]["threads"] == n and res["complete"] is True
@@ -50,6 +53,8 @@ for e in s["experiments"]:
             assert len(x["repetitions"]) == 1
             rounds.append(statistics.median(1000.0 / q["steps_per_second"] for q in x["repetitions"]))
             hashes.add(x["repetitions"][0]["trajectory_hash"])
+            busy.add(x["parallel_split"]["threads_with_work"])
+            work.append(x["summary"]["work_fraction"]["median"])
         close = lambda a, b: abs(a - b) <= 1e-9 * max(abs(a), abs(b))
         assert all(close(a, b) for a, b in zip(p["ms_per_step_rounds"], rounds)), (p, rounds)
         ms = statistics.median(rounds)
@@ -58,6 +63,10 @@ for e in s["experiments"]:
         assert close(p["speedup"], base / ms) and close(p["efficiency"], base / ms / n), p
         assert p["status"] == "ok" and p["rounds_ok"] == 2
         assert p["trajectory_hash"] == x["repetitions"][0]["trajectory_hash"]
+        # why efficiency drops: the children's split and their threads' time spent working
+        assert len(busy) == 1 and type(p["threads_with_work"]) is int, (p, busy)
+        assert p["threads_with_work"] == busy.pop() <= n, p
+        assert all(isinstance(w, float) for w in work) and close(p["work_fraction"], statistics.median(work)), (p, work)
     # bit-identical across thread counts and rounds: a product guarantee
     assert len(hashes) == 1, hashes
     # the table's rows agree with the file
@@ -65,6 +74,9 @@ for e in s["experiments"]:
     for p, row in zip(e["points"], (rows[i][1:], rows[i + 1])):
         assert int(row[0]) == p["threads"] and abs(float(row[1]) - p["ms_per_step"]) <= 0.0005 + 1e-3 * p["ms_per_step"], (row, p)
         assert row[-1] == "identical" and row[-2] == "2/2", row
+        # threads, ms/step, speedup, efficiency (2 words), with work, working (2 words)
+        assert row[5] == str(p["threads_with_work"]) and row[7] == "%", (row, p)
+        assert abs(int(row[6]) - 100 * p["work_fraction"]) <= 0.5 + 1e-6, (row, p)
 PY
 # each count is a folder of runs for compare: it reads them (0 or 1, or 4 with 2 runs a side)
 "$bin" compare "$tmp/s/threads-1" "$tmp/s/threads-2" >"$tmp/cmp.out" 2>&1; rc=$?
@@ -156,6 +168,11 @@ assert s['status'] == 'failed' and len(s['runs']) == 2, s
 a, c = s['experiments']
 assert all(p['status'] == 'ok' for p in a['points']) and a['hashes_equal'] is True, a
 assert all(p['status'] == 'failed' and p['ms_per_step'] is None for p in c['points']), c
+# no round finished ok: no work_fraction; the split is the children's all the same
+for p in c['points']:
+    r = json.load(open('$tmp/f/threads-%d/round-1/results.json' % p['threads']))
+    x = [x for x in r['experiments'] if x['name'] == c['name']][0]
+    assert p['work_fraction'] is None and p['threads_with_work'] == x['parallel_split']['threads_with_work'], p
 " || fail "a failed experiment is not marked failed in scaling.json"
 
 # ---- SIGTERM during the second child: interrupted, the first child's results kept --------
@@ -182,6 +199,9 @@ p1 = s['experiments'][0]['points'][0]
 assert p1['threads'] == 1 and p1['rounds_ok'] == 1 and p1['ms_per_step'] > 0 and p1['status'] == 'incomplete', p1
 r = json.load(open('$tmp/i/threads-1/round-1/results.json'))
 assert r['complete'] is True and r['experiments'][0]['status'] == 'ok', r['experiments'][0]['status']
+# one round finished: its work_fraction, exactly (a median of one)
+assert p1['work_fraction'] == r['experiments'][0]['summary']['work_fraction']['median'], p1
+assert p1['threads_with_work'] == r['experiments'][0]['parallel_split']['threads_with_work'] == 1, p1
 r2 = json.load(open('$tmp/i/threads-2/round-1/results.json'))
 # the signal reached the running child once: it stopped between steps and kept its record
 assert r2['interrupted'] is True and r2['experiments'][0]['status'] == 'interrupted', r2['experiments'][0]['status']

@@ -342,9 +342,33 @@ assert os.path.isfile(os.path.join(R, f[0]["file"]))
 md = open(os.path.join(R, "report.md"), encoding="utf-8").read()
 html = open(os.path.join(R, "index.html"), encoding="utf-8").read()
 assert "## Strong scaling" in md and "Strong scaling" in html
-assert "| experiment | threads | ms/step | speedup | efficiency | rounds | trajectory |" in md, md
+head = "| experiment | threads | ms/step | speedup | efficiency | with work | working | rounds | trajectory |"
+assert head in md, md
 rows = [l for l in md.splitlines() if l.startswith("| r/raw |") or l.startswith("| r/zone |")]
 assert len(rows) == 2, rows
+# every point's row, in order: with work and working are scaling.json's threads_with_work and
+# work_fraction ("-" where a point has none)
+lines = md.splitlines()
+k = lines.index(head) + 2
+cells = []
+while lines[k].startswith("|"):
+    cells.append([c.strip() for c in lines[k].split("|")[1:-1]])
+    k += 1
+s = json.load(open(inp if inp.endswith(".json") else os.path.join(inp, "scaling.json")))
+pts = [p for e in s["experiments"] for p in e["points"]]
+assert len(cells) == len(pts), (cells, pts)
+for c, p in zip(cells, pts):
+    assert c[1].split()[0] == str(p["threads"]), (c, p)
+    w = p.get("threads_with_work")
+    assert c[5] == ("-" if w is None else str(w)), (c, p)
+    wf = p.get("work_fraction")
+    assert c[6] == ("-" if wf is None else "%.0f %%" % (100 * wf)), (c, p)
+if not inp.endswith(".json"):
+    # the real run: both fields are there at every count
+    assert all(isinstance(p["threads_with_work"], int) and 0 < p["work_fraction"] <= 1 for p in pts), pts
+    assert "dotted: the share of the threads' time spent working" in f[0]["caption"], f[0]
+else:
+    assert cells[2][5:7] == ["-", "-"], cells  # the hand-made point has neither
 if inp.endswith(".json"):
     assert "(over the cores)" in md and "| incomplete |" in md and "DIFFERS" in md, md
     assert "the scaling run is interrupted" in md and "the trajectory differs" in md, md

@@ -1,7 +1,8 @@
 /* specbias run --threads LIST: strong scaling. Each thread count is trained in child runs of
  * this executable (run_child.h), one per count and round, the rounds interleaved; then
- * DIR/scaling.json (docs/results.md) and a table of ms/step, speedup and efficiency. Why child
- * processes and interleaved rounds: docs/design.md, Strong scaling. */
+ * DIR/scaling.json (docs/results.md) and a table of ms/step, speedup and efficiency, with the
+ * threads that had work and the share of their time spent working (why efficiency drops). Why
+ * child processes and interleaved rounds: docs/design.md, Strong scaling. */
 #define _POSIX_C_SOURCE 200809L
 #include "harness/cli/cli.h"
 #include "harness/cli/run.h"
@@ -56,8 +57,9 @@ static json_t *experiment_entry(struct scaling *s, const char *name)
     int compared = 0, equal = 1;
     const int *counts = s->r->a.thread_counts;
     for (int c = 0; c < s->nc; c++) {
-        double ms[1000];
-        size_t n = 0;
+        double ms[1000], wf[1000];
+        size_t n = 0, nwf = 0;
+        json_int_t busy = -1; /* parallel_split.threads_with_work, the same in every round */
         int failed = 0, planned = 0;
         char hash[512] = "";
         json_t *rounds = json_array();
@@ -66,6 +68,8 @@ static json_t *experiment_entry(struct scaling *s, const char *name)
             planned++;
             json_t *e = ch->results ? sb_run_find_experiment(ch->results, name) : NULL;
             const char *st = json_string_value(json_object_get(e, "status"));
+            json_t *tw = json_object_get(json_object_get(e, "parallel_split"), "threads_with_work");
+            if (busy < 0 && json_is_integer(tw)) busy = json_integer_value(tw);
             if (!st || strcmp(st, "ok")) {
                 /* never ran (interrupted or stopped) is incomplete; ran and did not end ok, or
                  * a child that failed without recording it, is failed */
@@ -76,13 +80,17 @@ static json_t *experiment_entry(struct scaling *s, const char *name)
             if (!isfinite(v)) continue;
             ms[n++] = v;
             json_array_append_new(rounds, json_real(v));
+            /* why the efficiency is what it is: the share of the threads' time spent working */
+            json_t *w = json_object_get(
+                json_object_get(json_object_get(e, "summary"), "work_fraction"), "median");
+            if (json_is_number(w)) wf[nwf++] = json_number_value(w);
             char t[512];
             trajectory_of(e, t, sizeof t);
             if (!hash[0]) snprintf(hash, sizeof hash, "%s", t);
             if (!compared++) snprintf(first, sizeof first, "%s", t);
             else if (strcmp(first, t)) equal = 0;
         }
-        const double m = sb_run_median(ms, n);
+        const double m = sb_run_median(ms, n), work = sb_run_median(wf, nwf);
         if (c == 0) base_ms = m;
         const double speedup = base_ms / m, ideal = (double)counts[c] / counts[0];
         json_t *p = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:s, s:i}", "threads", counts[c],
@@ -95,6 +103,8 @@ static json_t *experiment_entry(struct scaling *s, const char *name)
                               hash[0] ? json_string(hash) : json_null(), "status",
                               failed ? "failed" : (int)n < planned ? "incomplete" : "ok",
                               "rounds_ok", (int)n);
+        json_object_set_new(p, "threads_with_work", busy >= 0 ? json_integer(busy) : json_null());
+        json_object_set_new(p, "work_fraction", isfinite(work) ? json_real(work) : json_null());
         json_array_append_new(points, p);
     }
     return json_pack("{s:s, s:o, s:o}", "name", name, "points", points, "hashes_equal",
@@ -110,8 +120,8 @@ static int print_table(struct scaling *s, json_t *exps, FILE *f)
                "%d thread%s%s\n",
             s->rounds, s->rounds == 1 ? "" : "s", counts[0], counts[0] == 1 ? "" : "s",
             counts[0] == 1 ? "" : " (the smallest count: 1 is not in the list)");
-    fprintf(f, "%-24s %7s %10s %8s %10s %6s  %s\n", "experiment", "threads", "ms/step", "speedup",
-            "efficiency", "rounds", "trajectory");
+    fprintf(f, "%-24s %7s %10s %8s %10s %9s %8s %6s  %s\n", "experiment", "threads", "ms/step",
+            "speedup", "efficiency", "with work", "working", "rounds", "trajectory");
     size_t i;
     json_t *e;
     int differs = 0;
@@ -122,7 +132,7 @@ static int print_table(struct scaling *s, json_t *exps, FILE *f)
         size_t k;
         json_t *p;
         json_array_foreach(json_object_get(e, "points"), k, p) {
-            char ms[32] = "-", sp[32] = "-", ef[32] = "-";
+            char ms[32] = "-", sp[32] = "-", ef[32] = "-", busy[32] = "-", wf[32] = "-";
             json_t *v;
             if (json_is_number(v = json_object_get(p, "ms_per_step")))
                 snprintf(ms, sizeof ms, "%.3f", json_number_value(v));
@@ -130,13 +140,17 @@ static int print_table(struct scaling *s, json_t *exps, FILE *f)
                 snprintf(sp, sizeof sp, "%.2f", json_number_value(v));
             if (json_is_number(v = json_object_get(p, "efficiency")))
                 snprintf(ef, sizeof ef, "%.0f %%", 100.0 * json_number_value(v));
+            if (json_is_integer(v = json_object_get(p, "threads_with_work")))
+                snprintf(busy, sizeof busy, "%lld", (long long)json_integer_value(v));
+            if (json_is_number(v = json_object_get(p, "work_fraction")))
+                snprintf(wf, sizeof wf, "%.0f %%", 100.0 * json_number_value(v));
             const char *st = json_string_value(json_object_get(p, "status"));
             const char *traj = strcmp(st, "ok") ? st
                                : json_is_null(json_object_get(e, "hashes_equal")) ? "-"
                                : equal ? "identical"
                                        : "DIFFERS";
-            fprintf(f, "%-24s %7d %10s %8s %10s %3d/%-2d  %s\n", k ? "" : name,
-                    (int)json_integer_value(json_object_get(p, "threads")), ms, sp, ef,
+            fprintf(f, "%-24s %7d %10s %8s %10s %9s %8s %3d/%-2d  %s\n", k ? "" : name,
+                    (int)json_integer_value(json_object_get(p, "threads")), ms, sp, ef, busy, wf,
                     (int)json_integer_value(json_object_get(p, "rounds_ok")), s->rounds, traj);
         }
         if (json_is_false(json_object_get(e, "hashes_equal"))) {
@@ -155,6 +169,9 @@ static int print_table(struct scaling *s, json_t *exps, FILE *f)
                     s->r->a.out);
         }
     }
+    /* why efficiency drops: threads without a work item, or working threads waiting */
+    fprintf(f, "with work: threads with a work item; working: median share of the threads' time "
+               "spent working\n");
     for (int c = 0; c < s->nc; c++)
         if (counts[c] > s->cores)
             fprintf(f, "note: %d threads on %d core%s: threads share cores, so no speedup is "

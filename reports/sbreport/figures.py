@@ -447,7 +447,8 @@ def time_to_target(fs: FigureSet, results, names, section):
 # ---- strong scaling (scaling.json of `specbias run --threads LIST`) ------------------------
 
 def scaling(fs: FigureSet, src, section):
-    """Speedup and parallel efficiency against threads, per experiment, with the ideal."""
+    """Speedup and parallel efficiency against threads, per experiment, with the ideal; beside
+    the efficiency, dotted, the share of the threads' time spent working (work_fraction)."""
     doc = src.doc
     threads = doc["threads"]
     base = doc.get("baseline_threads") if _is_count(doc.get("baseline_threads")) else threads[0]
@@ -456,7 +457,7 @@ def scaling(fs: FigureSet, src, section):
     xs = np.array(sorted(threads), float)
     ax1.plot(xs, xs / base, "k--", lw=1, label="ideal")
     ax2.axhline(1.0, color="k", ls="--", lw=1, label="ideal")
-    drawn = 0
+    drawn = worked = 0
     for i, e in enumerate(src.experiments):
         pts = [p for p in e.get("points", []) if num(p.get("speedup")) is not None]
         if not pts:
@@ -465,6 +466,12 @@ def scaling(fs: FigureSet, src, section):
         t = [p["threads"] for p in pts]
         ax1.plot(t, [num(p["speedup"]) for p in pts], "o-", color=file_colour(i), label=e["name"])
         ax2.plot(t, [num(p.get("efficiency")) for p in pts], "o-", color=file_colour(i))
+        # why efficiency drops: threads idle or waiting (absent from older scaling.json files)
+        wpts = [p for p in e.get("points", []) if num(p.get("work_fraction")) is not None]
+        if wpts:
+            ax2.plot([p["threads"] for p in wpts], [num(p["work_fraction"]) for p in wpts],
+                     "x:", color=file_colour(i), lw=1)
+            worked += 1
         drawn += 1
     if not drawn:
         plt.close(fig)
@@ -482,11 +489,17 @@ def scaling(fs: FigureSet, src, section):
     ax2.set_ylim(0, max(1.1, ax2.get_ylim()[1]))
     ax2.set_title("Parallel efficiency")
     ax1.legend(loc="best")
+    if worked:
+        ax2.plot([], [], "o-", color="0.4", label="efficiency")
+        ax2.plot([], [], "x:", color="0.4", lw=1, label="share of time working")
+        ax2.legend(loc="best", fontsize=7)
     fig.tight_layout()
     return fs.save(fig, "scaling", "Strong scaling",
                    f"Median ms/step over {doc.get('rounds', '?')} round(s) per thread count, as "
                    f"speedup over {base} thread(s) (dashed: ideal, linear in threads) and as "
-                   "parallel efficiency (speedup / ideal).",
+                   "parallel efficiency (speedup / ideal)" +
+                   ("; dotted: the share of the threads' time spent working (work_fraction), the "
+                    "rest serial work and waiting." if worked else "."),
                    experiments=[e["name"] for e in src.experiments], sources=[src],
                    section=section)
 

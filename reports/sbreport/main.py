@@ -502,6 +502,10 @@ class Report:
                 for k, p in enumerate(e["points"]):
                     ms, sp, ef = num(p.get("ms_per_step")), num(p.get("speedup")), \
                         num(p.get("efficiency"))
+                    # why efficiency drops: threads without work, or working threads waiting
+                    busy, wf = p.get("threads_with_work"), num(p.get("work_fraction"))
+                    if not isinstance(busy, int) or isinstance(busy, bool):
+                        busy = None
                     same = e.get("hashes_equal")
                     st = p.get("status", "ok")
                     traj = (Cell(str(st), "warn") if st != "ok" else
@@ -514,11 +518,19 @@ class Report:
                                  Cell("-" if ms is None else f"{ms:.4g}", "num"),
                                  Cell("-" if sp is None else f"{sp:.2f}", "num"),
                                  Cell("-" if ef is None else f"{100 * ef:.0f} %", "num"),
+                                 Cell("-" if busy is None else str(busy),
+                                      "warn" if busy is not None and busy < p["threads"]
+                                      else "num"),
+                                 Cell("-" if wf is None else f"{100 * wf:.0f} %", "num"),
                                  Cell(f"{p.get('rounds_ok', '?')}/{rounds}", "num"), traj])
             self.add(Table(["experiment", "threads", "ms/step", "speedup", "efficiency",
-                            "rounds", "trajectory"], rows,
-                           f"{src.tag}: median ms/step over the rounds; trajectory: every "
-                           "round's trajectory_hash at every count equal (a guarantee)"))
+                            "with work", "working", "rounds", "trajectory"], rows,
+                           f"{src.tag}: median ms/step over the rounds; with work: threads with "
+                           "a work item (parallel_split.threads_with_work; fewer than threads "
+                           "caps the efficiency); working: the median share of the threads' time "
+                           "spent working (work_fraction), the rest serial work and waiting; "
+                           "trajectory: every round's trajectory_hash at every count equal (a "
+                           "guarantee)"))
 
     def throughput(self, throughput):
         from .doc import Cell, Heading, Para, Table

@@ -115,7 +115,8 @@ def consume(path):
     elif s.kind == "scaling":
         for e in s.experiments:
             for p in e["points"]:
-                _ = [inputs.num(p.get(k)) for k in ("ms_per_step", "speedup", "efficiency")]
+                _ = [inputs.num(p.get(k)) for k in ("ms_per_step", "speedup", "efficiency",
+                                                    "work_fraction", "threads_with_work")]
     elif s.kind == "throughput":
         for e in s.experiments:
             t = e.get("time_to_target_s")
