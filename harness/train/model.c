@@ -204,6 +204,31 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
             for (size_t i = 0; i < PARTIALS_PER_THREAD * a->partial_len; i++) p[i] = -0.0f;
         }
     }
+    a->n_scratch = pool;
+    a->scratch = calloc(pool, sizeof *a->scratch);
+    if (!a->scratch) return -1;
+    for (size_t i = 0; i < pool; i++) {
+        struct sb_tile_scratch *sc = &a->scratch[i];
+        sc->act = calloc(s->depth ? s->depth : 1, sizeof *sc->act);
+        sc->mask = calloc(s->depth ? s->depth : 1, sizeof *sc->mask);
+        if (!sc->act || !sc->mask) return -1;
+        sc->depth = s->depth;
+    }
+    /* each thread's scratch first written by that thread (NUMA) */
+    int failed = 0;
+#pragma omp parallel reduction(+ : failed)
+    {
+        const size_t me = (size_t)omp_get_thread_num();
+        struct sb_tile_scratch *sc = me < pool ? &a->scratch[me] : NULL;
+        for (size_t l = 0; sc && l < s->depth; l++) {
+            sc->act[l] = sb_floats_alloc(SB_TILE_ROWS * a->ld_act);
+            sc->mask[l] = aligned_alloc(64, (SB_TILE_ROWS * a->mask_words * 8 + 63) / 64 * 64);
+            if (!sc->act[l] || !sc->mask[l]) failed++;
+        }
+        for (int i = 0; sc && i < 2; i++)
+            if (!(sc->dact[i] = sb_floats_alloc(SB_TILE_ROWS * a->ld_act))) failed++;
+    }
+    if (failed) return -1;
     a->depth = s->depth; /* before the loop: a partial failure frees what it got */
     for (size_t l = 0; l < s->depth; l++) {
         a->act[l] = sb_floats_alloc(rows * a->ld_act);
@@ -231,6 +256,18 @@ void sb_activations_free(struct sb_activations *a)
     free(a->partials);
     free(a->turns);
     free(a->tile_sum);
+    for (size_t i = 0; a->scratch && i < a->n_scratch; i++) {
+        struct sb_tile_scratch *sc = &a->scratch[i];
+        for (size_t l = 0; l < sc->depth; l++) {
+            free(sc->act[l]);
+            free(sc->mask[l]);
+        }
+        free(sc->act);
+        free(sc->mask);
+        free(sc->dact[0]);
+        free(sc->dact[1]);
+    }
+    free(a->scratch);
     memset(a, 0, sizeof *a);
 }
 
@@ -304,9 +341,38 @@ static const float *layer_input(const struct sb_model *m, const struct sb_activa
     return a->act[l - 1] + r0 * a->ld_act;
 }
 
-/* Encoding (unless `encoded`: enc holds it already) and every layer of the T rows from r0. */
+/* Where the hidden activations, masks and data gradients of a tile's rows live: the batch's
+ * buffers at the rows' own index, or (the fused step) a thread's scratch from row 0. The
+ * encoding, y, dy and dz stay in the batch's buffers. */
+struct rows_at {
+    float *const *act;
+    uint64_t *const *mask;
+    float *const *dact;
+    size_t row; /* the first row's index in them */
+};
+
+static struct rows_at batch_rows(const struct sb_activations *a, size_t r0)
+{
+    return (struct rows_at){a->act, a->mask, a->dact, r0};
+}
+
+/* Input of layer l for the rows from r0 (at v), and its leading dimension. */
+static const float *rows_input(const struct sb_model *m, const struct sb_activations *a,
+                               const struct rows_at *v, size_t l, size_t r0, size_t *ld)
+{
+    if (l == 0) {
+        *ld = m->features;
+        return a->enc + r0 * m->features;
+    }
+    *ld = a->ld_act;
+    return v->act[l - 1] + v->row * a->ld_act;
+}
+
+/* Encoding (unless `encoded`: enc holds it already) and every layer of the T rows from r0,
+ * their activations and masks at v. */
 static void forward_rows(const struct sb_kernels *k, const struct sb_model *m, const float *x,
-                         struct sb_activations *a, size_t r0, size_t T, int encoded)
+                         struct sb_activations *a, const struct rows_at *v, size_t r0, size_t T,
+                         int encoded)
 {
     const struct sb_model_spec *s = &m->spec;
     const size_t F = m->features, mw = a->mask_words;
@@ -320,11 +386,12 @@ static void forward_rows(const struct sb_kernels *k, const struct sb_model *m, c
     for (size_t l = 0; l < m->n_layers; l++) {
         const struct sb_layer *L = &m->layers[l];
         size_t ldin;
-        const float *in = layer_input(m, a, l, r0, &ldin);
+        const float *in = rows_input(m, a, v, l, r0, &ldin);
         const float *b = m->params + L->b_off;
         if (l < s->depth)
             k->dense_relu_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
-                              a->act[l] + r0 * a->ld_act, a->ld_act, a->mask[l] + r0 * mw, mw);
+                              v->act[l] + v->row * a->ld_act, a->ld_act,
+                              v->mask[l] + v->row * mw, mw);
         else if (s->output == SB_OUT_SIGMOID)
             k->dense_sigmoid_fwd(T, L->in, L->out, in, ldin, L->wt, L->ldwt, b,
                                  a->y + r0 * s->out, s->out);
@@ -340,7 +407,8 @@ static void forward_block(const struct sb_kernels *k, const struct sb_model *m, 
 {
     const double w0 = sb_work_begin();
     const size_t r0 = t * rb, T = a->rows - r0 < rb ? a->rows - r0 : rb;
-    forward_rows(k, m, x, a, r0, T, encoded);
+    const struct rows_at v = batch_rows(a, r0);
+    forward_rows(k, m, x, a, &v, r0, T, encoded);
     sb_work_end(w0);
 }
 
@@ -536,7 +604,8 @@ void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, siz
  * up with the tile's partial sums bit for bit), or on one thread the gradient itself. g and
  * the data gradients stay in the tile's rows of a->dact. */
 static void tile_backward(const struct sb_kernels *k, const struct sb_model *m,
-                          struct sb_activations *a, size_t r0, size_t T, float *p)
+                          struct sb_activations *a, const struct rows_at *v, size_t r0, size_t T,
+                          float *p)
 {
     const struct sb_model_spec *s = &m->spec;
     const size_t out = s->out, W = a->ld_act, mw = a->mask_words;
@@ -550,13 +619,13 @@ static void tile_backward(const struct sb_kernels *k, const struct sb_model *m,
     for (size_t l = m->n_layers; l-- > 0;) {
         const struct sb_layer *L = &m->layers[l];
         size_t ldx;
-        const float *x = layer_input(m, a, l, r0, &ldx);
+        const float *x = rows_input(m, a, v, l, r0, &ldx);
         k->dense_bwd_weights(T, L->in, L->out, g, ldg, NULL, 0, x, ldx, p + L->w_off, L->in,
                              p + L->b_off);
         if (l == 0) break;
-        float *dx = a->dact[cur] + r0 * W;
-        k->dense_bwd_data(T, L->in, L->out, g, ldg, NULL, 0, L->w, L->ldw, a->mask[l - 1] + r0 * mw,
-                          mw, dx, W);
+        float *dx = v->dact[cur] + v->row * W;
+        k->dense_bwd_data(T, L->in, L->out, g, ldg, NULL, 0, L->w, L->ldw,
+                          v->mask[l - 1] + v->row * mw, mw, dx, W);
         g = dx;
         ldg = W;
         cur ^= 1;
@@ -680,14 +749,18 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
             if (t >= nt) break;
             const double w0 = sb_work_begin();
             const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
+            /* the fused step keeps the tile in the thread's scratch, which stays in its L2 */
+            const struct sb_tile_scratch *sc = &a->scratch[me];
+            const struct rows_at v =
+                f ? (struct rows_at){sc->act, sc->mask, sc->dact, 0} : batch_rows(a, r0);
             if (f) {
-                forward_rows(k, m, f->x, a, r0, T, f->encoded);
+                forward_rows(k, m, f->x, a, &v, r0, T, f->encoded);
                 f->tile_sum[t] = tile_loss(k, m, rows, f->t, a, 1, t);
             }
             unsigned in_use = 0;
             for (size_t i = 0; i < n_held; i++) in_use |= 1u << held_buf[i];
             const size_t b = (size_t)__builtin_ctz(~in_use); /* a buffer no held tile uses */
-            tile_backward(k, m, a, r0, T, alone ? grad : bufs + b * a->partial_len);
+            tile_backward(k, m, a, &v, r0, T, alone ? grad : bufs + b * a->partial_len);
             sb_work_end(w0);
             if (!alone) {
                 held[n_held] = t;

@@ -75,6 +75,13 @@ void sb_model_pack(struct sb_model *m); /* refresh every layer's wt and w from p
 void sb_model_free(struct sb_model *m);
 
 /* Activations of a batch of `rows` inputs, kept for the backward pass and the analyses. */
+struct sb_tile_scratch {
+    float **act;     /* [depth]: [SB_TILE_ROWS][ld_act] */
+    uint64_t **mask; /* [depth]: [SB_TILE_ROWS][mask_words] */
+    float *dact[2];  /* [SB_TILE_ROWS][ld_act] */
+    size_t depth;    /* entries of act and mask */
+};
+
 struct sb_activations {
     size_t rows, cap, depth;
     float *enc;          /* [rows][features] (x itself when the encoding is none) */
@@ -100,6 +107,12 @@ struct sb_activations {
     /* the tile path's next tile, then per chunk of grad the tiles added to it so far, each in
      * a 64-byte line of its own (backward_by_tiles) */
     size_t *turns;
+    /* The fused step's tile scratch (sb_model_train_step), one per thread of the pool: a
+     * tile's hidden activations and masks ([depth][SB_TILE_ROWS][ld_act], [depth]
+     * [SB_TILE_ROWS][mask_words]) and its two data-gradient buffers, written again by every
+     * tile the thread takes, so that they stay in its core's L2. */
+    struct sb_tile_scratch *scratch;
+    size_t n_scratch;
     /* each tile's squared errors in the fused step (sb_model_train_step), [tiles of cap] */
     float *tile_sum;
     size_t fused_steps; /* steps sb_model_train_step took on the fused tile path (for tests) */
@@ -176,13 +189,15 @@ int sb_model_backward(const struct sb_kernels *k, struct sb_model *m, size_t row
 /* One training step over x[rows] (rows <= a->cap): sb_model_forward (sb_model_forward_fixed
  * with `fixed`), *loss = sb_model_loss(grad = 1) against t, then, when the loss is finite,
  * sb_model_backward with the update u. When the loss is finite, every output is the same bits
- * as those three calls' (a->y, a->dy, a->act, a->mask, a->enc, grad, the parameters and their
- * packed copies); when it is not, nothing is updated and grad is unspecified. On the tile path
- * (at least as many tiles as threads, and a partial buffer per thread or one thread) the three
- * are fused: the thread that takes a tile takes it forward, through the loss and backward,
- * with no barrier between the passes (a tancik2d tile's activations and gradients are about
- * 2 MB, the batch's about 490 MB); the update waits for the loss. Returns as
- * sb_model_backward. */
+ * as those three calls' (a->y, a->dy, a->enc, grad, the parameters and their packed copies,
+ * and on the small-batch path a->act and a->mask); when it is not, nothing is updated and grad
+ * is unspecified. On the tile path (at least as many tiles as threads, and partial buffers for
+ * every thread or one thread) the three are fused: the thread that takes a tile takes it
+ * forward, through the loss and backward, with no barrier between the passes, its hidden
+ * activations, masks and data gradients in the thread's scratch (a->scratch), where the next
+ * tile writes them again, so that they stay in the core's L2 (a tancik2d batch's are about
+ * 490 MB); a->act, a->mask and a->dact are then unspecified. The update waits for the loss.
+ * Returns as sb_model_backward. */
 int sb_model_train_step(const struct sb_kernels *k, struct sb_model *m, size_t rows,
                         const float *x, int fixed, const float *t, struct sb_activations *a,
                         float *grad, const struct sb_update *u, float *loss);
