@@ -177,9 +177,10 @@ struct sb_update {
  * the next tile through every layer (its data gradients stay in its L2), writing that tile's
  * weight gradient into one of its own two partial buffers, which it then adds into grad behind
  * the tile before, so that grad gets the tiles in tile order (a tile that cannot be added yet
- * is kept while the thread takes the next one into its other buffer). Otherwise (small batches) the threads
- * first take the data gradients of every layer down their own rows, then share out the
- * weight-gradient blocks of every layer (units, then inputs). Both give every element the
+ * is kept while the thread takes the next one into its other buffer). Otherwise (small
+ * batches) the threads first take the data gradients of every layer down their own rows, then
+ * share out the weight-gradient blocks of every layer (units, then inputs). Both give every
+ * element the
  * same sum in the same order, so the bits do not depend on the thread count or the path.
  * Returns 0, or -1 when the small-batch path's buffer (a->dg) cannot be allocated, before
  * anything is computed. */
