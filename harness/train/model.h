@@ -180,8 +180,8 @@ struct sb_update {
  * is kept while the thread takes the next one into its other buffer). Otherwise (small
  * batches) the threads first take the data gradients of every layer down their own rows, then
  * share out the weight-gradient blocks of every layer (units, then inputs). Both give every
- * element the
- * same sum in the same order, so the bits do not depend on the thread count or the path.
+ * element the same sum in the same order, so the bits do not depend on the thread count or
+ * the path.
  * Returns 0, or -1 when the small-batch path's buffer (a->dg) cannot be allocated, before
  * anything is computed. */
 int sb_model_backward(const struct sb_kernels *k, struct sb_model *m, size_t rows,
