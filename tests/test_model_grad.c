@@ -268,9 +268,10 @@ static void assert_same_bytes(const char *what, const char *isa, int threads, in
  * small-batch path: the tile path keeps a tile's in its thread's scratch), over three steps
  * (the fixed input encoded at the first), on 1 to 3 threads; and a step whose loss is not
  * finite must leave the parameters as they were. 2100 rows take the tile path on every
- * thread count, 200 rows (one tile) the small-batch path on 2 and 3; activations allocated with a pool of one thread have no partial buffers, so 2 and 3 threads
- * take the small-batch path there too. The path taken is asserted: a->fused_steps counts the
- * fused steps, and only the small-batch path allocates a->dg. */
+ * thread count, 200 rows (one tile) the small-batch path on 2 and 3; activations allocated
+ * with a pool of one thread have no partial buffers, so 2 and 3 threads take the small-batch
+ * path there too. The path taken is asserted: a->fused_steps counts the fused steps, and only
+ * the small-batch path allocates a->dg. */
 static void test_fused_step(void **state)
 {
     (void)state;
