@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #define MAX_NODES 8
 #define SKIP 77
@@ -66,6 +67,9 @@ static int check_shares(const char *what, const float *p, size_t n)
 
 int main(void)
 {
+    /* With transparent huge pages a 2 MB page holding the middle of one thread's share can
+     * reach into the next thread's, and whichever writes it first places all of it. */
+    prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
     if (hwloc_topology_init(&topo) || hwloc_topology_load(topo))
         return skip("hwloc cannot load the topology");
     if (!hwloc_topology_is_thissystem(topo))
@@ -89,12 +93,15 @@ int main(void)
 
     /* one thread bound to each node's cores, as sb_bind_threads binds a training spanning them */
     omp_set_num_threads(n_nodes);
-    int unbound = 0;
+    int unbound = 0, team = 0;
 #pragma omp parallel reduction(+ : unbound)
     {
         const int t = omp_get_thread_num();
+#pragma omp single
+        team = omp_get_num_threads();
         if (hwloc_set_cpubind(topo, nodes[t]->cpuset, HWLOC_CPUBIND_THREAD)) unbound++;
     }
+    if (team != n_nodes) return skip("OpenMP gave fewer threads than NUMA nodes (OMP_DYNAMIC?)");
     if (unbound) return skip("threads cannot be bound to each NUMA node's cores here");
     printf("%d threads, one on each of %d NUMA nodes\n", n_nodes, n_nodes);
 
@@ -112,7 +119,9 @@ int main(void)
     if (check_shares("sb_floats_alloc", buf, n) ||
         check_shares("the parameters", m.params, m.n_params) ||
         check_shares("a layer's activations", a.act[0], rows * a.ld_act))
-        return skip("the kernel does not say where a page is (hwloc_get_area_memlocation)");
+        return failures ? 1
+                        : skip("the kernel does not say where a page is "
+                               "(hwloc_get_area_memlocation)");
     sb_activations_free(&a);
     sb_model_free(&m);
     free(buf);

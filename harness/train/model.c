@@ -196,13 +196,12 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     if (!a->turns || !a->tile_sum) return -1;
     /* -0, which backward_by_tiles restores after each use; each by the thread that will
      * write it, so that its pages sit on that thread's NUMA node. */
-#pragma omp parallel if (a->n_partials)
-    {
-        const size_t me = (size_t)omp_get_thread_num();
-        if (me < a->n_partials) {
-            float *p = a->partials + me * PARTIALS_PER_THREAD * a->partial_len;
-            for (size_t i = 0; i < PARTIALS_PER_THREAD * a->partial_len; i++) p[i] = -0.0f;
-        }
+    /* (slot i to thread i in a full team; a smaller team, OMP_DYNAMIC or a thread limit,
+     * still fills every slot) */
+#pragma omp parallel for schedule(static, 1) if (a->n_partials)
+    for (size_t me = 0; me < a->n_partials; me++) {
+        float *p = a->partials + me * PARTIALS_PER_THREAD * a->partial_len;
+        for (size_t i = 0; i < PARTIALS_PER_THREAD * a->partial_len; i++) p[i] = -0.0f;
     }
     a->n_scratch = pool;
     a->scratch = calloc(pool, sizeof *a->scratch);
@@ -214,18 +213,18 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
         if (!sc->act || !sc->mask) return -1;
         sc->depth = s->depth;
     }
-    /* each thread's scratch first written by that thread (NUMA) */
+    /* each thread's scratch first written by that thread (NUMA), every slot filled whatever
+     * the team's size */
     int failed = 0;
-#pragma omp parallel reduction(+ : failed)
-    {
-        const size_t me = (size_t)omp_get_thread_num();
-        struct sb_tile_scratch *sc = me < pool ? &a->scratch[me] : NULL;
-        for (size_t l = 0; sc && l < s->depth; l++) {
+#pragma omp parallel for schedule(static, 1) reduction(+ : failed)
+    for (size_t me = 0; me < pool; me++) {
+        struct sb_tile_scratch *sc = &a->scratch[me];
+        for (size_t l = 0; l < s->depth; l++) {
             sc->act[l] = sb_floats_alloc(SB_TILE_ROWS * a->ld_act);
             sc->mask[l] = aligned_alloc(64, (SB_TILE_ROWS * a->mask_words * 8 + 63) / 64 * 64);
             if (!sc->act[l] || !sc->mask[l]) failed++;
         }
-        for (int i = 0; sc && i < 2; i++)
+        for (int i = 0; i < 2; i++)
             if (!(sc->dact[i] = sb_floats_alloc(SB_TILE_ROWS * a->ld_act))) failed++;
     }
     if (failed) return -1;
@@ -601,8 +600,8 @@ void sb_model_backprop(const struct sb_kernels *k, const struct sb_model *m, siz
 
 /* One tile's backward pass through every layer, its weight and bias gradients added into
  * p: a partial buffer holding -0 (-0 + acc is acc exactly, sign of zero included, so p ends
- * up with the tile's partial sums bit for bit), or on one thread the gradient itself. g and
- * the data gradients stay in the tile's rows of a->dact. */
+ * up with the tile's partial sums bit for bit), or on one thread the gradient itself. The
+ * hidden activations and masks are read, and the data gradients written, at v. */
 static void tile_backward(const struct sb_kernels *k, const struct sb_model *m,
                           struct sb_activations *a, const struct rows_at *v, size_t r0, size_t T,
                           float *p)
@@ -903,8 +902,9 @@ struct sb_split sb_model_split(const struct sb_model_spec *s, size_t features, s
     sp.threads = threads;
     sp.tiles = n_tiles(rows);
     sp.row_blocks = n_blocks(rows, row_block_for(rows, threads));
-    /* sb_model_backward's and sb_model_train_step's choice, given a partial buffer per thread
-     * (one per thread of the pool when the activations were allocated; none for a pool of one) */
+    /* sb_model_backward's and sb_model_train_step's choice, given partial buffers for every
+     * thread (for the pool's threads when the activations were allocated; none for a pool of
+     * one) */
     sp.backward_by_tiles = sp.tiles >= threads;
     /* The heavy phases: the forward pass and the data gradient over row blocks; the weight
      * gradient over tiles, or over the widest layer's items on the layer path. */
