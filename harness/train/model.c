@@ -161,6 +161,13 @@ void sb_model_free(struct sb_model *m)
  * next tile into its second buffer instead of waiting (backward_by_tiles). */
 #define PARTIALS_PER_THREAD 2
 
+/* Mask words for `rows` rows of `words` words, 64-byte aligned, not zeroed (the forward pass
+ * writes every word it reads later). */
+static uint64_t *alloc_masks(size_t rows, size_t words)
+{
+    return aligned_alloc(64, (rows * words * sizeof(uint64_t) + 63) / 64 * 64);
+}
+
 static size_t reduce_chunks(size_t params) { return (params + REDUCE_CHUNK - 1) / REDUCE_CHUNK; }
 
 int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, size_t rows)
@@ -198,7 +205,7 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
      * write it, so that its pages sit on that thread's NUMA node. */
     /* (slot i to thread i in a full team; a smaller team, OMP_DYNAMIC or a thread limit,
      * still fills every slot) */
-#pragma omp parallel for schedule(static, 1) if (a->n_partials)
+#pragma omp parallel for schedule(static, 1)
     for (size_t me = 0; me < a->n_partials; me++) {
         float *p = a->partials + me * PARTIALS_PER_THREAD * a->partial_len;
         for (size_t i = 0; i < PARTIALS_PER_THREAD * a->partial_len; i++) p[i] = -0.0f;
@@ -221,7 +228,7 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
         struct sb_tile_scratch *sc = &a->scratch[me];
         for (size_t l = 0; l < s->depth; l++) {
             sc->act[l] = sb_floats_alloc(SB_TILE_ROWS * a->ld_act);
-            sc->mask[l] = aligned_alloc(64, (SB_TILE_ROWS * a->mask_words * 8 + 63) / 64 * 64);
+            sc->mask[l] = alloc_masks(SB_TILE_ROWS, a->mask_words);
             if (!sc->act[l] || !sc->mask[l]) failed++;
         }
         for (int i = 0; i < 2; i++)
@@ -231,7 +238,7 @@ int sb_activations_alloc(struct sb_activations *a, const struct sb_model *m, siz
     a->depth = s->depth; /* before the loop: a partial failure frees what it got */
     for (size_t l = 0; l < s->depth; l++) {
         a->act[l] = sb_floats_alloc(rows * a->ld_act);
-        a->mask[l] = aligned_alloc(64, (rows * a->mask_words * 8 + 63) / 64 * 64);
+        a->mask[l] = alloc_masks(rows, a->mask_words);
         if (!a->act[l] || !a->mask[l]) return -1;
     }
     return 0;
@@ -327,18 +334,6 @@ void sb_work_end(double begin)
     if (t >= 0 && t < WORK_SLOTS) work[t].seconds += dt;
 }
 
-/* Input of layer l for rows starting at r0, and its leading dimension. */
-static const float *layer_input(const struct sb_model *m, const struct sb_activations *a,
-                                size_t l, size_t r0, size_t *ld)
-{
-    if (l == 0) {
-        *ld = m->features;
-        return a->enc + r0 * m->features;
-    }
-    (void)m;
-    *ld = a->ld_act;
-    return a->act[l - 1] + r0 * a->ld_act;
-}
 
 /* Where the hidden activations, masks and data gradients of a tile's rows live: the batch's
  * buffers at the rows' own index, or (the fused step) a thread's scratch from row 0. The
@@ -365,6 +360,15 @@ static const float *rows_input(const struct sb_model *m, const struct sb_activat
     }
     *ld = a->ld_act;
     return v->act[l - 1] + v->row * a->ld_act;
+}
+
+/* Input of layer l for rows starting at r0 in the batch's buffers, and its leading
+ * dimension. */
+static const float *layer_input(const struct sb_model *m, const struct sb_activations *a,
+                                size_t l, size_t r0, size_t *ld)
+{
+    const struct rows_at v = batch_rows(a, r0);
+    return rows_input(m, a, &v, l, r0, ld);
 }
 
 /* Encoding (unless `encoded`: enc holds it already) and every layer of the T rows from r0,
@@ -729,10 +733,11 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
         float *const bufs = alone ? NULL : a->partials + me * PARTIALS_PER_THREAD * a->partial_len;
         /* the thread's finished tiles not yet added, oldest first, and their buffers */
         size_t held[PARTIALS_PER_THREAD], held_buf[PARTIALS_PER_THREAD], n_held = 0;
-        for (;;) {
+        for (int no_tiles_left = 0;;) {
             /* Add the oldest held tile once the tile before it has reached the first chunk
-             * (the rest follow behind that tile's adder), or when every buffer is held. */
-            while (n_held && (n_held == PARTIALS_PER_THREAD ||
+             * (the rest follow behind that tile's adder), when every buffer is held, or, with
+             * no tile left to take, each in turn. */
+            while (n_held && (no_tiles_left || n_held == PARTIALS_PER_THREAD ||
                               __atomic_load_n(&added[0], __ATOMIC_ACQUIRE) == held[0])) {
                 const double w0 = sb_work_begin();
                 const double waited = add_partial(grad, bufs + held_buf[0] * a->partial_len, P,
@@ -744,11 +749,15 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
                     held_buf[i] = held_buf[i + 1];
                 }
             }
+            if (no_tiles_left) break;
             const size_t t = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
-            if (t >= nt) break;
+            if (t >= nt) {
+                no_tiles_left = 1;
+                continue;
+            }
             const double w0 = sb_work_begin();
             const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
-            /* the fused step keeps the tile in the thread's scratch, which stays in its L2 */
+            /* the fused step keeps the tile in the thread's scratch, which stays in its caches */
             const struct sb_tile_scratch *sc = &a->scratch[me];
             const struct rows_at v =
                 f ? (struct rows_at){sc->act, sc->mask, sc->dact, 0} : batch_rows(a, r0);
@@ -765,13 +774,6 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
                 held[n_held] = t;
                 held_buf[n_held++] = b;
             }
-        }
-        /* the tiles still held, each once the tile before it has been added */
-        for (size_t i = 0; i < n_held; i++) {
-            const double w0 = sb_work_begin();
-            const double waited = add_partial(grad, bufs + held_buf[i] * a->partial_len, P,
-                                              added, held[i]);
-            sb_work_end(w0 + waited);
         }
         int update = u != NULL;
         if (f) {
