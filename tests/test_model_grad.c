@@ -379,10 +379,97 @@ static void test_fused_step(void **state)
     omp_set_num_threads(saved);
 }
 
+/* got[n] (the small-batch path on `threads` threads) against want[n] (the tile path on one). */
+static void assert_same_as_one(const char *what, const char *isa, size_t width, size_t rows,
+                               int threads, const float *got, const float *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&got[i], &want[i], sizeof *got))
+            fail_msg("%s, %zu units, %zu rows: %s[%zu] = %a after 3 steps on %d threads, %a on "
+                     "one",
+                     isa, width, rows, what, i, (double)got[i], threads, (double)want[i]);
+}
+
+/* The update and the packed copies of W come from different code on each path: on the tile
+ * path each thread updates its share of the parameters (whole rows of W) and packs those rows,
+ * on the small-batch path each weight-gradient item updates and packs its own block of W as
+ * soon as its gradient is final (whole rows, or rows cut into blocks of inputs when there are
+ * fewer blocks of outputs than threads). Three training steps must leave the same parameters,
+ * Wt and W bits on 2 to 4 threads as on one: 200 rows (one tile: the small-batch path on 2 to
+ * 4 threads) and 2100 (9 tiles: the tile path, the threads' shares ending inside rows of W);
+ * 130 units make a short block of outputs, 40 units blocks of inputs. */
+static void test_update_paths(void **state)
+{
+    (void)state;
+    const size_t D = 2;
+    /* units, hidden layers, rows */
+    const size_t nets[][3] = {{130, 2, 200}, {40, 2, 200}, {130, 2, 2100}, {40, 2, 2100}};
+    const int saved = omp_get_max_threads();
+    for (int isa = 0; isa < SB_ISA_COUNT; isa++) {
+        const struct sb_kernels *k = sb_kernels_for((enum sb_isa)isa);
+        if (!k || !sb_isa_supported((enum sb_isa)isa, NULL)) continue;
+        for (size_t c = 0; c < sizeof nets / sizeof *nets; c++) {
+            const size_t width = nets[c][0], ROWS = nets[c][2];
+            struct sb_model_spec spec = {D, nets[c][1], width, 3, SB_OUT_LINEAR};
+            struct sb_rng rng;
+            sb_rng_seed(&rng, 12, 13);
+            float *x = malloc(ROWS * D * sizeof *x), *t = malloc(ROWS * 3 * sizeof *t);
+            for (size_t i = 0; i < ROWS * D; i++) x[i] = (float)sb_rng_uniform(&rng);
+            for (size_t i = 0; i < ROWS * 3; i++) t[i] = (float)sb_rng_normal(&rng);
+            struct sb_model one;
+            for (int threads = 1; threads <= 4; threads++) {
+                struct sb_encoding enc = {SB_ENC_FOURIER, 0, 0, 6, NULL};
+                enc.B = malloc(6 * D * sizeof(float));
+                for (size_t i = 0; i < 6 * D; i++) enc.B[i] = (float)(i % 7) - 3.0f;
+                struct sb_model mdl;
+                assert_int_equal(sb_model_init(&mdl, &spec, &enc, 5), 0);
+                omp_set_num_threads(threads);
+                struct sb_activations a;
+                assert_int_equal(sb_activations_alloc(&a, &mdl, ROWS), 0);
+                float *grad = malloc(mdl.n_params * sizeof *grad);
+                struct sgd o = {mdl.params, grad};
+                const struct sb_update u = {sgd_apply, &o};
+                for (int step = 0; step < 3; step++) {
+                    float loss = NAN;
+                    assert_int_equal(
+                        sb_model_train_step(k, &mdl, ROWS, x, 1, t, &a, grad, &u, &loss), 0);
+                    assert_true(isfinite(loss));
+                }
+                /* one tile: one thread takes the tile path, more the small-batch path */
+                assert_true((a.dg == NULL) == (threads == 1 || ROWS > SB_TILE_ROWS));
+                free(grad);
+                sb_activations_free(&a);
+                if (threads == 1) {
+                    one = mdl;
+                    continue;
+                }
+                assert_same_as_one("params", k->isa_name, width, ROWS, threads, mdl.params,
+                                   one.params, mdl.n_params);
+                for (size_t l = 0; l < mdl.n_layers; l++) {
+                    const struct sb_layer *L = &mdl.layers[l], *O = &one.layers[l];
+                    assert_same_as_one("Wt", k->isa_name, width, ROWS, threads, L->wt, O->wt,
+                                       L->in * L->ldwt);
+                    assert_same_as_one("W", k->isa_name, width, ROWS, threads, L->w, O->w,
+                                       L->out * L->ldw);
+                }
+                sb_model_free(&mdl);
+            }
+            sb_model_free(&one);
+            free(x);
+            free(t);
+        }
+        printf("  update paths: %-6s parameters, Wt and W the same bits on 1-4 threads, 200 and "
+               "2100 rows, 130 and 40 units\n",
+               k->isa_name);
+    }
+    omp_set_num_threads(saved);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_gradients),
                                        cmocka_unit_test(test_tile_order),
-                                       cmocka_unit_test(test_fused_step)};
+                                       cmocka_unit_test(test_fused_step),
+                                       cmocka_unit_test(test_update_paths)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -111,20 +111,30 @@ int sb_model_init(struct sb_model *m, const struct sb_model_spec *spec, struct s
  * waiting). Within a block, k outside: each Wt row gets 64 contiguous bytes at a time. */
 #define PACK_ROWS 16
 
+/* Rows j0..j0+jn, inputs k0..k0+kn, of layer L's W from the parameters into its packed copies
+ * (Wt and the padded W), in blocks of PACK_ROWS rows. */
+static void pack_block(const struct sb_model *m, const struct sb_layer *L, size_t j0, size_t jn,
+                       size_t k0, size_t kn)
+{
+    const float *w = m->params + L->w_off;
+    for (size_t b = j0; b < j0 + jn; b += PACK_ROWS) {
+        const size_t bn = j0 + jn - b < PACK_ROWS ? j0 + jn - b : PACK_ROWS;
+        for (size_t k = k0; k < k0 + kn; k++)
+            for (size_t j = b; j < b + bn; j++) L->wt[k * L->ldwt + j] = w[j * L->in + k];
+    }
+    for (size_t j = j0; j < j0 + jn; j++)
+        memcpy(L->w + j * L->ldw + k0, w + j * L->in + k0, kn * sizeof *w);
+}
+
 /* Every layer, its blocks shared among the threads of the enclosing parallel region. */
 static void pack_layers(const struct sb_model *m)
 {
     for (size_t l = 0; l < m->n_layers; l++) {
         const struct sb_layer *L = &m->layers[l];
-        const float *w = m->params + L->w_off;
 #pragma omp for schedule(static) nowait
         for (size_t j0 = 0; j0 < L->out; j0 += PACK_ROWS) {
             const double w0 = sb_work_begin();
-            const size_t jn = L->out - j0 < PACK_ROWS ? L->out - j0 : PACK_ROWS;
-            for (size_t k = 0; k < L->in; k++)
-                for (size_t j = j0; j < j0 + jn; j++) L->wt[k * L->ldwt + j] = w[j * L->in + k];
-            for (size_t j = j0; j < j0 + jn; j++)
-                memcpy(L->w + j * L->ldw, w + j * L->in, L->in * sizeof *w);
+            pack_block(m, L, j0, L->out - j0 < PACK_ROWS ? L->out - j0 : PACK_ROWS, 0, L->in);
             sb_work_end(w0);
         }
     }
@@ -528,25 +538,56 @@ static void weight_grad_blocks(size_t in, size_t out, size_t threads, size_t *nj
     *bk_out = bk;
 }
 
-/* Work item `item` of layer L's weight gradient (nk blocks of bk inputs a block of outputs):
- * its block of dW and, at inputs from 0, its biases. */
+/* The block of work item `item` of layer L's weight gradient (nk blocks of bk inputs a block
+ * of outputs): its outputs j0..j0+jn and inputs k0..k0+kn. */
+struct wgrad_block {
+    size_t j0, jn, k0, kn;
+};
+
+static struct wgrad_block wgrad_block(const struct sb_layer *L, size_t nk, size_t bk,
+                                      size_t item)
+{
+    const size_t j0 = item / nk * SB_BLOCK_J, k0 = item % nk * bk;
+    return (struct wgrad_block){j0, L->out - j0 < SB_BLOCK_J ? L->out - j0 : SB_BLOCK_J, k0,
+                                L->in - k0 < bk ? L->in - k0 : bk};
+}
+
+/* Work item `item` of layer L's weight gradient: its block of dW and, at inputs from 0, its
+ * biases. */
 static void weight_grad_item(const struct sb_kernels *k, const struct sb_layer *L, size_t rows,
                              const float *g, size_t ldg, const float *x, size_t ldx, float *grad,
                              size_t nk, size_t bk, size_t item)
 {
     const double w0 = sb_work_begin();
-    const size_t in = L->in, out = L->out;
-    const size_t j0 = item / nk * SB_BLOCK_J, k0 = item % nk * bk;
-    const size_t jn = out - j0 < SB_BLOCK_J ? out - j0 : SB_BLOCK_J;
-    const size_t kn = in - k0 < bk ? in - k0 : bk;
+    const size_t in = L->in;
+    const struct wgrad_block B = wgrad_block(L, nk, bk, item);
     float *dw = grad + L->w_off, *db = grad + L->b_off;
-    for (size_t j = j0; j < j0 + jn; j++) memset(dw + j * in + k0, 0, kn * sizeof *dw);
-    if (k0 == 0) memset(db + j0, 0, jn * sizeof *db);
+    for (size_t j = B.j0; j < B.j0 + B.jn; j++) memset(dw + j * in + B.k0, 0, B.kn * sizeof *dw);
+    if (B.k0 == 0) memset(db + B.j0, 0, B.jn * sizeof *db);
     for (size_t t = 0; t < n_tiles(rows); t++) {
         const size_t r0 = t * SB_TILE_ROWS, T = tile_rows(rows, t);
-        k->dense_bwd_weights(T, kn, jn, g + r0 * ldg + j0, ldg, NULL, 0, x + r0 * ldx + k0, ldx,
-                             dw + j0 * in + k0, in, k0 == 0 ? db + j0 : NULL);
+        k->dense_bwd_weights(T, B.kn, B.jn, g + r0 * ldg + B.j0, ldg, NULL, 0,
+                             x + r0 * ldx + B.k0, ldx, dw + B.j0 * in + B.k0, in,
+                             B.k0 == 0 ? db + B.j0 : NULL);
     }
+    sb_work_end(w0);
+}
+
+/* The parameters of work item `item` of layer L (its block of W and, at inputs from 0, its
+ * biases) through the update u, once the item's gradient is final, and its block of W into
+ * the packed copies. */
+static void update_item(const struct sb_model *m, const struct sb_layer *L,
+                        const struct sb_update *u, size_t nk, size_t bk, size_t item)
+{
+    const double w0 = sb_work_begin();
+    const size_t in = L->in;
+    const struct wgrad_block B = wgrad_block(L, nk, bk, item);
+    if (B.kn == in)
+        u->apply(u->ctx, L->w_off + B.j0 * in, B.jn * in);
+    else
+        for (size_t j = B.j0; j < B.j0 + B.jn; j++) u->apply(u->ctx, L->w_off + j * in + B.k0, B.kn);
+    if (B.k0 == 0) u->apply(u->ctx, L->b_off + B.j0, B.jn);
+    pack_block(m, L, B.j0, B.jn, B.k0, B.kn);
     sb_work_end(w0);
 }
 
@@ -641,13 +682,41 @@ static void thread_share(size_t n, size_t *c0, size_t *c1)
     sb_share(n, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), c0, c1);
 }
 
-/* The calling thread's equal share of the parameters through the update. */
-static void update_share(const struct sb_model *m, const struct sb_update *u)
+/* Parameter index c moved on to the start of the next row of W where it falls inside a row. */
+static size_t row_start(const struct sb_model *m, size_t c)
+{
+    for (size_t l = 0; l < m->n_layers; l++) {
+        const struct sb_layer *L = &m->layers[l];
+        if (c > L->w_off && c < L->b_off)
+            return L->w_off + (c - L->w_off + L->in - 1) / L->in * L->in;
+    }
+    return c;
+}
+
+/* The calling thread's equal share of the parameters, its ends moved on to whole rows of W,
+ * through the update, and its rows of W into the packed copies, PACK_ROWS rows at a time while
+ * they are still in the core's caches: no thread packs a row that another updates, so no
+ * barrier between the two. */
+static void update_and_pack_share(const struct sb_model *m, const struct sb_update *u)
 {
     const double w0 = sb_work_begin();
     size_t c0, c1;
     thread_share(m->n_params, &c0, &c1);
-    if (c1 > c0) u->apply(u->ctx, c0, c1 - c0);
+    c0 = row_start(m, c0);
+    c1 = row_start(m, c1);
+    for (size_t l = 0; l < m->n_layers && c1 > c0; l++) {
+        const struct sb_layer *L = &m->layers[l];
+        const size_t in = L->in, w1 = L->b_off, b1 = L->b_off + L->out;
+        const size_t j0 = c0 > L->w_off ? (c0 - L->w_off) / in : 0;
+        const size_t j1 = c1 < w1 ? (c1 - L->w_off) / in : L->out;
+        for (size_t j = j0; c1 > L->w_off && j < j1; j += PACK_ROWS) {
+            const size_t jn = j1 - j < PACK_ROWS ? j1 - j : PACK_ROWS;
+            u->apply(u->ctx, L->w_off + j * in, jn * in);
+            pack_block(m, L, j, jn, 0, in);
+        }
+        const size_t b0 = c0 > w1 ? c0 : w1, bn = c1 < b1 ? c1 : b1;
+        if (bn > b0) u->apply(u->ctx, b0, bn - b0);
+    }
     sb_work_end(w0);
 }
 
@@ -776,20 +845,17 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
             }
         }
         int update = u != NULL;
+        if (f || update) {
+#pragma omp barrier
+        }
         if (f) {
-#pragma omp barrier
-#pragma omp single
-            f->loss = loss_mean(f->tile_sum, nt, rows, m->spec.out);
-            /* the single's barrier: every thread reads the same loss */
-            update = update && isfinite(f->loss);
-        } else if (update) {
-#pragma omp barrier
+            /* every thread the same sum of the same tiles' sums: the same loss, no second
+             * barrier for one thread to hand it out */
+            const float loss = loss_mean(f->tile_sum, nt, rows, m->spec.out);
+            if (me == 0) f->loss = loss;
+            update = update && isfinite(loss);
         }
-        if (update) {
-            update_share(m, u);
-#pragma omp barrier
-            pack_layers(m);
-        }
+        if (update) update_and_pack_share(m, u);
     }
 }
 
@@ -808,8 +874,19 @@ static void backward_by_layers(const struct sb_kernels *k, struct sb_model *m, s
     const size_t rb = row_block(rows), nb = n_blocks(rows, rb);
     const size_t threads = (size_t)omp_get_max_threads(), layer_stride = a->dg_rows * W;
     const float *top = s->output == SB_OUT_SIGMOID ? a->dz : a->dy;
+    size_t items = 0; /* of the weight gradients of every layer */
+    for (size_t l = 0; l < nl; l++) {
+        size_t nj, nk, bk;
+        weight_grad_blocks(m->layers[l].in, m->layers[l].out, threads, &nj, &nk, &bk);
+        items += nj * nk;
+    }
 #pragma omp parallel
     {
+        /* the weight-gradient items this thread took, updated once it has taken the last */
+        struct item_ref {
+            uint32_t l, item;
+        } mine[items];
+        size_t n_mine = 0;
 #pragma omp for schedule(static)
         for (size_t b = 0; b < nb; b++) {
             const double w0 = sb_work_begin();
@@ -837,14 +914,16 @@ static void backward_by_layers(const struct sb_kernels *k, struct sb_model *m, s
             const float *x = layer_input(m, a, l, 0, &ldx);
             weight_grad_blocks(L->in, L->out, threads, &nj, &nk, &bk);
 #pragma omp for schedule(dynamic) nowait
-            for (size_t item = 0; item < nj * nk; item++)
+            for (size_t item = 0; item < nj * nk; item++) {
                 weight_grad_item(k, L, rows, g, ldg, x, ldx, grad, nk, bk, item);
+                if (u) mine[n_mine++] = (struct item_ref){l, item};
+            }
         }
-        if (u) {
-#pragma omp barrier
-            update_share(m, u);
-#pragma omp barrier
-            pack_layers(m);
+        for (size_t i = 0; i < n_mine; i++) {
+            const struct sb_layer *L = &m->layers[mine[i].l];
+            size_t nj, nk, bk;
+            weight_grad_blocks(L->in, L->out, threads, &nj, &nk, &bk);
+            update_item(m, L, u, nk, bk, mine[i].item);
         }
     }
 }

@@ -178,9 +178,10 @@ struct sb_update {
 };
 
 /* Backward pass after sb_model_forward and sb_model_loss(grad = 1): overwrites grad[n_params]
- * with dL/dparams and, with an update u, applies it to m->params (each thread an equal
- * share, after the last barrier) and refreshes the packed copies of W (as sb_model_pack), in
- * the same parallel region. With at least as many tiles as threads, each free thread takes
+ * with dL/dparams and, with an update u, applies it to m->params and refreshes the packed
+ * copies of W (as sb_model_pack), in the same parallel region: on the tile path each thread an
+ * equal share of whole rows after the last barrier, on the small-batch path each thread the
+ * blocks of its own weight-gradient items once it has taken its last. With at least as many tiles as threads, each free thread takes
  * the next tile through every layer (its data gradients stay in its L2), writing that tile's
  * weight gradient into one of its own two partial buffers, which it then adds into grad behind
  * the tile before, so that grad gets the tiles in tile order (a tile that cannot be added yet
