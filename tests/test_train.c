@@ -14,6 +14,7 @@
 #include "harness/train/train.h"
 #include "harness/util/util.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -675,6 +676,63 @@ static void test_encodings_follow_the_conventions(void **state)
     sb_data_free(&d);
 }
 
+/* Bytes the allocator has handed out and not taken back: the main arena's, and every mapping
+ * (which, with the threshold below, is every buffer of 64 KiB or more, whichever thread
+ * allocated it). */
+static double heap_bytes(void)
+{
+    const struct mallinfo2 mi = mallinfo2();
+    return (double)mi.uordblks + (double)mi.hblkhd;
+}
+
+/* `run` refuses an experiment whose buffers would not fit, from sb_experiment_bytes, before
+ * allocating anything: the estimate must cover what the trainer then allocates for the
+ * model, its activations (with each thread's tile scratch and partial gradients), the
+ * gradient and Adam's state, on 1 to 3 threads. 512 units and 600 rows: the per-thread
+ * buffers are most of it. */
+static void test_memory_estimate(void **state)
+{
+    (void)state;
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024); /* fixed: no dynamic threshold */
+    struct sb_experiment e = small_1d("memory", SB_ENCODING_POSENC);
+    e.width = 512;
+    const int saved = omp_get_max_threads();
+    for (int threads = 1; threads <= 3; threads++) {
+        omp_set_num_threads(threads);
+        const double before = heap_bytes();
+        struct sb_data d;
+        struct sb_encoding enc;
+        char err[256];
+        assert_int_equal(sb_data_make(&e, 0, &d, &enc, err, sizeof err), 0);
+        const double estimate = sb_experiment_bytes(&e, &d, &enc, (size_t)threads);
+        const struct sb_model_spec spec = {d.d, e.depth, e.width, d.out, e.output};
+        struct sb_model m;
+        assert_int_equal(sb_model_init(&m, &spec, &enc, 1), 0);
+        struct sb_activations a;
+        assert_int_equal(sb_activations_alloc(&a, &m, d.n_train > d.n_eval ? d.n_train : d.n_eval),
+                         0);
+        float *grad = sb_floats_alloc(m.n_params), *am = sb_floats_alloc(m.n_params),
+              *av = sb_floats_alloc(m.n_params);
+        assert_true(grad && am && av);
+        const double used = heap_bytes() - before;
+        printf("  memory estimate: %d thread(s), %.2f MiB estimated, %.2f MiB allocated\n",
+               threads, estimate / 1048576.0, used / 1048576.0);
+        /* 1 %: each mapping is rounded up to whole pages, which the estimate leaves out */
+        if (estimate < 0.99 * used)
+            fail_msg("%d thread(s): sb_experiment_bytes says %.0f bytes, the trainer allocated "
+                     "%.0f",
+                     threads, estimate, used);
+        free(grad);
+        free(am);
+        free(av);
+        sb_activations_free(&a);
+        sb_model_free(&m);
+        free(enc.B);
+        sb_data_free(&d);
+    }
+    omp_set_num_threads(saved);
+}
+
 static void test_shipped_suites(void **state)
 {
     (void)state;
@@ -707,6 +765,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checkpoint_steps),
+        cmocka_unit_test(test_memory_estimate),
         cmocka_unit_test(test_encodings_follow_the_conventions),
         cmocka_unit_test(test_shipped_suites),
         cmocka_unit_test(test_analysis_known_network),

@@ -31,15 +31,25 @@ double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *
     const double params = (double)sb_model_param_count(&spec, sb_encoding_features(enc, d->d));
     /* activations: encoded input, hidden outputs, masks, y/dy/dz, two gradient buffers, and
      * on the small-batch backward path every hidden layer's gradient for the batch's rows;
-     * parameters: weights, padded copies Wt and W, gradient, Adam m and v; plus the data */
+     * per thread (sb_activations_alloc): a tile scratch of hidden outputs, masks and two
+     * gradient tiles, and with more than one thread two partial gradients; parameters:
+     * weights, padded copies Wt and W, gradient, Adam m and v; plus the data */
     const size_t batch = e->batch ? e->batch : d->n_train;
     if (threads == 0) threads = (size_t)omp_get_max_threads();
     const double small = (batch + SB_TILE_ROWS - 1) / SB_TILE_ROWS < threads ? 1.0 : 0.0;
+    const double mask_bytes = (double)sb_mask_words(e->width) * 8;
     const double act = rows * (F + depth * (W + 16) + 3 * out + 2 * (wmax + 16)) * 4 +
-                       rows * depth * (double)sb_mask_words(e->width) * 8 +
-                       small * (double)batch * depth * (W + 16) * 4;
+                       rows * depth * mask_bytes + small * (double)batch * depth * (W + 16) * 4;
+    const double per_thread = SB_TILE_ROWS * ((depth + 2) * (W + 16) * 4 + depth * mask_bytes) +
+                              (threads > 1 ? 2 * params * 4 : 0);
     const double data = (double)(d->n_train + d->n_eval) * (double)(d->d + d->out) * 4;
-    return act + params * 6 * 4 + data;
+    double copies = 0; /* Wt and W, their rows padded (sb_padded_ld) */
+    for (size_t l = 0; l <= e->depth; l++) {
+        const size_t in = l ? e->width : sb_encoding_features(enc, d->d);
+        const size_t o = l < e->depth ? e->width : d->out;
+        copies += (double)(in * sb_padded_ld(o) + o * sb_padded_ld(in)) * 4;
+    }
+    return act + (double)threads * per_thread + params * 4 * 4 + copies + data;
 }
 
 size_t sb_checkpoint_steps(uint64_t steps, size_t count, uint64_t *out, size_t max)
