@@ -379,7 +379,7 @@ static void test_fused_step(void **state)
     omp_set_num_threads(saved);
 }
 
-/* got[n] (the small-batch path on `threads` threads) against want[n] (the tile path on one). */
+/* got[n], after 3 steps on `threads` threads, against want[n], after the same on one. */
 static void assert_same_as_one(const char *what, const char *isa, size_t width, size_t rows,
                                int threads, const float *got, const float *want, size_t n)
 {
@@ -392,12 +392,13 @@ static void assert_same_as_one(const char *what, const char *isa, size_t width, 
 
 /* The update and the packed copies of W come from different code on each path: on the tile
  * path each thread updates its share of the parameters (whole rows of W) and packs those rows,
- * on the small-batch path each weight-gradient item updates and packs its own block of W as
- * soon as its gradient is final (whole rows, or rows cut into blocks of inputs when there are
+ * on the small-batch path a thread that has taken its last weight-gradient item updates and
+ * packs those items' blocks of W (whole rows, or rows cut into blocks of inputs when there are
  * fewer blocks of outputs than threads). Three training steps must leave the same parameters,
- * Wt and W bits on 2 to 4 threads as on one: 200 rows (one tile: the small-batch path on 2 to
- * 4 threads) and 2100 (9 tiles: the tile path, the threads' shares ending inside rows of W);
- * 130 units make a short block of outputs, 40 units blocks of inputs. */
+ * Wt and W bits on more threads as on one: 200 rows (one tile: the small-batch path on 2 to 4
+ * threads) and 2100 (9 tiles: the tile path on 2 to 9 threads, the threads' shares ending
+ * inside rows of W of the first and second layers, and at 40 units and 9 threads one in the
+ * first layer's biases); both widths make short blocks of outputs and blocks of inputs. */
 static void test_update_paths(void **state)
 {
     (void)state;
@@ -417,7 +418,7 @@ static void test_update_paths(void **state)
             for (size_t i = 0; i < ROWS * D; i++) x[i] = (float)sb_rng_uniform(&rng);
             for (size_t i = 0; i < ROWS * 3; i++) t[i] = (float)sb_rng_normal(&rng);
             struct sb_model one;
-            for (int threads = 1; threads <= 4; threads++) {
+            for (int threads = 1; threads <= (ROWS > SB_TILE_ROWS ? 9 : 4); threads++) {
                 struct sb_encoding enc = {SB_ENC_FOURIER, 0, 0, 6, NULL};
                 enc.B = malloc(6 * D * sizeof(float));
                 for (size_t i = 0; i < 6 * D; i++) enc.B[i] = (float)(i % 7) - 3.0f;
@@ -458,8 +459,8 @@ static void test_update_paths(void **state)
             free(x);
             free(t);
         }
-        printf("  update paths: %-6s parameters, Wt and W the same bits on 1-4 threads, 200 and "
-               "2100 rows, 130 and 40 units\n",
+        printf("  update paths: %-6s parameters, Wt and W the same bits on 1-4 threads (200 "
+               "rows) and 1-9 (2100), 130 and 40 units\n",
                k->isa_name);
     }
     omp_set_num_threads(saved);

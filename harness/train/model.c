@@ -585,7 +585,8 @@ static void update_item(const struct sb_model *m, const struct sb_layer *L,
     if (B.kn == in)
         u->apply(u->ctx, L->w_off + B.j0 * in, B.jn * in);
     else
-        for (size_t j = B.j0; j < B.j0 + B.jn; j++) u->apply(u->ctx, L->w_off + j * in + B.k0, B.kn);
+        for (size_t j = B.j0; j < B.j0 + B.jn; j++)
+            u->apply(u->ctx, L->w_off + j * in + B.k0, B.kn);
     if (B.k0 == 0) u->apply(u->ctx, L->b_off + B.j0, B.jn);
     pack_block(m, L, B.j0, B.jn, B.k0, B.kn);
     sb_work_end(w0);
@@ -865,7 +866,9 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
  * gradient in a->dg. Then the weight-gradient items of all layers, from the top, go to
  * whichever thread is free (each item walks the tiles in order, so the bits do not depend on
  * who takes it): a thread that finishes a layer early starts on the next instead of waiting
- * at a barrier. Then the update and the weight copies, as on the tile path. */
+ * at a barrier. A thread that has taken its last item then takes each of its items' blocks
+ * through the update and into the weight copies (update_item), with no barrier: nothing in
+ * the weight-gradient phase reads the parameters or their copies. */
 static void backward_by_layers(const struct sb_kernels *k, struct sb_model *m, size_t rows,
                                struct sb_activations *a, float *grad, const struct sb_update *u)
 {

@@ -135,14 +135,17 @@ void sb_activations_free(struct sb_activations *a);
 size_t sb_padded_ld(size_t n);
 
 /* [*c0, *c1): part `part` of `parts` equal shares of n elements, in whole 64-byte lines (the
- * last share may be shorter or empty). The update gives each thread its share of the
- * parameters so, and sb_floats_alloc places memory so. */
+ * last share may be shorter or empty). sb_floats_alloc places memory so; the tile path's
+ * update gives each thread its share of the parameters so, its ends moved on to whole rows of
+ * W (the small-batch path updates each weight-gradient item's block on the thread that took
+ * the item). */
 void sb_share(size_t n, size_t part, size_t parts, size_t *c0, size_t *c1);
 
 /* n zeroed floats, 64-byte aligned (free with free), each sb_share of the pool's threads first
  * written by its thread: on a NUMA machine a training whose threads span nodes gets each share
- * on its thread's node (the parameters, gradient and optimiser state where that thread updates
- * them, an even spread of the activations' rows), not all on the allocating thread's node.
+ * on its thread's node (the parameters, gradient and optimiser state where the tile path's
+ * update reads them, an even spread of the activations' rows), not all on the allocating
+ * thread's node.
  * First touch places only pages new to the process (large allocations, which glibc maps
  * afresh; memory reused from the heap stays where it was), by the page (2 MB with transparent
  * huge pages). Called inside a parallel region, the calling thread zeroes it all. NULL when out

@@ -337,7 +337,8 @@ static int at_checkpoint(const struct sb_run_options *o, struct sb_prepared *p, 
 }
 
 /* The optimiser's update of parameters [off, off + n) from r->grad, applied by
- * sb_model_backward once the gradient is final, each thread on its share (struct sb_update).
+ * sb_model_backward once the gradient of [off, off + n) is final, from several threads at once
+ * on disjoint ranges (struct sb_update).
  * A gradient can overflow while the loss is still finite (a sigmoid output bounds the loss,
  * not the weights): each range is checked just before the optimiser reads it, and bit 31 of
  * `nonfinite` says whether some gradient was not finite. The update itself is left as it
