@@ -184,11 +184,12 @@ struct sb_update {
  * with dL/dparams and, with an update u, applies it to m->params and refreshes the packed
  * copies of W (as sb_model_pack), in the same parallel region: on the tile path each thread an
  * equal share of whole rows after the last barrier, on the small-batch path each thread the
- * blocks of its own weight-gradient items once it has taken its last. With at least as many tiles as threads, each free thread takes
- * the next tile through every layer (its data gradients stay in its L2), writing that tile's
- * weight gradient into one of its own two partial buffers, which it then adds into grad behind
- * the tile before, so that grad gets the tiles in tile order (a tile that cannot be added yet
- * is kept while the thread takes the next one into its other buffer). Otherwise (small
+ * blocks of its own weight-gradient items once it has taken its last. With at least as many
+ * tiles as threads, each free thread takes the next tile through every layer (its data
+ * gradients stay in its L2), writing that tile's weight gradient into one of its own two
+ * partial buffers, which it then adds into grad behind the tile before, so that grad gets the
+ * tiles in tile order (a tile that cannot be added yet is kept while the thread takes the
+ * next one into its other buffer). Otherwise (small
  * batches) the threads first take the data gradients of every layer down their own rows, then
  * share out the weight-gradient blocks of every layer (units, then inputs). Both give every
  * element the same sum in the same order, so the bits do not depend on the thread count or
