@@ -106,9 +106,8 @@ int sb_model_init(struct sb_model *m, const struct sb_model_spec *spec, struct s
     return 0;
 }
 
-/* In blocks of 16 rows of W over the threads: a small network's step is short enough that a
- * serial copy of a million weights shows (rahaman1d: 6 % of the step, the other thread
- * waiting). Within a block, k outside: each Wt row gets 64 contiguous bytes at a time. */
+/* Rows of W packed at a time: within a block, k outside, each Wt row gets 64 contiguous bytes
+ * at a time. */
 #define PACK_ROWS 16
 
 /* Rows j0..j0+jn, inputs k0..k0+kn, of layer L's W from the parameters into its packed copies
@@ -126,24 +125,17 @@ static void pack_block(const struct sb_model *m, const struct sb_layer *L, size_
         memcpy(L->w + j * L->ldw + k0, w + j * L->in + k0, kn * sizeof *w);
 }
 
-/* Every layer, its blocks shared among the threads of the enclosing parallel region. */
-static void pack_layers(const struct sb_model *m)
-{
-    for (size_t l = 0; l < m->n_layers; l++) {
-        const struct sb_layer *L = &m->layers[l];
-#pragma omp for schedule(static) nowait
-        for (size_t j0 = 0; j0 < L->out; j0 += PACK_ROWS) {
-            const double w0 = sb_work_begin();
-            pack_block(m, L, j0, L->out - j0 < PACK_ROWS ? L->out - j0 : PACK_ROWS, 0, L->in);
-            sb_work_end(w0);
-        }
-    }
-}
-
+/* Every layer, its blocks of rows shared among the threads (a training step packs the rows it
+ * updates itself: update_item, update_and_pack_share). */
 void sb_model_pack(struct sb_model *m)
 {
 #pragma omp parallel
-    pack_layers(m);
+    for (size_t l = 0; l < m->n_layers; l++) {
+        const struct sb_layer *L = &m->layers[l];
+#pragma omp for schedule(static) nowait
+        for (size_t j0 = 0; j0 < L->out; j0 += PACK_ROWS)
+            pack_block(m, L, j0, L->out - j0 < PACK_ROWS ? L->out - j0 : PACK_ROWS, 0, L->in);
+    }
 }
 
 void sb_model_free(struct sb_model *m)
@@ -343,7 +335,6 @@ void sb_work_end(double begin)
     const int t = omp_get_thread_num();
     if (t >= 0 && t < WORK_SLOTS) work[t].seconds += dt;
 }
-
 
 /* Where the hidden activations, masks and data gradients of a tile's rows live: the batch's
  * buffers at the rows' own index, or (the fused step) a thread's scratch from row 0. The
@@ -582,11 +573,7 @@ static void update_item(const struct sb_model *m, const struct sb_layer *L,
     const double w0 = sb_work_begin();
     const size_t in = L->in;
     const struct wgrad_block B = wgrad_block(L, nk, bk, item);
-    if (B.kn == in)
-        u->apply(u->ctx, L->w_off + B.j0 * in, B.jn * in);
-    else
-        for (size_t j = B.j0; j < B.j0 + B.jn; j++)
-            u->apply(u->ctx, L->w_off + j * in + B.k0, B.kn);
+    for (size_t j = B.j0; j < B.j0 + B.jn; j++) u->apply(u->ctx, L->w_off + j * in + B.k0, B.kn);
     if (B.k0 == 0) u->apply(u->ctx, L->b_off + B.j0, B.jn);
     pack_block(m, L, B.j0, B.jn, B.k0, B.kn);
     sb_work_end(w0);
@@ -709,8 +696,8 @@ static void update_and_pack_share(const struct sb_model *m, const struct sb_upda
         const struct sb_layer *L = &m->layers[l];
         const size_t in = L->in, w1 = L->b_off, b1 = L->b_off + L->out;
         const size_t j0 = c0 > L->w_off ? (c0 - L->w_off) / in : 0;
-        const size_t j1 = c1 < w1 ? (c1 - L->w_off) / in : L->out;
-        for (size_t j = j0; c1 > L->w_off && j < j1; j += PACK_ROWS) {
+        const size_t j1 = c1 <= L->w_off ? 0 : c1 < w1 ? (c1 - L->w_off) / in : L->out;
+        for (size_t j = j0; j < j1; j += PACK_ROWS) {
             const size_t jn = j1 - j < PACK_ROWS ? j1 - j : PACK_ROWS;
             u->apply(u->ctx, L->w_off + j * in, jn * in);
             pack_block(m, L, j, jn, 0, in);
