@@ -27,6 +27,8 @@ double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *
     const double F = (double)sb_encoding_features(enc, d->d), W = (double)e->width;
     const double depth = (double)e->depth, out = (double)d->out;
     const double wmax = W > F ? W : F;
+    const double ld = (double)sb_padded_ld(e->width); /* a hidden row's floats */
+    const double ld_dact = ld > wmax ? ld : wmax;
     const struct sb_model_spec spec = {d->d, e->depth, e->width, d->out, e->output};
     const double params = (double)sb_model_param_count(&spec, sb_encoding_features(enc, d->d));
     /* activations: encoded input, hidden outputs, masks, y/dy/dz, two gradient buffers, and
@@ -38,9 +40,9 @@ double sb_experiment_bytes(const struct sb_experiment *e, const struct sb_data *
     if (threads == 0) threads = (size_t)omp_get_max_threads();
     const double small = (batch + SB_TILE_ROWS - 1) / SB_TILE_ROWS < threads ? 1.0 : 0.0;
     const double mask_bytes = (double)sb_mask_words(e->width) * 8;
-    const double act = rows * (F + depth * (W + 16) + 3 * out + 2 * (wmax + 16)) * 4 +
-                       rows * depth * mask_bytes + small * (double)batch * depth * (W + 16) * 4;
-    const double per_thread = SB_TILE_ROWS * ((depth + 2) * (W + 16) * 4 + depth * mask_bytes) +
+    const double act = rows * (F + depth * ld + 3 * out + 2 * ld_dact) * 4 +
+                       rows * depth * mask_bytes + small * (double)batch * depth * ld * 4;
+    const double per_thread = SB_TILE_ROWS * ((depth + 2) * ld * 4 + depth * mask_bytes) +
                               (threads > 1 ? 2 * params * 4 : 0);
     const double data = (double)(d->n_train + d->n_eval) * (double)(d->d + d->out) * 4;
     double copies = 0; /* Wt and W, their rows padded (sb_padded_ld) */
