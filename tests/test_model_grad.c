@@ -403,15 +403,14 @@ static void test_update_paths(void **state)
 {
     (void)state;
     const size_t D = 2;
-    /* units, hidden layers, rows */
-    const size_t nets[][3] = {{130, 2, 200}, {40, 2, 200}, {130, 2, 2100}, {40, 2, 2100}};
+    const size_t nets[][2] = {{130, 200}, {40, 200}, {130, 2100}, {40, 2100}}; /* units, rows */
     const int saved = omp_get_max_threads();
     for (int isa = 0; isa < SB_ISA_COUNT; isa++) {
         const struct sb_kernels *k = sb_kernels_for((enum sb_isa)isa);
         if (!k || !sb_isa_supported((enum sb_isa)isa, NULL)) continue;
         for (size_t c = 0; c < sizeof nets / sizeof *nets; c++) {
-            const size_t width = nets[c][0], ROWS = nets[c][2];
-            struct sb_model_spec spec = {D, nets[c][1], width, 3, SB_OUT_LINEAR};
+            const size_t width = nets[c][0], ROWS = nets[c][1];
+            struct sb_model_spec spec = {D, 2, width, 3, SB_OUT_LINEAR};
             struct sb_rng rng;
             sb_rng_seed(&rng, 12, 13);
             float *x = malloc(ROWS * D * sizeof *x), *t = malloc(ROWS * 3 * sizeof *t);
