@@ -465,11 +465,85 @@ static void test_update_paths(void **state)
     omp_set_num_threads(saved);
 }
 
+/* sb_item_take, which hands out the small-batch path's weight-gradient items home first: a
+ * thread takes its own range in order, then the ranges after it round the team; every item
+ * goes to exactly one caller, in any interleaving and under real threads. */
+static void test_item_take(void **state)
+{
+    (void)state;
+    enum { STRIDE = 8, MAXN = 1000, TEAM = 4 };
+    size_t taken[16 * STRIDE], item;
+    /* 7 items on 3 threads: homes [0,2), [2,4), [4,7); thread 1 alone takes its own, then
+     * thread 2's, then thread 0's */
+    memset(taken, 0, sizeof taken);
+    const size_t order[] = {2, 3, 4, 5, 6, 0, 1};
+    for (size_t i = 0; i < 7; i++) {
+        assert_true(sb_item_take(taken, STRIDE, 3, 1, 7, &item));
+        assert_int_equal(item, order[i]);
+    }
+    assert_false(sb_item_take(taken, STRIDE, 3, 1, 7, &item));
+    assert_false(sb_item_take(taken, STRIDE, 3, 0, 7, &item));
+    /* fewer items than threads: thread 0's home is empty, and it takes thread 1's one item */
+    memset(taken, 0, sizeof taken);
+    assert_true(sb_item_take(taken, STRIDE, 2, 0, 1, &item));
+    assert_int_equal(item, 0);
+    assert_false(sb_item_take(taken, STRIDE, 2, 1, 1, &item));
+    memset(taken, 0, sizeof taken);
+    assert_false(sb_item_take(taken, STRIDE, 2, 0, 0, &item)); /* no items */
+    /* interleavings from a generator: each item once, and each thread's own items first, in
+     * order, for as long as its range lasts */
+    struct sb_rng rng;
+    sb_rng_seed(&rng, 3, 4);
+    for (int trial = 0; trial < 200; trial++) {
+        const size_t team = 1 + (size_t)trial % 16, n = (size_t)trial * 7 % 53;
+        int seen[53] = {0}, done[16] = {0};
+        size_t own[16] = {0}, left = team;
+        memset(taken, 0, sizeof taken);
+        while (left) {
+            const size_t me = (size_t)(sb_rng_uniform(&rng) * (double)team) % team;
+            if (done[me]) continue;
+            if (!sb_item_take(taken, STRIDE, team, me, n, &item)) {
+                done[me] = 1;
+                left--;
+                continue;
+            }
+            assert_true(item < n);
+            assert_int_equal(seen[item]++, 0);
+            const size_t h0 = me * n / team, h1 = (me + 1) * n / team;
+            if (own[me] < h1 - h0 && (item < h0 || item >= h1)) {
+                /* it left its own range: another thread must have emptied it */
+                assert_true(taken[me * STRIDE] >= h1 - h0);
+                own[me] = h1 - h0;
+            } else if (own[me] < h1 - h0) {
+                assert_true(item >= h0 && item < h1);
+                own[me]++;
+            }
+        }
+        for (size_t i = 0; i < n; i++) assert_int_equal(seen[i], 1);
+    }
+    /* real threads, more than this machine may have cores: each item once */
+    static int hits[MAXN];
+    memset(hits, 0, sizeof hits);
+    memset(taken, 0, sizeof taken);
+#pragma omp parallel num_threads(TEAM)
+    {
+        const size_t team = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
+        size_t it;
+        while (sb_item_take(taken, STRIDE, team, me, MAXN, &it))
+            __atomic_fetch_add(&hits[it], 1, __ATOMIC_RELAXED);
+    }
+    for (size_t i = 0; i < MAXN; i++) assert_int_equal(hits[i], 1);
+    printf("  item hand-out: home first, each item once (sequences, 200 interleavings, %d "
+           "threads)\n",
+           TEAM);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_gradients),
                                        cmocka_unit_test(test_tile_order),
                                        cmocka_unit_test(test_fused_step),
-                                       cmocka_unit_test(test_update_paths)};
+                                       cmocka_unit_test(test_update_paths),
+                                       cmocka_unit_test(test_item_take)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

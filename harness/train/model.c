@@ -26,6 +26,22 @@ void sb_share(size_t n, size_t part, size_t parts, size_t *c0, size_t *c1)
     *c1 = n - *c0 < share ? n : *c0 + share;
 }
 
+int sb_item_take(size_t *taken, size_t stride, size_t team, size_t me, size_t n, size_t *item)
+{
+    for (size_t i = 0; i < team; i++) {
+        const size_t h = (me + i) % team, h0 = h * n / team, len = (h + 1) * n / team - h0;
+        size_t *const c = &taken[h * stride];
+        /* a range already empty costs a read, not a write to another thread's line */
+        if (__atomic_load_n(c, __ATOMIC_RELAXED) >= len) continue;
+        const size_t got = __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+        if (got < len) {
+            *item = h0 + got;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 float *sb_floats_alloc(size_t n)
 {
     /* 64-byte aligned rows make the kernels' loads cheaper; nothing depends on it. */
@@ -261,6 +277,7 @@ void sb_activations_free(struct sb_activations *a)
     free(a->dact[0]);
     free(a->dact[1]);
     free(a->dg);
+    free(a->items_taken);
     free(a->partials);
     free(a->turns);
     free(a->tile_sum);
@@ -850,12 +867,17 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
 /* Fewer tiles than threads (a small batch): one parallel region in two phases. First each
  * thread takes its row blocks down through every layer's data gradient, which has no
  * reduction across rows and so needs no barrier between layers, keeping every hidden layer's
- * gradient in a->dg. Then the weight-gradient items of all layers, from the top, go to
- * whichever thread is free (each item walks the tiles in order, so the bits do not depend on
- * who takes it): a thread that finishes a layer early starts on the next instead of waiting
- * at a barrier. A thread that has taken its last item then takes each of its items' blocks
- * through the update and into the weight copies (update_item), with no barrier: nothing in
- * the weight-gradient phase reads the parameters or their copies. */
+ * gradient in a->dg. Then the weight-gradient items of all layers, from the top, are handed
+ * out home first (sb_item_take; each item walks the tiles in order, so the bits do not depend
+ * on who takes it): a thread takes its own items of a layer, then any the other threads have
+ * not reached, and starts on the next layer instead of waiting at a barrier. A thread that
+ * has taken its last item then takes each of its items' blocks through the update and into
+ * the weight copies (update_item), with no barrier: nothing in the weight-gradient phase reads
+ * the parameters or their copies. Home first, so that step after step the same core writes
+ * the same block's gradient, parameters and optimiser state: handed to whichever thread was
+ * free, the blocks moved between the cores from one step to the next, and on the Zen 5 VM,
+ * where a line the other vCPU wrote is slow to reach, rahaman1d's steps on 2 threads took
+ * 5-7 % longer (design.md). */
 static void backward_by_layers(const struct sb_kernels *k, struct sb_model *m, size_t rows,
                                struct sb_activations *a, float *grad, const struct sb_update *u)
 {
@@ -864,6 +886,9 @@ static void backward_by_layers(const struct sb_kernels *k, struct sb_model *m, s
     const size_t rb = row_block(rows), nb = n_blocks(rows, rb);
     const size_t threads = (size_t)omp_get_max_threads(), layer_stride = a->dg_rows * W;
     const float *top = s->output == SB_OUT_SIGMOID ? a->dz : a->dy;
+    size_t *const taken = a->items_taken;
+    const size_t stride = a->item_stride;
+    memset(taken, 0, threads * stride * sizeof *taken); /* before the region forks */
     size_t items = 0; /* of the weight gradients of every layer */
     for (size_t l = 0; l < nl; l++) {
         size_t nj, nk, bk;
@@ -877,6 +902,7 @@ static void backward_by_layers(const struct sb_kernels *k, struct sb_model *m, s
             uint32_t l, item;
         } mine[items];
         size_t n_mine = 0;
+        const size_t team = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
 #pragma omp for schedule(static)
         for (size_t b = 0; b < nb; b++) {
             const double w0 = sb_work_begin();
@@ -903,8 +929,8 @@ static void backward_by_layers(const struct sb_kernels *k, struct sb_model *m, s
             size_t ldx, nj, nk, bk;
             const float *x = layer_input(m, a, l, 0, &ldx);
             weight_grad_blocks(L->in, L->out, threads, &nj, &nk, &bk);
-#pragma omp for schedule(dynamic) nowait
-            for (size_t item = 0; item < nj * nk; item++) {
+            size_t item;
+            while (sb_item_take(taken + l, stride, team, me, nj * nk, &item)) {
                 weight_grad_item(k, L, rows, g, ldg, x, ldx, grad, nk, bk, item);
                 if (u) mine[n_mine++] = (struct item_ref){l, item};
             }
@@ -939,6 +965,16 @@ int sb_model_backward(const struct sb_kernels *k, struct sb_model *m, size_t row
         if (!(a->dg = sb_floats_alloc(m->spec.depth * rows * a->ld_act))) return -1;
         a->dg_rows = rows;
     }
+    const size_t threads = (size_t)omp_get_max_threads();
+    const size_t stride = (m->n_layers + TURN_STRIDE - 1) / TURN_STRIDE * TURN_STRIDE;
+    if (a->items_taken_cap < threads * stride) {
+        free(a->items_taken);
+        a->items_taken_cap = 0;
+        if (!(a->items_taken = aligned_alloc(64, threads * stride * sizeof *a->items_taken)))
+            return -1;
+        a->items_taken_cap = threads * stride;
+    }
+    a->item_stride = stride;
     /* every dW block and db is zeroed by the work item that owns it (weight_grad_item) */
     backward_by_layers(k, m, rows, a, grad, u);
     return 0;

@@ -103,6 +103,10 @@ struct sb_activations {
      * rows (the batch, not the evaluation's cap). */
     float *dg;
     size_t dg_rows;
+    /* the small-batch path's weight-gradient items taken so far, per home thread and layer
+     * (sb_item_take), [threads][item_stride], item_stride a whole number of 64-byte lines */
+    size_t *items_taken;
+    size_t items_taken_cap, item_stride;
     /* per-tile weight gradients of the tile-parallel backward pass (sb_model_backward): two
      * buffers per thread of the pool */
     float *partials;     /* [n_partials][2][partial_len], -0 between backward passes */
@@ -140,6 +144,15 @@ size_t sb_padded_ld(size_t n);
  * W (the small-batch path updates each weight-gradient item's block on the thread that took
  * the item). */
 void sb_share(size_t n, size_t part, size_t parts, size_t *c0, size_t *c1);
+
+/* Work items handed out home first: n items in `team` contiguous home ranges, range h
+ * [h n / team, (h + 1) n / team), with taken[h * stride] the items taken from range h so far
+ * (all 0 at the start; one counter per home, so a thread's own claims stay in its own cache
+ * line). Thread `me` takes the next item of its own range and, once that is empty, of the
+ * ranges after it (me + 1, me + 2, ... round the team): each item goes to exactly one caller,
+ * a thread that arrives early or runs faster takes its neighbours' last items, and otherwise
+ * the same thread takes the same items in every call. Returns 0 when every range is empty. */
+int sb_item_take(size_t *taken, size_t stride, size_t team, size_t me, size_t n, size_t *item);
 
 /* n zeroed floats, 64-byte aligned (free with free), each sb_share of the pool's threads first
  * written by its thread: on a NUMA machine a training whose threads span nodes gets each share
