@@ -398,7 +398,9 @@ static void assert_same_as_one(const char *what, const char *isa, size_t width, 
  * Wt and W bits on more threads as on one: 200 rows (one tile: the small-batch path on 2 to 4
  * threads) and 2100 (9 tiles: the tile path on 2 to 9 threads, the threads' shares ending
  * inside rows of W of the first and second layers, and at 40 units and 9 threads one in the
- * first layer's biases); both widths make short blocks of outputs and blocks of inputs. */
+ * first layer's biases); both widths make short blocks of outputs and blocks of inputs. At 200
+ * rows one set of activations also takes 2, then 4, then 3 threads, a step each, so that the
+ * small-batch path's item counters (sb_item_take) grow with the team between steps. */
 static void test_update_paths(void **state)
 {
     (void)state;
@@ -454,6 +456,35 @@ static void test_update_paths(void **state)
                 }
                 sb_model_free(&mdl);
             }
+            if (ROWS <= SB_TILE_ROWS) {
+                /* one set of activations through 2, then 4, then 3 threads: the item
+                 * counters grow with the team between steps */
+                struct sb_encoding enc = {SB_ENC_FOURIER, 0, 0, 6, NULL};
+                enc.B = malloc(6 * D * sizeof(float));
+                for (size_t i = 0; i < 6 * D; i++) enc.B[i] = (float)(i % 7) - 3.0f;
+                struct sb_model mdl;
+                assert_int_equal(sb_model_init(&mdl, &spec, &enc, 5), 0);
+                omp_set_num_threads(2);
+                struct sb_activations a;
+                assert_int_equal(sb_activations_alloc(&a, &mdl, ROWS), 0);
+                float *grad = malloc(mdl.n_params * sizeof *grad);
+                struct sgd o = {mdl.params, grad};
+                const struct sb_update u = {sgd_apply, &o};
+                const int team[] = {2, 4, 3};
+                for (int step = 0; step < 3; step++) {
+                    omp_set_num_threads(team[step]);
+                    float loss = NAN;
+                    assert_int_equal(
+                        sb_model_train_step(k, &mdl, ROWS, x, 1, t, &a, grad, &u, &loss), 0);
+                    assert_true(isfinite(loss));
+                    assert_true(a.items_taken_cap >= (size_t)team[step] * a.item_stride);
+                }
+                assert_same_as_one("params (2, 4, then 3 threads)", k->isa_name, width, ROWS, 3,
+                                   mdl.params, one.params, mdl.n_params);
+                free(grad);
+                sb_activations_free(&a);
+                sb_model_free(&mdl);
+            }
             sb_model_free(&one);
             free(x);
             free(t);
@@ -490,34 +521,31 @@ static void test_item_take(void **state)
     assert_false(sb_item_take(taken, STRIDE, 2, 1, 1, &item));
     memset(taken, 0, sizeof taken);
     assert_false(sb_item_take(taken, STRIDE, 2, 0, 0, &item)); /* no items */
-    /* interleavings from a generator: each item once, and each thread's own items first, in
-     * order, for as long as its range lasts */
+    /* interleavings from a generator: each item once, and each call the next item of the
+     * first range, from the caller's own round the team, that still has one */
     struct sb_rng rng;
     sb_rng_seed(&rng, 3, 4);
     for (int trial = 0; trial < 200; trial++) {
         const size_t team = 1 + (size_t)trial % 16, n = (size_t)trial * 7 % 53;
         int seen[53] = {0}, done[16] = {0};
-        size_t own[16] = {0}, left = team;
+        size_t left = team;
         memset(taken, 0, sizeof taken);
         while (left) {
             const size_t me = (size_t)(sb_rng_uniform(&rng) * (double)team) % team;
             if (done[me]) continue;
+            size_t want = n; /* n: none left */
+            for (size_t i = 0; i < team && want == n; i++) {
+                const size_t h = (me + i) % team, h0 = h * n / team, h1 = (h + 1) * n / team;
+                if (h0 + taken[h * STRIDE] < h1) want = h0 + taken[h * STRIDE];
+            }
             if (!sb_item_take(taken, STRIDE, team, me, n, &item)) {
+                assert_int_equal(want, n);
                 done[me] = 1;
                 left--;
                 continue;
             }
-            assert_true(item < n);
+            assert_int_equal(item, want);
             assert_int_equal(seen[item]++, 0);
-            const size_t h0 = me * n / team, h1 = (me + 1) * n / team;
-            if (own[me] < h1 - h0 && (item < h0 || item >= h1)) {
-                /* it left its own range: another thread must have emptied it */
-                assert_true(taken[me * STRIDE] >= h1 - h0);
-                own[me] = h1 - h0;
-            } else if (own[me] < h1 - h0) {
-                assert_true(item >= h0 && item < h1);
-                own[me]++;
-            }
         }
         for (size_t i = 0; i < n; i++) assert_int_equal(seen[i], 1);
     }

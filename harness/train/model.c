@@ -877,7 +877,7 @@ static void backward_by_tiles(const struct sb_kernels *k, struct sb_model *m, si
  * the same block's gradient, parameters and optimiser state: handed to whichever thread was
  * free, the blocks moved between the cores from one step to the next, and on the Zen 5 VM,
  * where a line the other vCPU wrote is slow to reach, rahaman1d's steps on 2 threads took
- * 5-7 % longer (design.md). */
+ * about 4 % longer (design.md). */
 static void backward_by_layers(const struct sb_kernels *k, struct sb_model *m, size_t rows,
                                struct sb_activations *a, float *grad, const struct sb_update *u)
 {
@@ -888,7 +888,6 @@ static void backward_by_layers(const struct sb_kernels *k, struct sb_model *m, s
     const float *top = s->output == SB_OUT_SIGMOID ? a->dz : a->dy;
     size_t *const taken = a->items_taken;
     const size_t stride = a->item_stride;
-    memset(taken, 0, threads * stride * sizeof *taken); /* before the region forks */
     size_t items = 0; /* of the weight gradients of every layer */
     for (size_t l = 0; l < nl; l++) {
         size_t nj, nk, bk;
@@ -903,6 +902,9 @@ static void backward_by_layers(const struct sb_kernels *k, struct sb_model *m, s
         } mine[items];
         size_t n_mine = 0;
         const size_t team = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
+        /* each thread zeroes its own counters, in its own core's cache; the barrier of the
+         * data-gradient loop below orders this before any take */
+        memset(taken + me * stride, 0, stride * sizeof *taken);
 #pragma omp for schedule(static)
         for (size_t b = 0; b < nb; b++) {
             const double w0 = sb_work_begin();

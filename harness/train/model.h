@@ -150,8 +150,9 @@ void sb_share(size_t n, size_t part, size_t parts, size_t *c0, size_t *c1);
  * (all 0 at the start; one counter per home, so a thread's own claims stay in its own cache
  * line). Thread `me` takes the next item of its own range and, once that is empty, of the
  * ranges after it (me + 1, me + 2, ... round the team): each item goes to exactly one caller,
- * a thread that arrives early or runs faster takes its neighbours' last items, and otherwise
- * the same thread takes the same items in every call. Returns 0 when every range is empty. */
+ * a thread that arrives early or runs faster takes the items its neighbours have not reached,
+ * and otherwise the same thread takes the same items at every step. Returns 0 when every
+ * range is empty. */
 int sb_item_take(size_t *taken, size_t stride, size_t team, size_t me, size_t n, size_t *item);
 
 /* n zeroed floats, 64-byte aligned (free with free), each sb_share of the pool's threads first
