@@ -381,11 +381,12 @@ static void test_fused_step(void **state)
 
 /* got[n], after 3 steps on `threads` threads, against want[n], after the same on one. */
 static void assert_same_as_one(const char *what, const char *isa, size_t width, size_t rows,
-                               int threads, const float *got, const float *want, size_t n)
+                               const char *threads, const float *got, const float *want,
+                               size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (memcmp(&got[i], &want[i], sizeof *got))
-            fail_msg("%s, %zu units, %zu rows: %s[%zu] = %a after 3 steps on %d threads, %a on "
+            fail_msg("%s, %zu units, %zu rows: %s[%zu] = %a after 3 steps on %s threads, %a on "
                      "one",
                      isa, width, rows, what, i, (double)got[i], threads, (double)want[i]);
 }
@@ -399,8 +400,8 @@ static void assert_same_as_one(const char *what, const char *isa, size_t width, 
  * threads) and 2100 (9 tiles: the tile path on 2 to 9 threads, the threads' shares ending
  * inside rows of W of the first and second layers, and at 40 units and 9 threads one in the
  * first layer's biases); both widths make short blocks of outputs and blocks of inputs. At 200
- * rows one set of activations also takes 2, then 4, then 3 threads, a step each, so that the
- * small-batch path's item counters (sb_item_take) grow with the team between steps. */
+ * rows a last run takes 2, then 4, then 3 threads, a step each, on one set of activations, so
+ * that the small-batch path's item counters (sb_item_take) grow with the team between steps. */
 static void test_update_paths(void **state)
 {
     (void)state;
@@ -419,29 +420,38 @@ static void test_update_paths(void **state)
             for (size_t i = 0; i < ROWS * D; i++) x[i] = (float)sb_rng_uniform(&rng);
             for (size_t i = 0; i < ROWS * 3; i++) t[i] = (float)sb_rng_normal(&rng);
             struct sb_model one;
-            for (int threads = 1; threads <= (ROWS > SB_TILE_ROWS ? 9 : 4); threads++) {
+            /* a run per thread count, and at 200 rows a last run of 2, 4, then 3 threads */
+            const int most = ROWS > SB_TILE_ROWS ? 9 : 4, runs = most + (ROWS <= SB_TILE_ROWS);
+            for (int run = 1; run <= runs; run++) {
+                const int mixed = run > most, team[3] = {mixed ? 2 : run, mixed ? 4 : run,
+                                                         mixed ? 3 : run};
+                char threads[32];
+                snprintf(threads, sizeof threads, mixed ? "2, 4, then 3" : "%d", run);
                 struct sb_encoding enc = {SB_ENC_FOURIER, 0, 0, 6, NULL};
                 enc.B = malloc(6 * D * sizeof(float));
                 for (size_t i = 0; i < 6 * D; i++) enc.B[i] = (float)(i % 7) - 3.0f;
                 struct sb_model mdl;
                 assert_int_equal(sb_model_init(&mdl, &spec, &enc, 5), 0);
-                omp_set_num_threads(threads);
+                omp_set_num_threads(team[0]);
                 struct sb_activations a;
                 assert_int_equal(sb_activations_alloc(&a, &mdl, ROWS), 0);
                 float *grad = malloc(mdl.n_params * sizeof *grad);
                 struct sgd o = {mdl.params, grad};
                 const struct sb_update u = {sgd_apply, &o};
                 for (int step = 0; step < 3; step++) {
+                    omp_set_num_threads(team[step]);
                     float loss = NAN;
                     assert_int_equal(
                         sb_model_train_step(k, &mdl, ROWS, x, 1, t, &a, grad, &u, &loss), 0);
                     assert_true(isfinite(loss));
+                    /* the small-batch path's item counters grow with the team */
+                    if (a.dg) assert_true(a.items_taken_cap >= (size_t)team[step] * a.item_stride);
                 }
                 /* one tile: one thread takes the tile path, more the small-batch path */
-                assert_true((a.dg == NULL) == (threads == 1 || ROWS > SB_TILE_ROWS));
+                assert_true((a.dg == NULL) == (run == 1 || ROWS > SB_TILE_ROWS));
                 free(grad);
                 sb_activations_free(&a);
-                if (threads == 1) {
+                if (run == 1) {
                     one = mdl;
                     continue;
                 }
@@ -456,41 +466,12 @@ static void test_update_paths(void **state)
                 }
                 sb_model_free(&mdl);
             }
-            if (ROWS <= SB_TILE_ROWS) {
-                /* one set of activations through 2, then 4, then 3 threads: the item
-                 * counters grow with the team between steps */
-                struct sb_encoding enc = {SB_ENC_FOURIER, 0, 0, 6, NULL};
-                enc.B = malloc(6 * D * sizeof(float));
-                for (size_t i = 0; i < 6 * D; i++) enc.B[i] = (float)(i % 7) - 3.0f;
-                struct sb_model mdl;
-                assert_int_equal(sb_model_init(&mdl, &spec, &enc, 5), 0);
-                omp_set_num_threads(2);
-                struct sb_activations a;
-                assert_int_equal(sb_activations_alloc(&a, &mdl, ROWS), 0);
-                float *grad = malloc(mdl.n_params * sizeof *grad);
-                struct sgd o = {mdl.params, grad};
-                const struct sb_update u = {sgd_apply, &o};
-                const int team[] = {2, 4, 3};
-                for (int step = 0; step < 3; step++) {
-                    omp_set_num_threads(team[step]);
-                    float loss = NAN;
-                    assert_int_equal(
-                        sb_model_train_step(k, &mdl, ROWS, x, 1, t, &a, grad, &u, &loss), 0);
-                    assert_true(isfinite(loss));
-                    assert_true(a.items_taken_cap >= (size_t)team[step] * a.item_stride);
-                }
-                assert_same_as_one("params (2, 4, then 3 threads)", k->isa_name, width, ROWS, 3,
-                                   mdl.params, one.params, mdl.n_params);
-                free(grad);
-                sb_activations_free(&a);
-                sb_model_free(&mdl);
-            }
             sb_model_free(&one);
             free(x);
             free(t);
         }
-        printf("  update paths: %-6s parameters, Wt and W the same bits on 1-4 threads (200 "
-               "rows) and 1-9 (2100), 130 and 40 units\n",
+        printf("  update paths: %-6s parameters, Wt and W the same bits on 1-4 threads and 2, "
+               "4, then 3 (200 rows) and 1-9 (2100), 130 and 40 units\n",
                k->isa_name);
     }
     omp_set_num_threads(saved);
