@@ -24,6 +24,15 @@ void sb_get_cache_sizes(size_t *l1d_bytes, size_t *l2_bytes)
     if (l2_bytes) *l2_bytes = cache_l2;
 }
 
+static size_t cache_l1d_ways = 8;
+
+void sb_set_l1d_ways(size_t ways)
+{
+    if (ways) cache_l1d_ways = ways > 64 ? 64 : ways;
+}
+
+size_t sb_get_l1d_ways(void) { return cache_l1d_ways; }
+
 const char *sb_kernel_name(enum sb_kernel_id id)
 {
     static const char *const names[] = {

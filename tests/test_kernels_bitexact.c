@@ -35,7 +35,7 @@ static uint64_t golden[SB_KERNEL_COUNT];
 
 /* ---- comparison and hashing ------------------------------------------------------------ */
 
-/* 0 while the dense kernels run their second pass (with_small_l2): the golden hashes are of
+/* 0 while the dense kernels run their later passes (with_small_caches): the golden hashes are of
  * the first. */
 static int hashing = 1;
 
@@ -188,21 +188,28 @@ static void run_dense_fwd(enum fwd_kind kind)
     }
 }
 
-/* Every dense case twice: with the kernels' cache sizes, then as if L2 were 4 KiB (L1 as it
- * is). Then every call's rows are larger than L2, so the tiles take their prefetching loop
+/* Every dense case three times: with the kernels' cache sizes; as if L2 were 4 KiB (L1 as it
+ * is), so that every call's rows are larger than L2 and the tiles take their prefetching loop
  * (which the default sizes reach only at 2049 rows of the wider cases) and the smallest cache
- * blocks. The second pass is compared with the scalar reference like the first, and not
- * hashed. */
-static void with_small_l2(void (*run)(int), int arg)
+ * blocks; and as if L1 were 4 KiB in one set of 64 ways, so that every B panel of more than 32
+ * rows whose rows are whole lines apart is packed (panel_thrashes) where the kernels' sizes
+ * read it in place. The later passes are compared with the scalar reference like the first,
+ * and not hashed. */
+static void with_small_caches(void (*run)(int), int arg)
 {
     size_t l1d, l2;
     sb_get_cache_sizes(&l1d, &l2);
+    const size_t ways = sb_get_l1d_ways();
     run(arg);
-    sb_set_cache_sizes(0, 4096);
     hashing = 0;
+    sb_set_cache_sizes(0, 4096);
+    run(arg);
+    sb_set_cache_sizes(4096, l2);
+    sb_set_l1d_ways(64);
     run(arg);
     hashing = 1;
     sb_set_cache_sizes(l1d, l2);
+    sb_set_l1d_ways(ways);
 }
 
 static void run_dense_fwd_kind(int kind) { run_dense_fwd((enum fwd_kind)kind); }
@@ -210,19 +217,19 @@ static void run_dense_fwd_kind(int kind) { run_dense_fwd((enum fwd_kind)kind); }
 static void test_dense_relu_fwd(void **state)
 {
     (void)state;
-    with_small_l2(run_dense_fwd_kind, FWD_RELU);
+    with_small_caches(run_dense_fwd_kind, FWD_RELU);
 }
 
 static void test_dense_linear_fwd(void **state)
 {
     (void)state;
-    with_small_l2(run_dense_fwd_kind, FWD_LINEAR);
+    with_small_caches(run_dense_fwd_kind, FWD_LINEAR);
 }
 
 static void test_dense_sigmoid_fwd(void **state)
 {
     (void)state;
-    with_small_l2(run_dense_fwd_kind, FWD_SIGMOID);
+    with_small_caches(run_dense_fwd_kind, FWD_SIGMOID);
 }
 
 static void fill_mask(struct sb_rng *rng, uint64_t *m, size_t rows, size_t out, size_t ldm)
@@ -303,8 +310,8 @@ static void run_dense_bwd(int weights)
     }
 }
 
-static void test_dense_bwd_data(void **state) { (void)state; with_small_l2(run_dense_bwd, 0); }
-static void test_dense_bwd_weights(void **state) { (void)state; with_small_l2(run_dense_bwd, 1); }
+static void test_dense_bwd_data(void **state) { (void)state; with_small_caches(run_dense_bwd, 0); }
+static void test_dense_bwd_weights(void **state) { (void)state; with_small_caches(run_dense_bwd, 1); }
 
 /* ---- element-wise kernels ---------------------------------------------------------------- */
 

@@ -226,18 +226,21 @@ static void test_cache_estimate(void **state)
     sb_cache_estimate(t, &e);
     json_decref(t);
     assert_int_equal(e.l1d, 32768);
+    assert_int_equal(e.l1d_ways, 0); /* hwloc gave no associativity */
     assert_int_equal(e.l2, 524288);
     assert_int_equal(e.l3, 33554432);
     assert_int_equal(e.llc_total, 33554432);
     assert_string_equal(e.ignored, "");
     /* the Zen 5 VM: 508 MiB of L3 for each single core is dropped; L1d and L2 stay */
-    t = topo_json("{\"l1d\": {\"bytes\": 49152, \"cores_sharing\": 1, \"per_core_bytes\": 49152}, "
+    t = topo_json("{\"l1d\": {\"bytes\": 49152, \"cores_sharing\": 1, \"per_core_bytes\": 49152, "
+                  "\"ways\": 12}, "
                   "\"l2\": {\"bytes\": 1048576, \"cores_sharing\": 1, \"per_core_bytes\": 1048576}, "
                   "\"l3\": {\"bytes\": 532676608, \"cores_sharing\": 1, \"per_core_bytes\": "
                   "532676608, \"total_bytes\": 1065353216}}");
     sb_cache_estimate(t, &e);
     json_decref(t);
     assert_int_equal(e.l1d, 49152);
+    assert_int_equal(e.l1d_ways, 12);
     assert_int_equal(e.l2, 1048576);
     assert_int_equal(e.l3, 0);
     assert_int_equal(e.llc_total, 0);
@@ -262,6 +265,20 @@ static void test_cache_estimate(void **state)
     assert_int_equal(e.l2, 0);
     assert_non_null(strstr(e.ignored, "L1d of 1 KiB is outside physical bounds"));
     assert_non_null(strstr(e.ignored, "L2 of 128 MiB is outside physical bounds"));
+    /* hwloc's -1, fully associative, is 64 ways; an L1d dropped out of bounds keeps no ways */
+    static const struct {
+        const char *caches;
+        size_t ways;
+    } ways[] = {
+        {"{\"l1d\": {\"bytes\": 32768, \"cores_sharing\": 1, \"per_core_bytes\": 32768, \"ways\": -1}}", 64},
+        {"{\"l1d\": {\"bytes\": 1024, \"cores_sharing\": 1, \"per_core_bytes\": 1024, \"ways\": 4}}", 0},
+    };
+    for (size_t i = 0; i < sizeof ways / sizeof ways[0]; i++) {
+        t = topo_json(ways[i].caches);
+        sb_cache_estimate(t, &e);
+        json_decref(t);
+        assert_int_equal(e.l1d_ways, ways[i].ways);
+    }
     /* nothing reported */
     t = json_object();
     sb_cache_estimate(t, &e);

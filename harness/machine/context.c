@@ -52,7 +52,7 @@ static void topology_caches(json_t *t, hwloc_topology_t topo, hwloc_const_bitmap
     json_t *levels = json_object();
     for (size_t i = 0; i < 3; i++) {
         hwloc_uint64_t smallest = 0, total = 0, per_core = 0;
-        int sharing = 0, instances = 0;
+        int sharing = 0, instances = 0, ways = 0; /* ways: of the smallest; -1 fully associative */
         const int n = hwloc_get_nbobjs_by_type(topo, caches[i].type);
         for (int j = 0; j < n; j++) {
             hwloc_obj_t o = hwloc_get_obj_by_type(topo, caches[i].type, (unsigned)j);
@@ -65,6 +65,7 @@ static void topology_caches(json_t *t, hwloc_topology_t topo, hwloc_const_bitmap
             if (!smallest || o->attr->cache.size < smallest) {
                 smallest = o->attr->cache.size;
                 sharing = cores;
+                ways = o->attr->cache.associativity;
             }
             const hwloc_uint64_t share = o->attr->cache.size / (hwloc_uint64_t)cores;
             if (!per_core || share < per_core) per_core = share;
@@ -72,13 +73,14 @@ static void topology_caches(json_t *t, hwloc_topology_t topo, hwloc_const_bitmap
         char key[32];
         snprintf(key, sizeof key, "%s_bytes", caches[i].name);
         json_object_set_new(t, key, bytes_or_null(smallest));
-        if (smallest)
-            json_object_set_new(levels, caches[i].name,
-                                json_pack("{s:I, s:i, s:I, s:i, s:I}", "bytes", (json_int_t)smallest,
-                                          "cores_sharing", sharing, "per_core_bytes",
-                                          (json_int_t)per_core, "instances", instances,
-                                          "total_bytes", (json_int_t)total));
-        else {
+        if (smallest) {
+            json_t *level = json_pack("{s:I, s:i, s:I, s:i, s:I}", "bytes", (json_int_t)smallest,
+                                      "cores_sharing", sharing, "per_core_bytes",
+                                      (json_int_t)per_core, "instances", instances,
+                                      "total_bytes", (json_int_t)total);
+            if (ways) json_object_set_new(level, "ways", json_integer(ways));
+            json_object_set_new(levels, caches[i].name, level);
+        } else {
             strncat(missing, missing[0] ? ", " : "", sizeof missing - strlen(missing) - 1);
             strncat(missing, key, sizeof missing - strlen(missing) - 1);
         }
@@ -136,7 +138,8 @@ json_t *sb_topology_json(void)
 
     struct sb_cache_estimate e;
     sb_cache_estimate(t, &e);
-    json_t *est = json_pack("{s:o, s:o, s:o, s:o}", "l1d_bytes", bytes_or_null(e.l1d), "l2_bytes",
+    json_t *est = json_pack("{s:o, s:o, s:o, s:o, s:o}", "l1d_bytes", bytes_or_null(e.l1d),
+                            "l1d_ways", bytes_or_null(e.l1d ? e.l1d_ways : 0), "l2_bytes",
                             bytes_or_null(e.l2), "l3_bytes", bytes_or_null(e.l3), "llc_total_bytes",
                             bytes_or_null(e.llc_total));
     if (e.ignored[0]) json_object_set_new(est, "ignored", json_string(e.ignored));
@@ -186,7 +189,12 @@ void sb_cache_estimate(const json_t *topology, struct sb_cache_estimate *e)
         }
         /* L1d and L2 feed per-thread blocking: the smallest share a core gets. L3 is shared by
          * design: its instance size, and the total over instances for STREAM. */
-        if (i == 0) e->l1d = (size_t)json_integer_value(json_object_get(c, "per_core_bytes"));
+        if (i == 0) {
+            e->l1d = (size_t)json_integer_value(json_object_get(c, "per_core_bytes"));
+            /* hwloc: -1 fully associative, 0 (absent here) unknown */
+            const json_int_t ways = json_integer_value(json_object_get(c, "ways"));
+            e->l1d_ways = ways < 0 ? 64 : ways > 64 ? 64 : (size_t)ways;
+        }
         if (i == 1) e->l2 = (size_t)json_integer_value(json_object_get(c, "per_core_bytes"));
         if (i == 2) {
             e->l3 = (size_t)bytes;
@@ -201,10 +209,12 @@ json_t *sb_apply_cache_blocking(const json_t *topology)
     struct sb_cache_estimate e;
     sb_cache_estimate(topology, &e);
     sb_set_cache_sizes(e.l1d, e.l2);
+    sb_set_l1d_ways(e.l1d ? e.l1d_ways : 0);
     size_t use_l1, use_l2;
     sb_get_cache_sizes(&use_l1, &use_l2);
-    json_t *b = json_pack("{s:I, s:I, s:s}", "l1d_bytes", (json_int_t)use_l1, "l2_bytes",
-                          (json_int_t)use_l2, "source", e.l1d && e.l2 ? "hwloc" : "default");
+    json_t *b = json_pack("{s:I, s:I, s:I, s:s}", "l1d_bytes", (json_int_t)use_l1, "l1d_ways",
+                          (json_int_t)sb_get_l1d_ways(), "l2_bytes", (json_int_t)use_l2, "source",
+                          e.l1d && e.l2 ? "hwloc" : "default");
     if (!e.l1d || !e.l2) {
         char why[700];
         snprintf(why, sizeof why,

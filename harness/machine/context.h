@@ -22,6 +22,7 @@ json_t *sb_topology_json(void);
  * with the reason. */
 struct sb_cache_estimate {
     size_t l1d, l2;    /* the smallest share of one core, over this process's cores; 0 = none */
+    size_t l1d_ways;   /* the smallest L1d's associativity (64: fully associative); 0 = unknown */
     size_t l3;         /* the smallest L3 instance; 0 = none */
     size_t llc_total;  /* all L3 instances over this process's CPUs; 0 = no usable L3 */
     char ignored[512]; /* what was dropped and why, "" if nothing */

@@ -232,6 +232,13 @@ const char *sb_cpu_model(void);
 void sb_set_cache_sizes(size_t l1d_bytes, size_t l2_bytes);
 void sb_get_cache_sizes(size_t *l1d_bytes, size_t *l2_bytes);
 
+/* The L1d's associativity, which with its size gives its sets: the kernels read a B panel in
+ * place unless its rows, ld floats apart, would land in too few sets (a panel is then packed).
+ * Default 8; the harness sets what hwloc reports. Zero keeps the current value; others are
+ * clamped to [1, 64] (64 stands for fully associative). Changes no result, only speed. */
+void sb_set_l1d_ways(size_t ways);
+size_t sb_get_l1d_ways(void);
+
 /* ---- helpers shared by callers -------------------------------------------------------- */
 
 /* Wt[k][j] = W[j][k]: the copy the forward kernels read. */
