@@ -140,8 +140,8 @@ import json; r=json.load(open('$tmp/out/results.json'))['context']; b=r['blockin
 assert b['l1d_bytes'] >= 4096 and b['l2_bytes'] >= 4096, b
 if b['source'] == 'hwloc': assert (b['l1d_bytes'], b['l2_bytes']) == (t['l1d_bytes'], t['l2_bytes']), (b, t)
 else: assert b['source'] == 'default' and b['reason'], b
-w = t['caches']['l1d'].get('ways') if b['source'] == 'hwloc' else None
-assert b['l1d_ways'] == (64 if w == -1 else min(w, 64) if w else 8), (b, t)" || fail "context.blocking missing or inconsistent"
+w = t['cache_estimate']['l1d_ways']   # None: no usable L1d, or hwloc gave no ways (then 64 sets)
+assert b['l1d_ways'] == (w or b['l1d_bytes'] // 4096), (b, t)" || fail "context.blocking missing or inconsistent"
 "$bin" run --suite quick --list | grep -q "lazzari1d/pe0-6" || fail "the quick suite is not found by name"
 
 # ---- bad usage and bad input: exit 2 ---------------------------------------------------------

@@ -279,6 +279,14 @@ static void test_cache_estimate(void **state)
         json_decref(t);
         assert_int_equal(e.l1d_ways, ways[i].ways);
     }
+    /* the kernels' setter: 0 keeps the ways, more than 64 is 64 */
+    const size_t kept = sb_get_l1d_ways();
+    sb_set_l1d_ways(12);
+    sb_set_l1d_ways(0);
+    assert_int_equal(sb_get_l1d_ways(), 12);
+    sb_set_l1d_ways(100);
+    assert_int_equal(sb_get_l1d_ways(), 64);
+    sb_set_l1d_ways(kept);
     /* nothing reported */
     t = json_object();
     sb_cache_estimate(t, &e);

@@ -22,6 +22,9 @@ double sb_kernels_machine_context(int listing)
                  (long long)json_integer_value(json_object_get(blocking, "l1d_bytes")));
         sb_bench_add_context("blocking_l1d_bytes", val);
         snprintf(val, sizeof val, "%lld",
+                 (long long)json_integer_value(json_object_get(blocking, "l1d_ways")));
+        sb_bench_add_context("blocking_l1d_ways", val);
+        snprintf(val, sizeof val, "%lld",
                  (long long)json_integer_value(json_object_get(blocking, "l2_bytes")));
         sb_bench_add_context("blocking_l2_bytes", val);
         sb_bench_add_context("blocking_source",

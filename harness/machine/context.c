@@ -139,7 +139,8 @@ json_t *sb_topology_json(void)
     struct sb_cache_estimate e;
     sb_cache_estimate(t, &e);
     json_t *est = json_pack("{s:o, s:o, s:o, s:o, s:o}", "l1d_bytes", bytes_or_null(e.l1d),
-                            "l1d_ways", bytes_or_null(e.l1d ? e.l1d_ways : 0), "l2_bytes",
+                            "l1d_ways",
+                            e.l1d && e.l1d_ways ? json_integer((json_int_t)e.l1d_ways) : json_null(), "l2_bytes",
                             bytes_or_null(e.l2), "l3_bytes", bytes_or_null(e.l3), "llc_total_bytes",
                             bytes_or_null(e.llc_total));
     if (e.ignored[0]) json_object_set_new(est, "ignored", json_string(e.ignored));
@@ -209,7 +210,9 @@ json_t *sb_apply_cache_blocking(const json_t *topology)
     struct sb_cache_estimate e;
     sb_cache_estimate(topology, &e);
     sb_set_cache_sizes(e.l1d, e.l2);
-    sb_set_l1d_ways(e.l1d ? e.l1d_ways : 0);
+    /* Where hwloc gives no ways, 64 sets, as on every x86 L1d (32 KiB 8-way, 48 KiB 12-way):
+     * the kernels' 8 would take a 48 KiB L1 for 96 sets and pack panels it holds. */
+    if (e.l1d) sb_set_l1d_ways(e.l1d_ways ? e.l1d_ways : (e.l1d / 4096 ? e.l1d / 4096 : 1));
     size_t use_l1, use_l2;
     sb_get_cache_sizes(&use_l1, &use_l2);
     json_t *b = json_pack("{s:I, s:I, s:I, s:s}", "l1d_bytes", (json_int_t)use_l1, "l1d_ways",

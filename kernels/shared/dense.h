@@ -164,8 +164,9 @@ static size_t l2_bytes(void)
  * 48 KiB 12-way L1s of x86. Taking 8 ways for a 48 KiB L1 made it 96 sets, so a 144-float row
  * (9 lines; the trainer's 128-unit activations) reached a third of them and lazzari1d's weight
  * gradient packed panels it could read in place: `scripts/kernel-ab --isa avx512` on the Zen 5
- * VM, 15 repetitions, dense_bwd_weights/256x128x128-ld144 83.2 -> 87.0 % of the peak (every
- * other bar and trainer shape within 1 %). */
+ * VM, 15 repetitions, dense_bwd_weights/256x128x128-ld144 83.2 -> 87.0 % of the peak (the
+ * other 14 benchmarks of the three dense kernels at the bar and trainer shapes, whose decision
+ * did not change, within 2 %). */
 static int panel_thrashes(size_t ld, size_t K)
 {
     const size_t bytes = ld * sizeof(float), ways = sb_get_l1d_ways();

@@ -234,8 +234,9 @@ void sb_get_cache_sizes(size_t *l1d_bytes, size_t *l2_bytes);
 
 /* The L1d's associativity, which with its size gives its sets: the kernels read a B panel in
  * place unless its rows, ld floats apart, would land in too few sets (a panel is then packed).
- * Default 8; the harness sets what hwloc reports. Zero keeps the current value; others are
- * clamped to [1, 64] (64 stands for fully associative). Changes no result, only speed. */
+ * Default 8 (with the default 32 KiB, 64 sets); the harness sets what hwloc reports, else the
+ * size over 4 KiB (64 sets). Zero keeps the current value; others are clamped to [1, 64] (64
+ * stands for fully associative). Changes no result, only speed. */
 void sb_set_l1d_ways(size_t ways);
 size_t sb_get_l1d_ways(void);
 
