@@ -173,7 +173,7 @@ $py - "$tmp/c.json" "$tmp/oracle" <<'PY' || fail "--counters values or statuses"
 import json, sys
 d = json.load(open(sys.argv[1])); ctx = d["context"]
 oracle = dict(l.split(" ", 1) for l in open(sys.argv[2]).read().splitlines())
-# the cache blocking the kernels ran with, the L1d's ways included (8 where hwloc gives none)
+# the cache blocking the kernels ran with, the L1d's ways included
 assert int(ctx["blocking_l1d_bytes"]) >= 4096 and 1 <= int(ctx["blocking_l1d_ways"]) <= 64, ctx
 for n in ("task-clock", "cycles"):
     st = ctx["counter " + n]

@@ -192,9 +192,9 @@ void sb_cache_estimate(const json_t *topology, struct sb_cache_estimate *e)
          * design: its instance size, and the total over instances for STREAM. */
         if (i == 0) {
             e->l1d = (size_t)json_integer_value(json_object_get(c, "per_core_bytes"));
-            /* hwloc: -1 fully associative, 0 (absent here) unknown */
+            /* hwloc: -1 fully associative, 0 (absent here) unknown; sb_set_l1d_ways clamps */
             const json_int_t ways = json_integer_value(json_object_get(c, "ways"));
-            e->l1d_ways = ways < 0 ? 64 : ways > 64 ? 64 : (size_t)ways;
+            e->l1d_ways = ways < 0 ? 64 : (size_t)ways;
         }
         if (i == 1) e->l2 = (size_t)json_integer_value(json_object_get(c, "per_core_bytes"));
         if (i == 2) {
@@ -212,7 +212,7 @@ json_t *sb_apply_cache_blocking(const json_t *topology)
     sb_set_cache_sizes(e.l1d, e.l2);
     /* Where hwloc gives no ways, 64 sets, as on every x86 L1d (32 KiB 8-way, 48 KiB 12-way):
      * the kernels' 8 would take a 48 KiB L1 for 96 sets and pack panels it holds. */
-    if (e.l1d) sb_set_l1d_ways(e.l1d_ways ? e.l1d_ways : (e.l1d / 4096 ? e.l1d / 4096 : 1));
+    if (e.l1d) sb_set_l1d_ways(e.l1d_ways ? e.l1d_ways : e.l1d / 4096); /* l1d >= 4 KiB */
     size_t use_l1, use_l2;
     sb_get_cache_sizes(&use_l1, &use_l2);
     json_t *b = json_pack("{s:I, s:I, s:I, s:s}", "l1d_bytes", (json_int_t)use_l1, "l1d_ways",

@@ -171,7 +171,7 @@ static int panel_thrashes(size_t ld, size_t K)
 {
     const size_t bytes = ld * sizeof(float), ways = sb_get_l1d_ways();
     if (bytes % 64) return 0; /* rows drift across lines and sets */
-    const size_t sets = l1d_bytes() / 64 / ways > 0 ? l1d_bytes() / 64 / ways : 1;
+    const size_t sets = l1d_bytes() / 64 / ways; /* >= 1: L1d >= 4 KiB, ways <= 64 */
     size_t a = bytes / 64, b = sets;
     while (b) {
         const size_t t = a % b;
