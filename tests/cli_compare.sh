@@ -474,7 +474,7 @@ out "^  - boost \(turbo\) differs: on in .*/gov-a\.json \(BASE\), off in .*/gov-
 out "^  - SMT differs: on \(control on\) in .*gov-a\.json \(BASE\), off \(control off\) in .*gov-b\.json \(NEW\)$" "SMT"
 out "^  - the measured clock differs by \+20\.0 % \(above 5 %\): [0-9]+ MHz in .*/gov-a\.json \(BASE\), [0-9]+ MHz in .*/gov-b\.json \(NEW\)" "measured clock +20 %"
 out "^  - the nominal clock differs by \+2\.0 % \(above 1 %\): [0-9]+ MHz in .*gov-a\.json \(BASE\), [0-9]+ MHz in .*gov-b\.json" "nominal clock +2 %"
-out '^      audit: clock [0-9]+ MHz measured, [0-9]+ MHz nominal; governor powersave; boost off; SMT off \(control off\); ' "audit line of NEW"
+out '^      audit: clock [0-9]+ MHz measured, [0-9]+ MHz nominal(; core to core [0-9]+ ns)?; governor powersave; boost off; SMT off \(control off\); ' "audit line of NEW"
 # below the limits (clock +4 %, nominal +0.5 %, peak -8 %) and unknown values (null) are quiet
 edit "$real" "$tmp/close.json" "
 c = r['context']; c['audit']['clock']['measured_mhz'] *= 1.04; c['audit']['clock']['nominal_mhz'] *= 1.005
@@ -489,6 +489,29 @@ out "^  - the [a-z0-9]+ FMA peak differs by -20\.0 % \(above 10 %\): .* GFLOP/s 
 edit "$tmp/peak.json" "$tmp/peak-isa.json" "r['context']['isa_used'] = 'some-other-isa'"
 cmp 0 "$real" "$tmp/peak-isa.json"
 nout "FMA peak differs" "peaks of different ISAs"
+# the core-to-core round trip, between runs of several threads only: 2 threads a side, the
+# round trip 1.5 x (a warning), 1.2 x (quiet), 1.5 x with one side on 1 thread (quiet), and
+# unknown on one side (quiet)
+c2c() { edit "$real" "$1" "
+c = r['context']; c['threads'] = $3
+c['audit']['core_to_core'] = {'round_trip_ns': $2, 'round_trip_ns_min': $2, 'cpus': [0, 1]}
+for e in r['experiments']:
+    for p in e['repetitions']: p['threads'] = $3"; }
+c2c "$tmp/c2c-a.json" 400.0 2
+c2c "$tmp/c2c-b.json" 600.0 2
+c2c "$tmp/c2c-c.json" 480.0 2
+c2c "$tmp/c2c-1.json" 600.0 1
+c2c "$tmp/c2c-n.json" None 2
+cmp 0 "$tmp/c2c-a.json" "$tmp/c2c-b.json"
+out "^  - the core-to-core round trip differs by \+50 % \(above 25 %\): 400 ns in .*/c2c-a\.json \(BASE\), 600 ns in .*/c2c-b\.json \(NEW\): the threads of one training wait on each other longer in one of them$" "core to core +50 %"
+out '^      audit: clock [0-9]+ MHz measured, [0-9?]+ (MHz )?nominal; core to core 600 ns; ' "audit line: core to core"
+for other in c2c-c c2c-1 c2c-n; do
+  cmp 0 "$tmp/c2c-a.json" "$tmp/$other.json"
+  nout "core-to-core round trip differs" "core to core: $other"
+done
+cmp 0 "$tmp/c2c-a.json" "$tmp/c2c-b.json" --format json
+jcheck '(a, b) = [f["audit"] for f in d["files"]]
+assert (a["core_to_core_ns"], b["core_to_core_ns"]) == (400.0, 600.0), (a, b)'
 # a file without an audit (written before it existed): one warning, compared as before
 edit "$real" "$tmp/noaudit.json" "del r['context']['audit']"
 cmp 0 "$tmp/noaudit.json" "$real"
@@ -502,10 +525,10 @@ cmp 0 "$real" "$tmp/badaudit.json"
 out "badaudit\.json \(NEW\) has no machine audit" "audit of the wrong type"
 edit "$real" "$tmp/badfields.json" "
 c = r['context']; c['peak_gflops'] = [1]
-c['audit'].update(clock=5, governor=7, boost='yes', smt=[], run={'steal_fraction': 'x'}, disturbed=1, warnings={})"
+c['audit'].update(clock=5, core_to_core='fast', governor=7, boost='yes', smt=[], run={'steal_fraction': 'x'}, disturbed=1, warnings={})"
 cmp 0 "$tmp/badfields.json" "$tmp/gov-b.json" --format json
 jcheck '(a, b) = [f["audit"] for f in d["files"]]
-assert a == {"measured_mhz": None, "nominal_mhz": None, "governor": None, "boost": None,
+assert a == {"measured_mhz": None, "nominal_mhz": None, "core_to_core_ns": None, "governor": None, "boost": None,
              "smt": {"active": None, "control": None, "threads_per_core": None},
              "steal_fraction": None, "others_fraction": None, "disturbed": False,
              "warnings": [], "peak_gflops": None}, a
@@ -515,8 +538,8 @@ cmp 0 "$tmp/badfields.json" "$tmp/badfields.json"
 cmp 0 "$tmp/gov-a.json" "$tmp/dist.json" --format json
 jcheck '(a, b) = [f["audit"] for f in d["files"]]
 for x in (a, b):
-    assert set(x) == {"measured_mhz", "nominal_mhz", "governor", "boost", "smt", "steal_fraction",
-                      "others_fraction", "disturbed", "warnings", "peak_gflops"}, x
+    assert set(x) == {"measured_mhz", "nominal_mhz", "core_to_core_ns", "governor", "boost", "smt",
+                      "steal_fraction", "others_fraction", "disturbed", "warnings", "peak_gflops"}, x
     assert x["measured_mhz"] > 0 and x["peak_gflops"] > 0 and 0 <= x["steal_fraction"] <= 1, x
 assert a["governor"] == "performance" and a["boost"] is True and a["disturbed"] is False, a
 assert a["smt"]["control"] == "on" and a["smt"]["active"] is True and a["warnings"] == [], a

@@ -3,7 +3,8 @@
 # check, cache blocking, binding, the bandwidth probe's size, the peak over the cores used)
 # under hwloc XML and synthetic topologies, counters under each of them; the peak cache shared
 # by runs and refreshed on request; thread counts above the CPUs; a 1-CPU process (taskset);
-# the machine audit from a presented sysfs, and a competing process seen on the run's CPU.
+# the machine audit from a presented sysfs, the core-to-core round trip, and a competing process
+# seen on the run's CPU.
 #
 # The topologies (docs/contributing.md, The checks): a Zen 5 VM (tests/topologies/
 # zen5-vm.xml: 508 MiB of L3 reported for each core), a 2-socket server with 128 cores and 8 L3
@@ -219,6 +220,30 @@ import json, sys; a = json.load(sys.stdin)['audit']
 assert a['governor'] is None and 'no cpufreq' in a['governor_reason'], a
 assert a['boost'] is None and a['boost_reason'], a
 assert a['smt'] == {'active': None, 'control': None, 'threads_per_core': None}, a" || fail "an empty sysfs"
+
+# The core-to-core round trip: between the run's first two CPUs where it has two (the
+# measurement's median of 7, and its best no higher), null with the reason on one; info prints it.
+"$bin" run --suite "$tmp/tiny.json" --threads 2 --out "$tmp/pair" --quiet >/dev/null 2>&1 || fail "a 2-thread run"
+"$bin" run --suite "$tmp/tiny.json" --threads 1 --out "$tmp/single" --quiet >/dev/null 2>&1 || fail "a 1-thread run"
+$py - "$tmp/pair/results.json" "$tmp/single/results.json" <<'PY' || fail "the core-to-core round trip in the audit"
+import json, sys
+for path in sys.argv[1:]:
+    a = json.load(open(path))["context"]["audit"]
+    c = a["core_to_core"]
+    if len(a["cpus_used"]) >= 2:
+        assert c["cpus"] == a["cpus_used"][:2], (path, c, a["cpus_used"])
+        assert 0 < c["round_trip_ns_min"] <= c["round_trip_ns"] < 1e6, (path, c)
+        assert "median of 7 trials" in c["method"], c
+    else:
+        assert c["round_trip_ns"] is None and "the run has one CPU" in c["reason"], (path, c)
+PY
+"$bin" info >"$tmp/info.txt" 2>/dev/null || fail "info"
+if [ "$cpus" -ge 2 ]; then
+  grep -qE '^core to core: [0-9]+ ns a round trip of a cache line between CPUs [0-9]+ and [0-9]+ \(best [0-9]+\)$' "$tmp/info.txt" \
+    || fail "info has no core-to-core line: $(grep -i core "$tmp/info.txt")"
+else
+  grep -q '^core to core: not measured: the run has one CPU' "$tmp/info.txt" || fail "info on one CPU: $(cat "$tmp/info.txt")"
+fi
 
 # Another process on the run's CPU: the run is marked disturbed, with the share it lost. One
 # thread, bound to its core; a busy loop pinned to that same CPU for the whole run.

@@ -190,6 +190,7 @@ PY
 # than one /proc/stat tick has no steal share: "-").
 for row in "peak of [a-z0-9]+ \(ISA used\)</td><td[^>]*>[0-9.]+ GFLOP/s \((measured|cache)" \
   "<td>clock</td><td>measured [0-9]+ MHz" "<td>governor</td>" "<td>boost \(turbo\)</td>" \
+  "<td>core to core</td><td[^>]*>([0-9]+ ns a round trip of a cache line( between CPUs [0-9]+ and [0-9]+)? \(median of 7 trials|not measured: )" \
   "<td>SMT</td><td>active (yes|no|\?), control " "<td>load average at start</td>" \
   "<td>steal, others \(the run\)</td><td>steal ([0-9.]+ %|-)" "<td>disturbed</td>"; do
   [ "$(grep -cE "$row" "$R/index.html")" -ge 2 ] || fail "the audit row '$row' is not on the page for both runs"
@@ -212,7 +213,7 @@ write(sys.argv[3], lambda c: calm(c, "performance", 3000.0))
 write(sys.argv[4], lambda c: calm(c, "powersave", 3900.0))
 write(sys.argv[5], lambda c: c.pop("audit"))
 def wrong(c):
-    c["audit"].update(clock=[], governor=7, boost="on", smt=None, run="x", disturbed="yes",
+    c["audit"].update(clock=[], core_to_core="x", governor=7, boost="on", smt=None, run="x", disturbed="yes",
                       warnings={"a": 1}, load_average_start=["x"], cpus_used=3)
     c["peak"] = {c["isa_used"]: {"gflops": "fast", "spread": [], "stable": 1}}
 write(sys.argv[6], wrong)

@@ -9,6 +9,7 @@
 #include "harness/machine/peak.h"
 
 #include <jansson.h>
+#include <sched.h>
 #include <omp.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -387,6 +388,36 @@ static void test_loaded_at_start(void **state)
     assert_int_equal(sb_audit_others_runnable("2.05 1.90 1.50 3/160 4242\n", -1), -1);
 }
 
+/* The core-to-core probe: between two CPUs this process may use, every trial a round trip
+ * (where there are two); a CPU it may not use is refused with the reason; one CPU against
+ * itself cannot answer within 50 ms (1000 round trips would take a time slice each, 1 ms and
+ * more), so it is the path of a CPU busy with something else: -1 and the reason. */
+static void test_core_to_core(void **state)
+{
+    (void)state;
+    cpu_set_t set;
+    assert_int_equal(sched_getaffinity(0, sizeof set, &set), 0);
+    int cpu[2], n = 0;
+    for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+        if (CPU_ISSET(c, &set)) cpu[n++] = c;
+    double ns[SB_AUDIT_C2C_TRIALS];
+    char why[160];
+    if (n == 2) {
+        assert_int_equal(
+            sb_audit_core_to_core(cpu[0], cpu[1], SB_AUDIT_C2C_TRIALS, ns, why, sizeof why),
+            SB_AUDIT_C2C_TRIALS);
+        for (int t = 0; t < SB_AUDIT_C2C_TRIALS; t++) assert_true(ns[t] > 0.0 && ns[t] < 1e6);
+    } else {
+        fprintf(stderr, "  (one CPU here: no pair to measure; the refusals only)\n");
+    }
+    int absent = CPU_SETSIZE - 1;
+    while (absent > 0 && CPU_ISSET(absent, &set)) absent--;
+    assert_int_equal(sb_audit_core_to_core(cpu[0], absent, 3, ns, why, sizeof why), -1);
+    assert_non_null(strstr(why, "could not bind a thread to CPU"));
+    assert_int_equal(sb_audit_core_to_core(cpu[0], cpu[0], 3, ns, why, sizeof why), -1);
+    assert_non_null(strstr(why, "did not answer within 50 ms"));
+}
+
 /* The clock probe answers something a clock could be: 100 MHz to 10 GHz. */
 static void test_clock(void **state)
 {
@@ -412,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_peak_oversubscribed), cmocka_unit_test(test_peak_recheck),
         cmocka_unit_test(test_cache_estimate), cmocka_unit_test(test_bandwidth_refused),
         cmocka_unit_test(test_parse_stat),      cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_core_to_core),
         cmocka_unit_test(test_loaded_at_start),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);

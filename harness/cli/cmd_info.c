@@ -233,6 +233,16 @@ static void print_audit(const struct facts *f)
         printf("measured %.0f MHz", json_number_value(json_object_get(clock, "measured_mhz")));
     else
         printf("not measured: %s", json_string_value(json_object_get(clock, "reason")));
+    const json_t *c2c = json_object_get(audit, "core_to_core");
+    printf("\ncore to core: ");
+    if (json_is_number(json_object_get(c2c, "round_trip_ns")))
+        printf("%.0f ns a round trip of a cache line between CPUs %lld and %lld (best %.0f)",
+               json_number_value(json_object_get(c2c, "round_trip_ns")),
+               json_integer_value(json_array_get(json_object_get(c2c, "cpus"), 0)),
+               json_integer_value(json_array_get(json_object_get(c2c, "cpus"), 1)),
+               json_number_value(json_object_get(c2c, "round_trip_ns_min")));
+    else
+        printf("not measured: %s", json_string_value(json_object_get(c2c, "reason")));
     const json_t *gov = json_object_get(audit, "governor"),
                  *boost = json_object_get(audit, "boost");
     const json_t *smt = json_object_get(audit, "smt");

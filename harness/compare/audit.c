@@ -9,11 +9,16 @@
 
 /* What may make two results files' timings differ besides the code: a run the audit found
  * disturbed (its own verdict and reasons, recomputed by nobody), a file without an audit, and
- * machines that differ in governor, boost, SMT, clock (measured over 5 %, nominal over 1 %) or
- * the FMA peak of the ISA used (over 10 %). Only warnings: they never change the exit code. */
+ * machines that differ in governor, boost, SMT, clock (measured over 5 %, nominal over 1 %),
+ * core-to-core round trip (over 25 %, between runs of several threads) or the FMA peak of the
+ * ISA used (over 10 %). Only warnings: they never change the exit code. */
 #define AUDIT_MEASURED_LIMIT 0.05
 #define AUDIT_NOMINAL_LIMIT  0.01
 #define AUDIT_PEAK_LIMIT     0.10
+/* The core-to-core round trip varies some 10 % between runs on one machine (the Zen 5 VM:
+ * 440-500 ns); a quarter more is a different placement of the cores (another die, another
+ * socket, another host), which slows every step of several threads that wait on each other. */
+#define AUDIT_C2C_LIMIT 0.25
 
 /* "path (BASE)" in a gate, "path ([2])" in a table. */
 static void audit_name(char *buf, size_t len, const struct input *in, size_t i, int gate)
@@ -62,6 +67,16 @@ static void audit_pair(struct strlist *w, const struct input *in, size_t r, size
                         "%.0f MHz in %s: the timings compare clocks as well as code",
                         100.0 * (mr - 1.0), 100.0 * AUDIT_MEASURED_LIMIT, a->measured_mhz, na,
                         b->measured_mhz, nb);
+    /* only where both runs had threads that wait on each other */
+    const double cr = b->c2c_ns / a->c2c_ns;
+    if (in[r].has_threads && in[i].has_threads && in[r].threads > 1 && in[i].threads > 1 &&
+        isfinite(cr) && fabs(cr - 1.0) > AUDIT_C2C_LIMIT)
+        sb_strlist_addf(w,
+                        "the core-to-core round trip differs by %+.0f %% (above %.0f %%): %.0f ns "
+                        "in %s, %.0f ns in %s: the threads of one training wait on each other "
+                        "longer in one of them",
+                        100.0 * (cr - 1.0), 100.0 * AUDIT_C2C_LIMIT, a->c2c_ns, na, b->c2c_ns,
+                        nb);
     const double nr = b->nominal_mhz / a->nominal_mhz;
     if (isfinite(nr) && fabs(nr - 1.0) > AUDIT_NOMINAL_LIMIT)
         sb_strlist_addf(w,
@@ -163,7 +178,9 @@ void sb_compare_audit_line(char *buf, size_t len, const struct input *in)
         return;
     }
     char measured[32] = "?", nominal[32] = "?", steal[32] = "?", others[32] = "?", smt[64];
+    char c2c[48] = "";
     if (isfinite(a->measured_mhz)) snprintf(measured, sizeof measured, "%.0f MHz", a->measured_mhz);
+    if (isfinite(a->c2c_ns)) snprintf(c2c, sizeof c2c, "; core to core %.0f ns", a->c2c_ns);
     if (isfinite(a->nominal_mhz)) snprintf(nominal, sizeof nominal, "%.0f MHz", a->nominal_mhz);
     if (isfinite(a->steal_fraction))
         snprintf(steal, sizeof steal, "%.1f %%", 100.0 * a->steal_fraction);
@@ -171,9 +188,9 @@ void sb_compare_audit_line(char *buf, size_t len, const struct input *in)
         snprintf(others, sizeof others, "%.1f %%", 100.0 * a->others_fraction);
     smt_text(smt, sizeof smt, a);
     snprintf(buf, len,
-             "clock %s measured, %s nominal; governor %s; boost %s; SMT %s; steal %s, others "
+             "clock %s measured, %s nominal%s; governor %s; boost %s; SMT %s; steal %s, others "
              "%s%s",
-             measured, nominal, a->governor ? a->governor : "?",
+             measured, nominal, c2c, a->governor ? a->governor : "?",
              a->boost < 0 ? "?" : on_off(a->boost), smt, steal, others,
              a->disturbed ? "; DISTURBED" : "");
 }

@@ -87,6 +87,7 @@ struct kernel {
 struct audit_info {
     int present;                            /* context.audit is an object */
     double measured_mhz, nominal_mhz;       /* NAN: unknown */
+    double c2c_ns;                          /* core-to-core round trip; NAN: unknown */
     const char *governor;                   /* NULL: unknown (no cpufreq driver) */
     int boost;                              /* 1 on, 0 off, -1 unknown */
     const char *smt_control;                /* NULL: unknown */

@@ -349,7 +349,7 @@ static void read_audit(struct input *in, const json_t *ctx)
     const json_t *peaks = json_object_get(ctx, "peak_gflops");
     const double peak = in->isa_used ? audit_number(peaks, in->isa_used) : NAN;
     a->peak_gflops = peak > 0 ? peak : NAN;
-    a->measured_mhz = a->nominal_mhz = a->steal_fraction = a->others_fraction = NAN;
+    a->measured_mhz = a->nominal_mhz = a->c2c_ns = a->steal_fraction = a->others_fraction = NAN;
     a->boost = a->smt_active = -1;
     const json_t *audit = json_object_get(ctx, "audit");
     if (!json_is_object(audit)) return;
@@ -359,6 +359,8 @@ static void read_audit(struct input *in, const json_t *ctx)
     const double nominal = audit_number(clock, "nominal_mhz");
     a->measured_mhz = measured > 0 ? measured : NAN;
     a->nominal_mhz = nominal > 0 ? nominal : NAN;
+    const double c2c = audit_number(json_object_get(audit, "core_to_core"), "round_trip_ns");
+    a->c2c_ns = c2c > 0 ? c2c : NAN;
     a->governor = sb_context_string(audit, "governor");
     a->boost = audit_bool(audit, "boost");
     const json_t *smt = json_object_get(audit, "smt");

@@ -358,6 +358,7 @@ static json_t *audit_json(const struct input *in)
     json_t *o = json_object(), *w = json_array();
     json_object_set_new(o, "measured_mhz", real_or_null(a->measured_mhz));
     json_object_set_new(o, "nominal_mhz", real_or_null(a->nominal_mhz));
+    json_object_set_new(o, "core_to_core_ns", real_or_null(a->c2c_ns));
     json_object_set_new(o, "governor", string_or_null(a->governor));
     json_object_set_new(o, "boost", bool_or_null(a->boost));
     json_object_set_new(o, "smt",

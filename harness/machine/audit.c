@@ -6,6 +6,8 @@
 #include "specbias/kernels.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <sched.h>
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -234,6 +236,169 @@ static json_t *clock_json(int threads)
     return c;
 }
 
+/* ---- core to core --------------------------------------------------------------------- */
+
+/* Two threads, each bound to one CPU, hand a cache line back and forth: the ping thread writes
+ * an odd count, the pong thread answers with the next even one. A round trip moves the line
+ * from one core's cache to the other's and back: the least a thread pays to see another's
+ * write, and so what a barrier or a reduction's turn costs at the least. */
+#define C2C_TRIPS     1000 /* round trips a trial */
+#define C2C_TIMEOUT_S 0.05 /* a trial this long: the other CPU is not answering (busy) */
+
+struct c2c {
+    _Alignas(64) uint64_t ball;
+    _Alignas(64) int stop; /* the ping thread is done: the pong thread returns */
+    int cpu[2];            /* ping, pong */
+    int bound[2];
+    int trials, done;
+    double *ns;
+    char *why;
+    size_t whylen;
+};
+
+static void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static int bind_self(int cpu)
+{
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return -1;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+static void *c2c_pong(void *p)
+{
+    struct c2c *c = p;
+    __atomic_store_n(&c->bound[1], bind_self(c->cpu[1]) == 0 ? 1 : -1, __ATOMIC_RELEASE);
+    for (;;) {
+        const uint64_t b = __atomic_load_n(&c->ball, __ATOMIC_ACQUIRE);
+        if (b & 1)
+            __atomic_store_n(&c->ball, b + 1, __ATOMIC_RELEASE);
+        else if (__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE))
+            return NULL;
+        /* no pause: it would add its own latency (up to 140 cycles) to every answer */
+    }
+}
+
+/* One trial of n round trips; its seconds, or a negative number when the pong thread did not
+ * answer within C2C_TIMEOUT_S. */
+static double c2c_trial(struct c2c *c, int n)
+{
+    const double t0 = sb_now();
+    for (int i = 0; i < n; i++) {
+        const uint64_t sent = __atomic_load_n(&c->ball, __ATOMIC_RELAXED) + 1;
+        __atomic_store_n(&c->ball, sent, __ATOMIC_RELEASE);
+        for (unsigned spins = 1; __atomic_load_n(&c->ball, __ATOMIC_ACQUIRE) == sent; spins++)
+            if (spins % 4096 == 0 && sb_now() - t0 > C2C_TIMEOUT_S) return -1.0;
+    }
+    return sb_now() - t0;
+}
+
+static void *c2c_ping(void *p)
+{
+    struct c2c *c = p;
+    if (bind_self(c->cpu[0])) {
+        snprintf(c->why, c->whylen, "could not bind a thread to CPU %d", c->cpu[0]);
+        return NULL;
+    }
+    int pong;
+    const double t0 = sb_now();
+    while (!(pong = __atomic_load_n(&c->bound[1], __ATOMIC_ACQUIRE)))
+        if (sb_now() - t0 > C2C_TIMEOUT_S) {
+            snprintf(c->why, c->whylen, "the thread for CPU %d did not start within %.0f ms",
+                     c->cpu[1], 1e3 * C2C_TIMEOUT_S);
+            return NULL;
+        } else {
+            spin_pause();
+        }
+    if (pong < 0) {
+        snprintf(c->why, c->whylen, "could not bind a thread to CPU %d", c->cpu[1]);
+        return NULL;
+    }
+    /* the first trial warms both cores up and is not kept */
+    for (int t = -1; t < c->trials; t++) {
+        const double s = c2c_trial(c, C2C_TRIPS);
+        if (s < 0) {
+            snprintf(c->why, c->whylen,
+                     "CPU %d did not answer within %.0f ms: something else runs there", c->cpu[1],
+                     1e3 * C2C_TIMEOUT_S);
+            return NULL;
+        }
+        if (t >= 0) c->ns[c->done++] = s / C2C_TRIPS * 1e9;
+    }
+    return NULL;
+}
+
+int sb_audit_core_to_core(int cpu_a, int cpu_b, int trials, double *ns, char *why, size_t whylen)
+{
+    struct c2c *c = aligned_alloc(64, sizeof *c);
+    if (!c) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    *c = (struct c2c){.cpu = {cpu_a, cpu_b}, .trials = trials, .ns = ns, .why = why,
+                      .whylen = whylen};
+    why[0] = '\0';
+    pthread_t ping, pong;
+    if (pthread_create(&pong, NULL, c2c_pong, c)) {
+        snprintf(why, whylen, "could not start a thread");
+        free(c);
+        return -1;
+    }
+    if (pthread_create(&ping, NULL, c2c_ping, c)) {
+        snprintf(why, whylen, "could not start a thread");
+        __atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+        pthread_join(pong, NULL);
+        free(c);
+        return -1;
+    }
+    pthread_join(ping, NULL);
+    __atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+    /* a pong thread still waiting to answer a timed-out trial answers, then sees stop */
+    pthread_join(pong, NULL);
+    const int done = c->done == trials ? trials : -1;
+    free(c);
+    return done;
+}
+
+static json_t *core_to_core_json(const struct sb_audit *a)
+{
+    json_t *c = json_object();
+    char why[160];
+    if (a->ncpus < 2) {
+        json_object_set_new(c, "round_trip_ns", json_null());
+        snprintf(why, sizeof why, "the run has one CPU: no pair of cores to measure");
+        json_object_set_new(c, "reason", json_string(why));
+        return c;
+    }
+    double ns[SB_AUDIT_C2C_TRIALS];
+    if (sb_audit_core_to_core(a->cpus[0], a->cpus[1], SB_AUDIT_C2C_TRIALS, ns, why, sizeof why) <
+        0) {
+        json_object_set_new(c, "round_trip_ns", json_null());
+        json_object_set_new(c, "reason", json_string(why));
+        return c;
+    }
+    qsort(ns, SB_AUDIT_C2C_TRIALS, sizeof *ns, cmp_double);
+    json_object_set_new(c, "round_trip_ns", json_real(ns[SB_AUDIT_C2C_TRIALS / 2]));
+    json_object_set_new(c, "round_trip_ns_min", json_real(ns[0]));
+    json_object_set_new(c, "cpus", json_pack("[i, i]", a->cpus[0], a->cpus[1]));
+    char method[200];
+    snprintf(method, sizeof method,
+             "a cache line handed back and forth by two threads bound to the run's first two "
+             "CPUs, %d round trips a trial; the median of %d trials after one not kept",
+             C2C_TRIPS, SB_AUDIT_C2C_TRIALS);
+    json_object_set_new(c, "method", json_string(method));
+    return c;
+}
+
 /* ---- the facts at the start ------------------------------------------------------------ */
 
 static void governor_json(json_t *audit, const struct sb_audit *a)
@@ -380,6 +545,7 @@ json_t *sb_audit_start(struct sb_audit *a, const json_t *cpus, int threads)
                         others >= 0 ? json_integer(others) : json_null());
     const int cores = sb_cores_allowed();
     json_object_set_new(audit, "clock", clock_json(threads < cores ? threads : cores));
+    json_object_set_new(audit, "core_to_core", core_to_core_json(a));
     governor_json(audit, a);
     boost_json(audit);
     smt_json(audit);

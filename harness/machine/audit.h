@@ -1,6 +1,7 @@
 /* The machine audit of a run (results.json's context.audit): what could make its timings
  * differ from another run's on paper-identical hardware. Facts at the start (nominal and
- * measured clock, frequency governor, boost/turbo, SMT, load average) and over the run (steal
+ * measured clock, the core-to-core round trip, frequency governor, boost/turbo, SMT, load
+ * average) and over the run (steal
  * time of the run's CPUs, CPU time other processes took on them, involuntary context
  * switches), with "disturbed" and the warnings that say why.
  *
@@ -43,6 +44,16 @@ void sb_audit_update(json_t *audit, const struct sb_audit *a);
  * best of 5 short trials per thread on `threads` threads at once; MHz per thread into mhz[].
  * Returns 0, or -1 when this architecture has no such probe here. */
 int sb_audit_clock(int threads, double *mhz);
+/* The round trip of a cache line between two CPUs: two threads, bound one to each, hand it
+ * back and forth, `trials` trials of 1000 round trips (after one not kept) into ns[] (ns a
+ * round trip each). Returns `trials`, or -1 with the reason in `why` (a thread could not be
+ * bound, or the other CPU did not answer within 50 ms: it runs something else). The audit
+ * records the median of SB_AUDIT_C2C_TRIALS between the run's first two CPUs
+ * (context.audit.core_to_core): what a thread pays at the least to see another's write, at a
+ * barrier or a reduction's turn, and so part of how a training on several threads scales. */
+#define SB_AUDIT_C2C_TRIALS 7
+int sb_audit_core_to_core(int cpu_a, int cpu_b, int trials, double *ns, char *why, size_t whylen);
+
 /* Whether a probed clock could be a clock (100 MHz to 10 GHz); the audit records an
  * implausible one as unknown, with the figure in its reason. */
 int sb_audit_clock_plausible(double mhz);

@@ -268,6 +268,8 @@ def read_audit(c: dict):
     if not isinstance(a, dict):
         return None
     clock, smt, run = _object(a.get("clock")), _object(a.get("smt")), _object(a.get("run"))
+    c2c = _object(a.get("core_to_core"))
+    c2c_cpus = c2c.get("cpus")
     load = a.get("load_average_start")
     load = [_number(x) for x in load] if isinstance(load, list) else []
     per_core = smt.get("threads_per_core")
@@ -285,6 +287,11 @@ def read_audit(c: dict):
         "measured_max": _number(clock.get("measured_mhz_max")),
         "measured_threads": _number(clock.get("measured_threads")),
         "clock_reason": _text(clock.get("reason")),
+        "c2c_ns": _number(c2c.get("round_trip_ns")),
+        "c2c_min_ns": _number(c2c.get("round_trip_ns_min")),
+        "c2c_cpus": [x for x in c2c_cpus if isinstance(x, int) and not isinstance(x, bool)]
+        if isinstance(c2c_cpus, list) else [],
+        "c2c_reason": _text(c2c.get("reason")),
         "governor": _text(a.get("governor")),
         "governor_reason": _text(a.get("governor_reason")),
         "boost": _flag(a.get("boost")),

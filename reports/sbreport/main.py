@@ -97,6 +97,14 @@ def audit_rows(s):
         nominal += f" ({a['nominal_source']})"
     rows.append(["clock", f"measured {measured}; nominal {nominal}"
                  + (f"; max {a['max_mhz']:.0f} MHz" if a["max_mhz"] is not None else "")])
+    if a["c2c_ns"] is not None:
+        between = " between CPUs " + " and ".join(str(c) for c in a["c2c_cpus"]) \
+            if len(a["c2c_cpus"]) == 2 else ""
+        best = f", best {a['c2c_min_ns']:.0f} ns" if a["c2c_min_ns"] is not None else ""
+        rows.append(["core to core", f"{a['c2c_ns']:.0f} ns a round trip of a cache line"
+                     f"{between} (median of 7 trials{best})"])
+    elif a["c2c_reason"]:
+        rows.append(["core to core", Cell(f"not measured: {a['c2c_reason']}", "muted")])
     rows.append(["governor", a["governor"] or
                  ("unknown" + (f": {a['governor_reason']}" if a["governor_reason"] else ""))])
     if a["boost"] is None:
