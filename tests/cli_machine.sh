@@ -230,16 +230,20 @@ import json, sys
 for path in sys.argv[1:]:
     a = json.load(open(path))["context"]["audit"]
     c = a["core_to_core"]
-    if len(a["cpus_used"]) >= 2:
+    if len(a["cpus_used"]) >= 2 and c["round_trip_ns"] is None:
+        # a loaded or CPU-quota-limited machine: the other CPU too busy to answer, said
+        assert "did not answer within" in c["reason"] or "did not start within" in c["reason"], c
+        print("  (%s: the second CPU too busy to answer: %s)" % (path, c["reason"]))
+    elif len(a["cpus_used"]) >= 2:
         assert c["cpus"] == a["cpus_used"][:2], (path, c, a["cpus_used"])
-        assert 0 < c["round_trip_ns_min"] <= c["round_trip_ns"] < 1e6, (path, c)
+        assert 0 < c["round_trip_ns_min"] <= c["round_trip_ns"], (path, c)
         assert "median of 7 trials" in c["method"], c
     else:
         assert c["round_trip_ns"] is None and "the run has one CPU" in c["reason"], (path, c)
 PY
 "$bin" info >"$tmp/info.txt" 2>/dev/null || fail "info"
 if [ "$cpus" -ge 2 ]; then
-  grep -qE '^core to core: [0-9]+ ns a round trip of a cache line between CPUs [0-9]+ and [0-9]+ \(best [0-9]+\)$' "$tmp/info.txt" \
+  grep -qE '^core to core: ([0-9]+ ns a round trip of a cache line between CPUs [0-9]+ and [0-9]+ \(best [0-9]+\)|not measured: .*did not (answer|start) within 50 ms.*)$' "$tmp/info.txt" \
     || fail "info has no core-to-core line: $(grep -i core "$tmp/info.txt")"
 else
   grep -q '^core to core: not measured: the run has one CPU' "$tmp/info.txt" || fail "info on one CPU: $(cat "$tmp/info.txt")"

@@ -47,8 +47,9 @@ int sb_audit_clock(int threads, double *mhz);
 /* The round trip of a cache line between two CPUs: two threads, bound one to each, hand it
  * back and forth, `trials` trials of 1000 round trips (after one not kept) into ns[] (ns a
  * round trip each). Returns `trials`, or -1 with the reason in `why` (a thread could not be
- * bound, or the other CPU did not answer within 50 ms: it runs something else). The audit
- * records the median of SB_AUDIT_C2C_TRIALS between the run's first two CPUs
+ * started or bound, or the other CPU's thread did not start or answer within 50 ms: something
+ * else runs there). The calling thread's affinity is not touched. The audit records the median
+ * of SB_AUDIT_C2C_TRIALS between the run's first two CPUs, trying three times
  * (context.audit.core_to_core): what a thread pays at the least to see another's write, at a
  * barrier or a reduction's turn, and so part of how a training on several threads scales. */
 #define SB_AUDIT_C2C_TRIALS 7
