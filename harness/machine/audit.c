@@ -249,21 +249,12 @@ struct c2c {
     _Alignas(64) uint64_t ball;
     _Alignas(64) int stop; /* the ping thread is done: the pong thread returns */
     int cpu[2];            /* ping, pong */
-    int bound[2];
+    int pong_bound;        /* 0 not yet, 1 bound, -1 could not be bound */
     int trials, done;
     double *ns;
     char *why;
     size_t whylen;
 };
-
-static void spin_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 static int bind_self(int cpu)
 {
@@ -277,7 +268,7 @@ static int bind_self(int cpu)
 static void *c2c_pong(void *p)
 {
     struct c2c *c = p;
-    __atomic_store_n(&c->bound[1], bind_self(c->cpu[1]) == 0 ? 1 : -1, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->pong_bound, bind_self(c->cpu[1]) == 0 ? 1 : -1, __ATOMIC_RELEASE);
     for (;;) {
         const uint64_t b = __atomic_load_n(&c->ball, __ATOMIC_ACQUIRE);
         if (b & 1)
@@ -311,13 +302,13 @@ static void *c2c_ping(void *p)
     }
     int pong;
     const double t0 = sb_now();
-    while (!(pong = __atomic_load_n(&c->bound[1], __ATOMIC_ACQUIRE)))
+    while (!(pong = __atomic_load_n(&c->pong_bound, __ATOMIC_ACQUIRE)))
         if (sb_now() - t0 > C2C_TIMEOUT_S) {
             snprintf(c->why, c->whylen, "the thread for CPU %d did not start within %.0f ms",
                      c->cpu[1], 1e3 * C2C_TIMEOUT_S);
             return NULL;
         } else {
-            spin_pause();
+            sb_spin_pause();
         }
     if (pong < 0) {
         snprintf(c->why, c->whylen, "could not bind a thread to CPU %d", c->cpu[1]);
@@ -376,18 +367,12 @@ int sb_audit_core_to_core(int cpu_a, int cpu_b, int trials, double *ns, char *wh
 static json_t *core_to_core_json(const struct sb_audit *a)
 {
     json_t *c = json_object();
-    char why[160];
-    if (a->ncpus < 2) {
-        json_object_set_new(c, "round_trip_ns", json_null());
-        snprintf(why, sizeof why, "the run has one CPU: no pair of cores to measure");
-        json_object_set_new(c, "reason", json_string(why));
-        return c;
-    }
+    char why[160] = "the run has one CPU: no pair of cores to measure";
     double ns[SB_AUDIT_C2C_TRIALS];
     /* a CPU quota's throttle or a burst of other work can stall a trial past the timeout:
      * three tries before the figure is given up */
     int got = -1;
-    for (int attempt = 0; attempt < 3 && got < 0; attempt++)
+    for (int attempt = 0; a->ncpus >= 2 && attempt < 3 && got < 0; attempt++)
         got = sb_audit_core_to_core(a->cpus[0], a->cpus[1], SB_AUDIT_C2C_TRIALS, ns, why,
                                     sizeof why);
     if (got < 0) {

@@ -734,15 +734,10 @@ static double wait_turn(const size_t *turn, size_t want)
     if (__atomic_load_n(turn, __ATOMIC_ACQUIRE) == want) return 0.0;
     const double t0 = sb_now();
     for (unsigned spins = 0; __atomic_load_n(turn, __ATOMIC_ACQUIRE) != want; spins++) {
-        if (spins < 4096) {
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#elif defined(__aarch64__)
-            __asm__ __volatile__("yield");
-#endif
-        } else {
+        if (spins < 4096)
+            sb_spin_pause();
+        else
             sched_yield();
-        }
     }
     return sb_now() - t0;
 }

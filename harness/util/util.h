@@ -10,6 +10,17 @@
 /* Monotonic seconds. */
 double sb_now(void);
 
+/* One step of a spin-wait: the CPU's hint that it is spinning (x86 pause, Arm yield), which
+ * frees the core's resources for an SMT sibling; nothing elsewhere. */
+static inline void sb_spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* FNV-1a 64 over bytes, continued from h (start with SB_FNV_OFFSET). */
 #define SB_FNV_OFFSET 0xCBF29CE484222325ull
 uint64_t sb_fnv1a64(uint64_t h, const void *p, size_t n);
